@@ -1,0 +1,35 @@
+"""The one family of errors meant for people; `answer` and the transports turn them into replies."""
+
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """Something the person asked that cannot be answered; the message says what would work."""
+
+    def __init__(self, message: str, suggestions: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.message = message
+        self.suggestions = tuple(suggestions)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ParseError(UserError):
+    """The command text does not follow the command language."""
+
+
+class UnknownName(UserError):
+    """A country, group or field name that is not in the reference tables."""
+
+
+class RejectedSQL(UserError):
+    """SQL the validator refuses to run."""
+
+
+class QueryFailed(UserError):
+    """A validated query failed while running (time limit, memory cap)."""
+
+
+class DataUnavailable(UserError):
+    """The data needed for the answer is missing (no database, no such source or field)."""
