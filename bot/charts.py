@@ -8,6 +8,7 @@ FigureCanvasAgg, no pyplot): no global state, so several threads can render at o
 from __future__ import annotations
 
 import io
+import math
 import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -50,7 +51,7 @@ def render_png(result: Result) -> bytes:
 
     fig = Figure(figsize=(WIDTH_IN, height), dpi=DPI)
     FigureCanvasAgg(fig)
-    fig.suptitle(_wrap(result.title, 64), x=0.01, ha="left", fontsize=TITLE_PT, fontweight="bold")
+    fig.suptitle(_wrap(result.title, 70), x=0.01, ha="left", fontsize=TITLE_PT, fontweight="bold")
 
     if not has_data:
         fig.text(0.5, 0.5, "No data to chart", ha="center", va="center", fontsize=LABEL_PT + 4, color=CAPTION_GREY)
@@ -98,7 +99,7 @@ def _draw_bars(ax: "Axes", result: Result) -> list[str]:
     # Headroom on the right so the value labels stay inside the axes.
     low, high = min(0.0, values.min()), max(0.0, values.max())
     ax.set_xlim(low, high * 1.15 if high > 0 else 1)
-    ax.xaxis.set_major_formatter(_axis_formatter(spec.y))
+    ax.xaxis.set_major_formatter(_axis_formatter(spec.y, values))
     ax.grid(axis="x", color="0.85")
     ax.set_axisbelow(True)
     ax.set_xlabel(spec.y_label, fontsize=LABEL_PT)
@@ -130,6 +131,7 @@ def _draw_lines(ax: "Axes", result: Result) -> list[str]:
         if len(names) > MAX_SERIES:
             notes.append(f"first {MAX_SERIES} of {len(names)} series shown")
             names = names[:MAX_SERIES]
+            frame = frame[frame["_series"].isin(names)]  # axis limits from the lines drawn only
     else:
         frame["_series"], names = "", [""]
 
@@ -162,7 +164,7 @@ def _draw_lines(ax: "Axes", result: Result) -> list[str]:
     else:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: str(int(v))))
-    ax.yaxis.set_major_formatter(_axis_formatter(spec.y))
+    ax.yaxis.set_major_formatter(_axis_formatter(spec.y, frame["_y"]))
     ax.grid(axis="y", color="0.85")
     ax.set_axisbelow(True)
     ax.set_xlabel(spec.x_label, fontsize=LABEL_PT)
@@ -170,8 +172,8 @@ def _draw_lines(ax: "Axes", result: Result) -> list[str]:
     if names != [""]:
         # Legend in the order the lines end, top to bottom, so it reads like the chart.
         handles, labels = ax.get_legend_handles_labels()
-        last = [frame.loc[(frame["_series"] == name) & frame["_y"].notna(), "_y"].iloc[-1] for name in labels]
-        order = sorted(range(len(labels)), key=lambda i: -last[i])
+        last = frame.dropna(subset=["_y"]).groupby("_series")["_y"].last()
+        order = sorted(range(len(labels)), key=lambda i: -last.get(labels[i], -math.inf))
         ax.legend([handles[i] for i in order], [labels[i] for i in order], fontsize=TICK_PT, frameon=False,
                   loc="center left", bbox_to_anchor=(1.01, 0.5))
     return notes
@@ -204,16 +206,15 @@ def _value_format(column: str) -> Callable[[float], str]:
     return number
 
 
-def _axis_formatter(column: str):
-    from matplotlib.ticker import FuncFormatter
+def _axis_formatter(column: str, values):
+    """Percent ticks for shares, thousands separators for large numbers, matplotlib's default otherwise."""
+    from matplotlib.ticker import FuncFormatter, ScalarFormatter
 
-    def tick(v: float, _pos) -> str:
-        if "share" in column.lower():
-            pct = round(v * 100, 6)
-            return f"{pct:.0f}%" if pct.is_integer() else f"{pct:.1f}%"
-        return f"{v:,.0f}" if float(v).is_integer() else f"{v:,.2f}".rstrip("0")
-
-    return FuncFormatter(tick)
+    if "share" in column.lower():
+        return FuncFormatter(lambda v, _: f"{round(v * 100, 6):g}%")
+    if values.abs().max() >= 1000:
+        return FuncFormatter(lambda v, _: f"{v:,.0f}")
+    return ScalarFormatter(useOffset=False)
 
 
 def _numbers(column):

@@ -51,7 +51,7 @@ class Group:
 
 
 def normalise(text: str) -> str:
-    """The form names are compared in: casefolded, no accents or quotes, single spaces, no 'the '."""
+    """Comparison form: casefolded, no accents or outer quotes, single spaces, no leading "the "."""
     text = unicodedata.normalize("NFKD", text.strip())
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = text.casefold().strip(_QUOTES + " \t").translate(_APOSTROPHES)
@@ -179,17 +179,22 @@ def _group_choices() -> dict[str, str]:
 _GROUP_HINT = "groups work with `top` / `among`, e.g. `top 10 among {name}`"
 
 
+def _shown(text: str) -> str:
+    """The user's text as echoed in a message: trimmed, unquoted, never a wall of text."""
+    text = " ".join(text.split()).strip(_QUOTES).strip()
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def resolve_country(text: str) -> Country:
     """The country `text` names (code, name, alias or ETO spelling); UnknownName otherwise."""
-    key = normalise(text)
-    shown = text.strip().strip(_QUOTES).strip()
+    key, shown = normalise(text), _shown(text)
     code = _country_index().get(key)
     if code:
         return all_countries()[code]
     group_code = _group_index().get(key)
     if group_code:
         group = all_groups()[group_code]
-        if group.kind == "ambiguous":
+        if group.kind == "ambiguous":  # only ETO's "Congo" so far
             options = ("Republic of the Congo", "DR Congo")
             raise UnknownName(
                 f"'{shown}' is ambiguous — did you mean {_or_list(list(options))}?", options
@@ -210,11 +215,15 @@ def resolve_country(text: str) -> Country:
 
 
 def resolve_group(text: str, *, need_members: bool = False) -> Group:
-    """The bloc or region `text` names. With need_members, refuse groups ETO reports only as a total."""
-    key = normalise(text)
-    shown = text.strip().strip(_QUOTES).strip()
+    """The bloc or region `text` names.
+
+    With need_members (for `among`), groups that ETO reports only as a total (GPAI, its own
+    continent splits) are refused, since there is no member list to rank.
+    """
+    key, shown = normalise(text), _shown(text)
     group_code = _group_index().get(key)
-    usable = sorted(g.name for g in all_groups().values() if g.kind in USABLE_GROUP_KINDS and g.members)
+    groups = all_groups().values()
+    usable = sorted(g.name for g in groups if g.kind in USABLE_GROUP_KINDS and g.members)
     if group_code:
         group = all_groups()[group_code]
         if group.kind not in USABLE_GROUP_KINDS:
@@ -228,9 +237,8 @@ def resolve_group(text: str, *, need_members: bool = False) -> Group:
         return group
     if key in _country_index():
         country = all_countries()[_country_index()[key]]
-        raise UnknownName(
-            f"'{country.name}' is a country, not a group. Groups: {', '.join(usable)}.", tuple(usable)
-        )
+        message = f"'{country.name}' is a country, not a group. Groups: {', '.join(usable)}."
+        raise UnknownName(message, tuple(usable))
     found = suggest(text, _group_choices()) if key else []
     if found:
         raise UnknownName(f"no group '{shown}' — did you mean {_or_list(found)}?", tuple(found))
@@ -246,10 +254,23 @@ def _eto_country_index(dataset: str) -> dict[str, Country]:
 
 
 def country_for_eto_name(name: str, dataset: str) -> Country | None:
-    """The country an ETO file's exact spelling stands for in `dataset` (cross_border | activity)."""
+    """The country an exact ETO spelling stands for in `dataset` ("cross_border" or "activity")."""
     return _eto_country_index(dataset).get(name)
 
 
 def group_for_eto_name(name: str) -> Group | None:
     """The group/region/office/ambiguous row an ETO country-activity name stands for."""
     return next((g for g in all_groups().values() if g.eto_activity_name == name), None)
+
+
+def find_country(text: str) -> Country | None:
+    """The country `text` names exactly (code, name, alias, ETO spelling), or None; never raises."""
+    code = _country_index().get(normalise(text))
+    return all_countries()[code] if code else None
+
+
+def find_group(text: str) -> Group | None:
+    """The usable group (bloc or region with members) `text` names exactly, or None."""
+    code = _group_index().get(normalise(text))
+    group = all_groups().get(code) if code else None
+    return group if group and group.kind in USABLE_GROUP_KINDS and group.members else None

@@ -40,7 +40,7 @@ def all_fields() -> dict[str, Field]:
 
 @lru_cache(maxsize=1)
 def _index() -> dict[str, str]:
-    # ETO names are left out on purpose: activity's "All" means AI, while the code `all` is every work.
+    # ETO names are left out on purpose: activity's "All" means AI, the code `all` every work.
     index: dict[str, str] = {}
     for field in all_fields().values():
         for key in (field.code, field.code.replace("_", " "), field.name, *field.aliases):
@@ -58,15 +58,22 @@ def resolve_field(text: str) -> Field:
     if code:
         return all_fields()[code]
     fields = all_fields()
-    found = suggest(text, {k: fields[c].name for k, c in _index().items()}) if normalise(text) else []
-    shown = text.strip()
+    choices = {key: fields[c].name for key, c in _index().items()}
+    found = suggest(text, choices) if normalise(text) else []
+    shown = " ".join(text.split())[:60]
     hint = f"did you mean {' or '.join(found)}? " if found else ""
     raise UnknownName(f"no field '{shown}' — {hint}Fields: {_listing()}.", tuple(found))
 
 
 def field_for_eto_name(name: str, dataset: str) -> Field | None:
-    """The field an ETO file's exact `field` value stands for in `dataset` (cross_border | activity)."""
+    """The field an exact ETO `field` value means in `dataset` ("cross_border" or "activity")."""
     if dataset not in DATASETS:
         raise ValueError(f"dataset must be one of {DATASETS}, not {dataset!r}")
     column = f"eto_{dataset}_name"
     return next((f for f in all_fields().values() if getattr(f, column) == name), None)
+
+
+def find_field(text: str) -> Field | None:
+    """The field `text` names exactly, or None; never raises."""
+    code = _index().get(normalise(text))
+    return all_fields()[code] if code else None

@@ -1,0 +1,55 @@
+-- name: profile
+-- summary: One country at a glance: articles, citations, patents, investment, cross-border links, top partners.
+-- params:
+--   country        ISO alpha-3 code
+--   field          field code (articles, citations and links; patents and investment are all AI)
+--   source         dataset source
+--   year_from      first year, inclusive
+--   year_to        last year, inclusive
+--   complete_only  true to use complete years only
+WITH articles AS (
+    SELECT sum(articles) AS articles FROM country_articles
+    WHERE country = $country AND field = $field AND source = $source
+      AND year BETWEEN $year_from AND $year_to AND (complete OR NOT $complete_only)
+),
+citations AS (
+    SELECT sum(citations) AS citations FROM country_citations
+    WHERE country = $country AND field = $field AND source = $source AND year BETWEEN $year_from AND $year_to
+),
+patents AS (
+    SELECT sum(applications) AS patent_applications FROM country_patents
+    WHERE country = $country AND category = 'All' AND year BETWEEN $year_from AND $year_to
+      AND (complete OR NOT $complete_only)
+),
+investment AS (
+    SELECT sum(estimated_investment) AS estimated_investment FROM country_investment
+    WHERE country = $country AND sector = 'All' AND year BETWEEN $year_from AND $year_to
+      AND (complete OR NOT $complete_only)
+),
+links AS (
+    SELECT partner, sum(joint_articles) AS joint_articles FROM partner_links
+    WHERE country = $country AND field = $field AND source = $source
+      AND year BETWEEN $year_from AND $year_to AND (complete OR NOT $complete_only)
+    GROUP BY partner
+),
+link_totals AS (
+    SELECT sum(joint_articles) AS cross_border_links, count(*) AS partners FROM links
+),
+top_partners AS (
+    SELECT string_agg(c.name, ', ' ORDER BY links.joint_articles DESC, c.name) AS top_partners
+    FROM (SELECT * FROM links ORDER BY joint_articles DESC, partner LIMIT 3) AS links
+    JOIN countries AS c ON c.code = links.partner
+)
+SELECT c.name AS country,
+       articles.articles,
+       citations.citations,
+       patents.patent_applications,
+       investment.estimated_investment,
+       link_totals.cross_border_links,
+       link_totals.partners,
+       link_totals.cross_border_links / articles.articles AS links_per_article,
+       top_partners.top_partners
+FROM countries AS c
+CROSS JOIN articles CROSS JOIN citations CROSS JOIN patents CROSS JOIN investment
+CROSS JOIN link_totals CROSS JOIN top_partners
+WHERE c.code = $country

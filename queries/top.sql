@@ -1,0 +1,47 @@
+-- name: top
+-- summary: Countries ranked by cross-border links: the sum of their joint articles with every partner.
+-- params:
+--   field          field code
+--   source         dataset source
+--   year_from      first year, inclusive
+--   year_to        last year, inclusive
+--   complete_only  true to use complete years only
+--   among          group code the ranked countries must belong to, or NULL for all
+--   metric         ranking: joint (cross-border links) | share (links per article) | international (exact share, paper-level sources)
+--   limit          rows to return (1-100)
+-- Partners are counted whatever group they are in: "top non-western" ranks non-western countries
+-- by all their cross-border work.
+WITH links AS (
+    SELECT country, sum(joint_articles) AS cross_border_links, count(DISTINCT partner) AS partners
+    FROM partner_links
+    WHERE field = $field AND source = $source
+      AND year BETWEEN $year_from AND $year_to AND (complete OR NOT $complete_only)
+      AND ($among IS NULL OR country IN (SELECT country FROM country_groups WHERE group_code = $among))
+    GROUP BY country
+),
+articles AS (
+    SELECT country, sum(articles) AS articles, sum(international_articles) AS international_articles
+    FROM country_articles
+    WHERE field = $field AND source = $source
+      AND year BETWEEN $year_from AND $year_to AND (complete OR NOT $complete_only)
+    GROUP BY country
+)
+SELECT c.name AS country,
+       links.cross_border_links,
+       links.partners,
+       articles.articles,
+       links.cross_border_links / articles.articles AS links_per_article,
+       articles.international_articles / articles.articles AS international_share,
+       links.country AS country_code
+FROM links
+JOIN countries AS c ON c.code = links.country
+LEFT JOIN articles ON articles.country = links.country
+ORDER BY
+    CASE $metric
+        WHEN 'share' THEN links.cross_border_links / articles.articles
+        WHEN 'international' THEN articles.international_articles / articles.articles
+        ELSE CAST(links.cross_border_links AS DOUBLE)
+    END DESC NULLS LAST,
+    links.cross_border_links DESC,
+    c.name
+LIMIT $limit
