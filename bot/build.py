@@ -45,7 +45,7 @@ ETO_CROSS_BORDER = Dataset(
     name="eto_cross_border", source="eto", title="ETO Cross-Border Tech Research Metrics",
     publisher="Emerging Technology Observatory (CSET, Georgetown University)",
     release="files dated 2026-04-13",
-    licence="not stated in the files; used as CC BY-NC 4.0 (ETO's licence for its sibling dataset), with attribution",
+    licence="CC BY-NC 4.0 (assumed: the files state none; it is ETO's licence for its sibling dataset)",
     citation="Emerging Technology Observatory, Cross-Border Tech Research Metrics",
     url="https://eto.tech/dataset-docs/cross-border-tech-research-metrics/ (Zenodo concept DOI 10.5281/zenodo.14058168)",
 )

@@ -36,6 +36,7 @@ class Result:
     truncated: bool = False
     chart: ChartSpec | None = None
     source_line: str = ""  # short attribution printed under a chart
+    details: list[str] = field(default_factory=list)  # extra paragraphs (help, the table catalogue)
 
     @property
     def columns(self) -> list[str]:

@@ -8,7 +8,7 @@
 --   year_to        last year, inclusive
 --   complete_only  true to use complete years only
 WITH links AS (
-    SELECT country, year, bool_and(complete) AS complete, sum(joint_articles) AS cross_border_links,
+    SELECT country, year, bool_and(complete) AS complete, CAST(sum(joint_articles) AS BIGINT) AS cross_border_links,
            count(DISTINCT partner) AS partners
     FROM partner_links
     WHERE list_contains($countries, country) AND field = $field AND source = $source

@@ -9,14 +9,14 @@
 --   complete_only  true to use complete years only
 -- Fields overlap (computer vision is part of AI), so the rows must not be added up.
 WITH links AS (
-    SELECT field, sum(joint_articles) AS joint_articles, count(DISTINCT partner) AS partners
+    SELECT field, CAST(sum(joint_articles) AS BIGINT) AS joint_articles, count(DISTINCT partner) AS partners
     FROM partner_links
     WHERE country = $country AND ($partner IS NULL OR partner = $partner) AND source = $source
       AND year BETWEEN $year_from AND $year_to AND (complete OR NOT $complete_only)
     GROUP BY field
 ),
 articles AS (
-    SELECT field, sum(articles) AS articles
+    SELECT field, CAST(sum(articles) AS BIGINT) AS articles
     FROM country_articles
     WHERE country = $country AND source = $source
       AND year BETWEEN $year_from AND $year_to AND (complete OR NOT $complete_only)

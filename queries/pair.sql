@@ -24,8 +24,8 @@ joint AS (
 ),
 articles AS (
     SELECT year,
-           sum(articles) FILTER (WHERE country = $country) AS country_articles,
-           sum(articles) FILTER (WHERE country = $partner) AS partner_articles
+           CAST(sum(articles) FILTER (WHERE country = $country) AS BIGINT) AS country_articles,
+           CAST(sum(articles) FILTER (WHERE country = $partner) AS BIGINT) AS partner_articles
     FROM country_articles
     WHERE field = $field AND source = $source AND country IN ($country, $partner)
     GROUP BY year

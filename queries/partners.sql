@@ -13,7 +13,7 @@
 -- Affinity is observed over expected: C(i,j) * N / (P(i) * P(j)), N = the sum of every country's
 -- article count in the field and years (an article with authors in k countries counts k times).
 WITH links AS (
-    SELECT partner, sum(joint_articles) AS joint_articles, count(*) AS published_years
+    SELECT partner, CAST(sum(joint_articles) AS BIGINT) AS joint_articles, count(*) AS published_years
     FROM partner_links
     WHERE country = $country AND field = $field AND source = $source
       AND year BETWEEN $year_from AND $year_to AND (complete OR NOT $complete_only)
@@ -21,13 +21,13 @@ WITH links AS (
     GROUP BY partner
 ),
 articles AS (
-    SELECT country, sum(articles) AS articles
+    SELECT country, CAST(sum(articles) AS BIGINT) AS articles
     FROM country_articles
     WHERE field = $field AND source = $source
       AND year BETWEEN $year_from AND $year_to AND (complete OR NOT $complete_only)
     GROUP BY country
 ),
-world AS (SELECT sum(articles) AS total FROM articles),
+world AS (SELECT CAST(sum(articles) AS BIGINT) AS total FROM articles),
 ranked AS (
     SELECT c.name AS partner,
            links.joint_articles,

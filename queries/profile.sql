@@ -8,32 +8,32 @@
 --   year_to        last year, inclusive
 --   complete_only  true to use complete years only
 WITH articles AS (
-    SELECT sum(articles) AS articles FROM country_articles
+    SELECT CAST(sum(articles) AS BIGINT) AS articles FROM country_articles
     WHERE country = $country AND field = $field AND source = $source
       AND year BETWEEN $year_from AND $year_to AND (complete OR NOT $complete_only)
 ),
 citations AS (
-    SELECT sum(citations) AS citations FROM country_citations
+    SELECT CAST(sum(citations) AS BIGINT) AS citations FROM country_citations
     WHERE country = $country AND field = $field AND source = $source AND year BETWEEN $year_from AND $year_to
 ),
 patents AS (
-    SELECT sum(applications) AS patent_applications FROM country_patents
+    SELECT CAST(sum(applications) AS BIGINT) AS patent_applications FROM country_patents
     WHERE country = $country AND category = 'All' AND year BETWEEN $year_from AND $year_to
       AND (complete OR NOT $complete_only)
 ),
 investment AS (
-    SELECT sum(estimated_investment) AS estimated_investment FROM country_investment
+    SELECT CAST(sum(estimated_investment) AS BIGINT) AS estimated_investment FROM country_investment
     WHERE country = $country AND sector = 'All' AND year BETWEEN $year_from AND $year_to
       AND (complete OR NOT $complete_only)
 ),
 links AS (
-    SELECT partner, sum(joint_articles) AS joint_articles FROM partner_links
+    SELECT partner, CAST(sum(joint_articles) AS BIGINT) AS joint_articles FROM partner_links
     WHERE country = $country AND field = $field AND source = $source
       AND year BETWEEN $year_from AND $year_to AND (complete OR NOT $complete_only)
     GROUP BY partner
 ),
 link_totals AS (
-    SELECT sum(joint_articles) AS cross_border_links, count(*) AS partners FROM links
+    SELECT CAST(sum(joint_articles) AS BIGINT) AS cross_border_links, count(*) AS partners FROM links
 ),
 top_partners AS (
     SELECT string_agg(c.name, ', ' ORDER BY links.joint_articles DESC, c.name) AS top_partners
@@ -44,7 +44,7 @@ SELECT c.name AS country,
        articles.articles,
        citations.citations,
        patents.patent_applications,
-       investment.estimated_investment,
+       investment.estimated_investment AS investment_usd_millions,
        link_totals.cross_border_links,
        link_totals.partners,
        link_totals.cross_border_links / articles.articles AS links_per_article,

@@ -12,7 +12,7 @@
 -- Partners are counted whatever group they are in: "top non-western" ranks non-western countries
 -- by all their cross-border work.
 WITH links AS (
-    SELECT country, sum(joint_articles) AS cross_border_links, count(DISTINCT partner) AS partners
+    SELECT country, CAST(sum(joint_articles) AS BIGINT) AS cross_border_links, count(DISTINCT partner) AS partners
     FROM partner_links
     WHERE field = $field AND source = $source
       AND year BETWEEN $year_from AND $year_to AND (complete OR NOT $complete_only)
@@ -20,7 +20,7 @@ WITH links AS (
     GROUP BY country
 ),
 articles AS (
-    SELECT country, sum(articles) AS articles, sum(international_articles) AS international_articles
+    SELECT country, CAST(sum(articles) AS BIGINT) AS articles, CAST(sum(international_articles) AS BIGINT) AS international_articles
     FROM country_articles
     WHERE field = $field AND source = $source
       AND year BETWEEN $year_from AND $year_to AND (complete OR NOT $complete_only)

@@ -1,0 +1,109 @@
+"""The `collab` command: a thin layer over the library. Imports what a command needs, when it needs it."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+EXIT_USAGE = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="collab", description="Cross-border AI research collaboration, from ETO's data.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    build = commands.add_parser("build", help="build the DuckDB database from data/ (COLLAB_DB)")
+    build.add_argument("--db", type=Path, help="where to write the database (default: COLLAB_DB or data/collab.duckdb)")
+
+    ask = commands.add_parser("ask", help='answer a command, e.g. collab ask "partners Malaysia"')
+    ask.add_argument("text", nargs="+", help="the command text, as typed after /collab")
+    ask.add_argument("--format", choices=("text", "json", "csv"), default="text")
+    ask.add_argument("--chart", type=Path, metavar="PATH", help="also write the chart as a PNG")
+
+    serve = commands.add_parser("serve", help="run the Slack app over HTTP (or Socket Mode)")
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
+    serve.add_argument("--socket", action="store_true", help="use Socket Mode with SLACK_APP_TOKEN")
+
+    commands.add_parser("worker", help="run the digest scheduler")
+    digest = commands.add_parser("digest", help="digest jobs")
+    digest_commands = digest.add_subparsers(dest="digest_command", required=True, metavar="JOB")
+    run_due = digest_commands.add_parser("run-due", help="post every digest that is due, once, and exit")
+    run_due.add_argument("--now", help="the time to act as now (ISO-8601), for tests and catch-up")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from bot.errors import UserError
+
+    try:
+        return _dispatch(args)
+    except UserError as error:
+        print(f"collab: {error.message}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "build":
+        from bot.build import BuildError, build
+
+        try:
+            build(args.db)
+        except BuildError as error:
+            print(f"collab build failed: {error}", file=sys.stderr)
+            return 1
+        return 0
+    if args.command == "ask":
+        return _ask(" ".join(args.text), args.format, args.chart)
+    if args.command == "serve":
+        from bot.server import serve
+
+        serve(args.port, socket_mode=args.socket)
+        return 0
+    if args.command == "worker":
+        from bot.digest import run_worker
+
+        run_worker()
+        return 0
+    if args.command == "digest":
+        from bot.digest import run_due_command
+
+        return run_due_command(args.now)
+    raise AssertionError(args.command)
+
+
+def _ask(text: str, output: str, chart: Path | None) -> int:
+    from bot.answer import answer
+    from bot.build import ensure_built
+
+    ensure_built(log=lambda line: print(line, file=sys.stderr))
+    result = answer(text)
+    if output == "json":
+        from bot.render.data import to_json
+
+        sys.stdout.write(to_json(result) + "\n")
+    elif output == "csv":
+        from bot.render.data import to_csv
+
+        sys.stdout.write(to_csv(result))
+    else:
+        from bot.render.text import render_text
+
+        sys.stdout.write(render_text(result))
+    if chart is not None:
+        if result.chart is None:
+            print(f"collab: `{result.command}` has no chart; nothing written to {chart}", file=sys.stderr)
+            return EXIT_USAGE
+        from bot.charts import write_png
+
+        write_png(result, chart)
+        print(f"chart written to {chart}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,34 @@
+"""A Result as machine-readable JSON or CSV, with stable column names."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from bot.result import Result
+
+
+def to_json(result: Result) -> str:
+    return json.dumps({
+        "command": result.command,
+        "title": result.title,
+        "summary": result.summary,
+        "columns": result.columns,
+        "rows": result.rows(),
+        "notes": result.notes,
+        "sql": result.sql,
+        "params": result.params,
+        "data_version": result.data_version,
+        "incomplete_years": result.incomplete_years,
+        "truncated": result.truncated,
+    }, ensure_ascii=False, indent=2, default=str)
+
+
+def to_csv(result: Result) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(result.columns)
+    for row in result.rows():
+        writer.writerow(["" if v is None else (";".join(map(str, v)) if isinstance(v, list) else v) for v in row])
+    return buffer.getvalue()

@@ -1,0 +1,89 @@
+"""A Result for people: formatted values, and a plain fixed-width table for terminals and Slack."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from bot.result import Result
+
+MISSING = "–"
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or type(value).__name__ in ("NAType", "NaTType")
+
+
+def format_value(column: str, value: Any) -> str:
+    """One cell as a person reads it: 12,345 · 7.9% · 5.79 · yes/no."""
+    if isinstance(value, (list, tuple)) or hasattr(value, "tolist"):
+        items = value.tolist() if hasattr(value, "tolist") else value
+        return ", ".join(str(v) for v in items) if len(items) else MISSING
+    if _is_missing(value):
+        return MISSING
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        if column == "complete":
+            return "yes" if value else "no (incomplete)"
+        return "yes" if value else "no"
+    if isinstance(value, (int, float)) or hasattr(value, "item"):
+        number = value.item() if hasattr(value, "item") else value
+        if isinstance(number, bool):
+            return "yes" if number else "no"
+        if column == "year" or column.endswith("_year"):
+            return str(int(number))
+        if "share" in column or column == "cagr":
+            return f"{number:.1%}"
+        if column in ("affinity", "links_per_article") or (isinstance(number, float) and not number.is_integer()):
+            return f"{number:,.2f}"
+        return f"{int(number):,}"
+    return str(value)
+
+
+def display_columns(result: Result) -> list[str]:
+    """Columns shown to people: machine codes (`*_code`) stay in JSON and CSV only."""
+    return [c for c in result.columns if not c.endswith("_code")]
+
+
+def display_rows(result: Result) -> list[list[str]]:
+    columns = display_columns(result)
+    return [[format_value(c, row[c]) for c in columns] for _, row in result.frame[columns].iterrows()]
+
+
+def _heading(column: str) -> str:
+    return column.replace("_", " ")
+
+
+def text_table(result: Result, max_width: int = 48) -> str:
+    """A fixed-width table; a single wide row is shown as label: value lines instead."""
+    columns = display_columns(result)
+    rows = display_rows(result)
+    if not rows:
+        return "(no rows)"
+    if len(rows) == 1 and len(columns) > 4:
+        width = max(len(_heading(c)) for c in columns)
+        return "\n".join(f"{_heading(c):<{width}}  {v}" for c, v in zip(columns, rows[0]))
+    cells = [[_heading(c) for c in columns]] + [[v[:max_width] for v in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]
+    numeric = [all(_looks_numeric(r[i]) for r in cells[1:]) for i in range(len(columns))]
+    lines = []
+    for n, row in enumerate(cells):
+        lines.append("  ".join(v.rjust(w) if numeric[i] else v.ljust(w) for i, (v, w) in enumerate(zip(row, widths))).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _looks_numeric(text: str) -> bool:
+    return text == MISSING or text.replace(",", "").replace(".", "").replace("%", "").replace("-", "").isdigit()
+
+
+def render_text(result: Result) -> str:
+    """The whole answer for a terminal: title, summary, table, details, notes."""
+    parts = [result.title, "=" * min(len(result.title), 80), result.summary, "", text_table(result)]
+    if result.truncated:
+        parts.append(f"(truncated: first {len(result.frame):,} rows shown)")
+    if result.details:
+        parts += [""] + result.details
+    if result.notes:
+        parts += [""] + [f"* {note}" for note in result.notes]
+    return "\n".join(parts) + "\n"
