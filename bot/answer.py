@@ -101,7 +101,7 @@ def _coverage(db: Database, field: str, source: str) -> Coverage:
     frame, _, _ = _execute(db, "coverage", {"field": field, "source": source})
     row = frame.iloc[0]
     if not row["pair_years"]:
-        loaded = db.query("SELECT DISTINCT source FROM datasets ORDER BY source")["source"].tolist()
+        loaded = sorted({d["source"] for d in _datasets(db, None)})
         raise DataUnavailable(
             f"There is no {all_fields()[field].name} data from source '{source}'. "
             f"Sources loaded: {', '.join(loaded)}. `about` lists what each covers."
@@ -143,9 +143,8 @@ def _common_params(query: Query, source: str, window: Window) -> dict[str, Any]:
     }
 
 
-def _datasets(db: Database, source: str) -> list[dict[str, Any]]:
-    frame = db.query("SELECT name, title, release, licence, incomplete_years FROM datasets WHERE source = $source "
-                     "ORDER BY name", {"source": source})
+def _datasets(db: Database, source: str | None) -> list[dict[str, Any]]:
+    frame, _, _ = _execute(db, "sources", {"source": source})
     return frame.to_dict("records")
 
 
@@ -213,6 +212,18 @@ def _fmt(value: Any) -> str:
     return f"{int(value):,}" if value == value and value is not None else "n/a"
 
 
+def _known(value: Any) -> bool:
+    return value is not None and value == value
+
+
+def _no_article_counts(field: str) -> list[str]:
+    """A note for fields ETO publishes pair counts for but no per-country article counts."""
+    if all_fields()[field].eto_activity_name:
+        return []
+    return [f"ETO's country activity data has no article counts for {_field_name(field)}, so shares, "
+            "affinity and links per article are empty."]
+
+
 def _pct(value: Any) -> str:
     return f"{value:.1%}" if value is not None and value == value else "n/a"
 
@@ -248,13 +259,15 @@ def _partners(query: Query, db: Database) -> Result:
                    f"was under ETO's floor of {PAIR_FLOOR} joint articles a year, or the data has none.")
     else:
         top = frame.iloc[0]
-        rest = frame["partner"].iloc[1:3].tolist()
-        summary = (f"{_possessive(name)} top {field} partner{among} in {window.label} was {top['partner']} "
-                   f"({_fmt(top['joint_articles'])} joint articles, {_pct(top['partner_share'])} of {_possessive(name)} articles)"
+        rest = [_name(c) for c in frame["partner_code"].iloc[1:3]]
+        share = f", {_pct(top['partner_share'])} of {_possessive(name)} articles" if _known(top["partner_share"]) else ""
+        summary = (f"{_possessive(name)} top {field} partner{among} in {window.label} was {_name(top['partner_code'])} "
+                   f"({_fmt(top['joint_articles'])} joint articles{share})"
                    + (f", followed by {' and '.join(rest)}." if rest else "."))
     notes = _notes(db, source, window, uses_articles=True, extra=[
         _METRIC_NOTES["joint"], _METRIC_NOTES["share"], _METRIC_NOTES["affinity"],
         f"Ranked by {query.metric}." if query.metric != "joint" else "Ranked by joint articles.",
+        *_no_article_counts(query.field),
     ])
     return _result(query, db, source, title=title, summary=summary, frame=frame, notes=notes, sql=sql,
                    params=params, incomplete_years=list(window.incomplete),
@@ -287,8 +300,8 @@ def _top(query: Query, db: Database) -> Result:
     if frame.empty:
         summary = f"No{scope} country has published {field} pair-years in {window.label}."
     else:
-        leader, rest = frame.iloc[0], frame["country"].iloc[1:3].tolist()
-        summary = (f"{leader['country']} had the most cross-border {field} links"
+        leader, rest = frame.iloc[0], [_name(c) for c in frame["country_code"].iloc[1:3]]
+        summary = (f"{_name(leader['country_code'])} had the most cross-border {field} links"
                    f"{' among ' + group if group else ''} in {window.label} "
                    f"({_fmt(leader['cross_border_links'])})" + (f", followed by {' and '.join(rest)}." if rest else "."))
     extra = ["Cross-border links: the sum of a country's joint articles with every partner; an article with "
@@ -297,6 +310,7 @@ def _top(query: Query, db: Database) -> Result:
         extra.append(f"{group}: {all_groups()[query.group].definition}")
     if query.metric == "share":
         extra.append("Ranked by links per article: cross-border links divided by the country's articles.")
+    extra += _no_article_counts(query.field)
     return _result(query, db, source, title=title, summary=summary, frame=frame,
                    notes=_notes(db, source, window, uses_articles=True, extra=extra), sql=sql, params=params,
                    incomplete_years=list(window.incomplete),
@@ -470,7 +484,8 @@ def _about(query: Query, db: Database) -> Result:
         f"{t.name} — {t.description} Columns: " + ", ".join(c for c, _ in t.columns) for t in catalog.PUBLISHED
     ]
     return Result(command="about", title="About collab's data", summary=summary, frame=frame, notes=notes,
-                  sql=sql, params=params, data_version=db.data_version, incomplete_years=incomplete, details=details)
+                  sql=sql, params=params, data_version=db.data_version, incomplete_years=incomplete, details=details,
+                  machine_columns=("publisher", "citation", "url"))
 
 
 def _help(query: Query) -> Result:

@@ -45,6 +45,10 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except Exception as error:  # a bug: say so in one line, never a traceback
+        print(f"collab: something went wrong inside collab ({type(error).__name__}: {error}). "
+              "Please report it with the command you ran.", file=sys.stderr)
+        return 1
 
 
 def _dispatch(args: argparse.Namespace) -> int:

@@ -37,25 +37,27 @@ class Result:
     chart: ChartSpec | None = None
     source_line: str = ""  # short attribution printed under a chart
     details: list[str] = field(default_factory=list)  # extra paragraphs (help, the table catalogue)
+    machine_columns: tuple[str, ...] = ()  # kept in JSON and CSV, left out of tables for people
 
     @property
     def columns(self) -> list[str]:
         return [str(c) for c in self.frame.columns]
 
     def rows(self) -> list[list[Any]]:
-        """Rows as plain Python values (None for missing), ready for JSON."""
-        import math
+        """Rows as plain Python values (None for missing, lists for list columns), ready for JSON."""
+        return [[_plain(value) for value in record] for record in self.frame.itertuples(index=False, name=None)]
 
-        out = []
-        for record in self.frame.itertuples(index=False, name=None):
-            row = []
-            for value in record:
-                if hasattr(value, "item"):
-                    value = value.item()
-                if isinstance(value, float) and math.isnan(value):
-                    value = None
-                elif value is not None and type(value).__name__ in ("NAType", "NaTType"):
-                    value = None
-                row.append(value)
-            out.append(row)
-        return out
+
+def _plain(value: Any) -> Any:
+    """A numpy/pandas scalar or array as the plain Python value JSON and CSV writers expect."""
+    import math
+
+    if hasattr(value, "tolist"):  # numpy arrays and scalars alike
+        value = value.tolist()
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if type(value).__name__ in ("NAType", "NaTType"):
+        return None
+    return value

@@ -40,8 +40,8 @@ def format_value(column: str, value: Any) -> str:
 
 
 def display_columns(result: Result) -> list[str]:
-    """Columns shown to people: machine codes (`*_code`) stay in JSON and CSV only."""
-    return [c for c in result.columns if not c.endswith("_code")]
+    """Columns shown to people: codes (`*_code`) and machine columns stay in JSON and CSV only."""
+    return [c for c in result.columns if not c.endswith("_code") and c not in result.machine_columns]
 
 
 def display_rows(result: Result) -> list[list[str]]:
