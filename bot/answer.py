@@ -415,7 +415,7 @@ def _rising(query: Query, db: Database) -> Result:
                    f"articles in {window.year_to} with {RISING_MIN_YEARS}+ years of published counts.")
     else:
         top = frame.iloc[0]
-        label = top["partner"] if code else top["pair"]
+        label = _name(top["partner_code"]) if code else top["pair"]
         summary = (f"{who} fastest-rising {field} collaboration over {window.label} was {label}, growing "
                    f"{top['cagr']:.0%} a year (from {_fmt(top['first_value'])} in {int(top['first_year'])} "
                    f"to {_fmt(top['last_value'])} in {int(top['last_year'])}).")
