@@ -106,7 +106,8 @@ def _coverage(db: Database, field: str, source: str) -> Coverage:
             f"There is no {all_fields()[field].name} data from source '{source}'. "
             f"Sources loaded: {', '.join(loaded)}. `about` lists what each covers."
         )
-    incomplete = tuple(int(y) for y in (row["incomplete_years"] if row["incomplete_years"] is not None else []))
+    years = row["incomplete_years"]  # NULL (every year complete) comes back as None or pd.NA
+    incomplete = tuple(int(y) for y in years) if isinstance(years, (list, tuple)) or hasattr(years, "tolist") else ()
     last_complete = row["last_complete_year"]
     return Coverage(source, int(row["first_year"]), int(row["last_year"]), incomplete,
                     None if last_complete is None or last_complete != last_complete else int(last_complete))
@@ -122,7 +123,8 @@ def _window(query: Query, coverage: Coverage, *, complete_only: bool | None = No
     year_from = query.year_from if query.year_from is not None else first
     year_to = query.year_to if query.year_to is not None else last
     if year_from > last or year_to < first:
-        asked = f"{year_from}" if year_from == year_to else f"{year_from}–{year_to}"
+        asked = (f"from {query.year_from}" if query.year_to is None else f"to {query.year_to}"
+                 if query.year_from is None else f"{year_from}" if year_from == year_to else f"{year_from}–{year_to}")
         raise ParseError(
             f"The data covers {first}–{last}{' (complete years)' if complete_only else ''}, "
             f"so {asked} has nothing. Try `from {max(first, last - 9)}`."
@@ -166,6 +168,9 @@ def _notes(db: Database, source: str, window: Window, *, uses_articles: bool, ex
         notes.append(window.clamped)
     if source == DEFAULT_SOURCE:
         notes.append(f"Pair-years with fewer than {PAIR_FLOOR} joint articles are not published, so totals are lower bounds.")
+    elif source in PAPER_LEVEL_SOURCES:
+        notes.append("Paper-level data: counted from individual works, so every count is exact (no publication floor); "
+                     "an article's countries are those of its authors' affiliations.")
     notes.extend(extra)
     return notes
 
@@ -208,24 +213,27 @@ def _field_name(code: str) -> str:
     return _FIELD_WORDS.get(code) or all_fields()[code].name.lower()
 
 
-def _fmt(value: Any) -> str:
-    return f"{int(value):,}" if value == value and value is not None else "n/a"
-
-
 def _known(value: Any) -> bool:
-    return value is not None and value == value
+    """False for None, NaN and pandas' NA (which refuses to be compared)."""
+    import pandas as pd
+
+    return value is not None and not bool(pd.isna(value))
 
 
-def _no_article_counts(field: str) -> list[str]:
+def _fmt(value: Any) -> str:
+    return f"{int(value):,}" if _known(value) else "n/a"
+
+
+def _no_article_counts(field: str, source: str = DEFAULT_SOURCE) -> list[str]:
     """A note for fields ETO publishes pair counts for but no per-country article counts."""
-    if all_fields()[field].eto_activity_name:
+    if all_fields()[field].eto_activity_name or source in PAPER_LEVEL_SOURCES:
         return []
     return [f"ETO's country activity data has no article counts for {_field_name(field)}, so shares, "
             "affinity and links per article are empty."]
 
 
 def _pct(value: Any) -> str:
-    return f"{value:.1%}" if value is not None and value == value else "n/a"
+    return f"{value:.1%}" if _known(value) else "n/a"
 
 
 def _result(query: Query, db: Database, source: str, **fields: Any) -> Result:
@@ -237,6 +245,8 @@ def _result(query: Query, db: Database, source: str, **fields: Any) -> Result:
 _METRIC_NOTES = {
     "joint": "Joint articles: articles with authors in both countries, each counted once per pair (full counting).",
     "share": "Partner share: joint articles divided by all the country's articles in the field and years.",
+    "fractional": ("Fractional count: a joint article with authors in k countries weighs 1/(k-1) in each of its "
+                   "pairs, so each country's share of one article, spread over its partners, adds up to 1."),
     "affinity": ("Affinity: observed over expected joint articles, C(i,j)·N / (P(i)·P(j)), with N the sum of every "
                  "country's article count in the field and years; above 1 means they work together more than "
                  "their sizes predict."),
@@ -250,29 +260,39 @@ def _partners(query: Query, db: Database) -> Result:
     coverage = _coverage(db, query.field, source)
     window = _window(query, coverage)
     code = query.countries[0]
-    frame, sql, params = _execute(db, "partners", {**_common_params(query, source, window), "country": code})
+    fractional = query.count == "fractional"  # only reaches here for paper-level sources (_source)
+    frame, sql, params = _execute(db, "partners", {**_common_params(query, source, window), "country": code,
+                                                   "count": query.count})
+    if not fractional:
+        frame = frame.drop(columns=["fractional_articles"])
     name, field = _name(code), _field_name(query.field)
     among = f" in {all_groups()[query.group].name}" if query.group else ""
     title = f"{_possessive(name)} top {field} research partners{among}, {window.label}"
-    if frame.empty:
+    if frame.empty and source in PAPER_LEVEL_SOURCES:
+        summary = f"{name} has no {field} co-authored articles with another country{among} in {window.label} in this data."
+    elif frame.empty:
         summary = (f"No published {field} pair-years for {name}{among} in {window.label}: every collaboration "
                    f"was under ETO's floor of {PAIR_FLOOR} joint articles a year, or the data has none.")
     else:
         top = frame.iloc[0]
         rest = [_name(c) for c in frame["partner_code"].iloc[1:3]]
         share = f", {_pct(top['partner_share'])} of {_possessive(name)} articles" if _known(top["partner_share"]) else ""
+        counted = f", {top['fractional_articles']:,.1f} fractional" if fractional else ""
         summary = (f"{_possessive(name)} top {field} partner{among} in {window.label} was {_name(top['partner_code'])} "
-                   f"({_fmt(top['joint_articles'])} joint articles{share})"
+                   f"({_fmt(top['joint_articles'])} joint articles{counted}{share})"
                    + (f", followed by {' and '.join(rest)}." if rest else "."))
+    ranked = (f"Ranked by {query.metric}." if query.metric != "joint"
+              else "Ranked by fractional count." if fractional else "Ranked by joint articles.")
     notes = _notes(db, source, window, uses_articles=True, extra=[
-        _METRIC_NOTES["joint"], _METRIC_NOTES["share"], _METRIC_NOTES["affinity"],
-        f"Ranked by {query.metric}." if query.metric != "joint" else "Ranked by joint articles.",
-        *_no_article_counts(query.field),
+        _METRIC_NOTES["joint"], *([_METRIC_NOTES["fractional"]] if fractional else []),
+        _METRIC_NOTES["share"], _METRIC_NOTES["affinity"], ranked,
+        *_no_article_counts(query.field, source),
     ])
+    by_fraction = fractional and query.metric == "joint"
     return _result(query, db, source, title=title, summary=summary, frame=frame, notes=notes, sql=sql,
                    params=params, incomplete_years=list(window.incomplete),
-                   chart=ChartSpec("bar", x="partner", y=_metric_column(query.metric), x_label="",
-                                   y_label=_metric_label(query.metric)))
+                   chart=ChartSpec("bar", x="partner", y="fractional_articles" if by_fraction else _metric_column(query.metric),
+                                   x_label="", y_label="Fractional count" if by_fraction else _metric_label(query.metric)))
 
 
 def _metric_column(metric: str) -> str:
@@ -296,21 +316,30 @@ def _top(query: Query, db: Database) -> Result:
     if group and not group.lower().endswith("countries"):
         group += " countries"
     scope = f" {group}" if group else ""
-    title = f"Top {group or 'countries'} by cross-border {field} links, {window.label}"
+    per_article = query.metric == "share"
+    international = query.metric == "international"  # paper-level sources only (_source)
+    measure = (f"share of {field} articles with a foreign co-author" if international
+               else f"cross-border {field} links" + (" per article" if per_article else ""))
+    title = f"Top {group or 'countries'} by {measure}, {window.label}"
     if frame.empty:
         summary = f"No{scope} country has published {field} pair-years in {window.label}."
     else:
         leader, rest = frame.iloc[0], [_name(c) for c in frame["country_code"].iloc[1:3]]
-        summary = (f"{_name(leader['country_code'])} had the most cross-border {field} links"
+        value = (f"{leader['links_per_article']:.2f}" if per_article
+                 else _pct(leader["international_share"]) if international else _fmt(leader["cross_border_links"]))
+        summary = (f"{_name(leader['country_code'])} had the {'highest' if international else 'most'} {measure}"
                    f"{' among ' + group if group else ''} in {window.label} "
-                   f"({_fmt(leader['cross_border_links'])})" + (f", followed by {' and '.join(rest)}." if rest else "."))
+                   f"({value})" + (f", followed by {' and '.join(rest)}." if rest else "."))
     extra = ["Cross-border links: the sum of a country's joint articles with every partner; an article with "
              "several partner countries counts once per partner."]
     if query.group:
         extra.append(f"{group}: {all_groups()[query.group].definition}")
     if query.metric == "share":
         extra.append("Ranked by links per article: cross-border links divided by the country's articles.")
-    extra += _no_article_counts(query.field)
+    if international:
+        extra.append("Ranked by international share: the exact share of the country's articles with at least one "
+                     "co-author in another country (international_articles / articles), from paper-level data.")
+    extra += _no_article_counts(query.field, source)
     return _result(query, db, source, title=title, summary=summary, frame=frame,
                    notes=_notes(db, source, window, uses_articles=True, extra=extra), sql=sql, params=params,
                    incomplete_years=list(window.incomplete),
@@ -327,17 +356,22 @@ def _pair(query: Query, db: Database) -> Result:
     field, name_a, name_b = _field_name(query.field), _name(a), _name(b)
     published = frame.dropna(subset=["joint_articles"])
     title = f"{name_a} – {name_b}: joint {field} articles, {window.label}"
-    if published.empty:
+    paper_level = source in PAPER_LEVEL_SOURCES
+    if published.empty and paper_level:
+        summary = f"{name_a} and {name_b} have no joint {field} articles in {window.label} in this data."
+    elif published.empty:
         summary = (f"{name_a} and {name_b} have no published {field} pair-year in {window.label}: "
                    f"each year was under ETO's floor of {PAIR_FLOOR} joint articles.")
     else:
         peak = published.loc[published["joint_articles"].idxmax()]
-        summary = (f"{name_a} and {name_b} co-authored at least {_fmt(published['joint_articles'].sum())} {field} "
+        summary = (f"{name_a} and {name_b} co-authored {'' if paper_level else 'at least '}{_fmt(published['joint_articles'].sum())} {field} "
                    f"articles in {window.label}, most in {int(peak['year'])} ({_fmt(peak['joint_articles'])}).")
     missing = frame[frame["joint_articles"].isna()]["year"].tolist()
     extra = [_METRIC_NOTES["joint"],
              f"country_share and partner_share: joint articles as a share of {_possessive(name_a)} and of {_possessive(name_b)} articles."]
-    if missing:
+    if missing and paper_level:
+        extra.append(f"No joint articles in {_years_text(tuple(int(y) for y in missing))} (paper-level data: that is zero).")
+    elif missing:
         extra.append(f"No published count for {_years_text(tuple(int(y) for y in missing))}: under the floor, not zero.")
     return _result(query, db, source, title=title, summary=summary, frame=frame,
                    notes=_notes(db, source, window, uses_articles=True, extra=extra), sql=sql, params=params,
@@ -440,7 +474,7 @@ def _profile(query: Query, db: Database) -> Result:
     title = f"{name}: {field} research profile, {window.label}"
     summary = (f"{name} published {_fmt(row['articles'])} {field} articles in {window.label}, with "
                f"{_fmt(row['cross_border_links'])} cross-border links to {_fmt(row['partners'])} partner countries"
-               + (f"; top partners {row['top_partners']}." if row["top_partners"] else "."))
+               + (f"; top partners {row['top_partners']}." if isinstance(row["top_partners"], str) and row["top_partners"] else "."))
     extra = ["Patent applications and estimated investment (USD millions, ETO's estimate) cover all of AI, whatever the field.",
              "links_per_article: cross-border links per article; an article with several partner countries counts once per partner."]
     return _result(query, db, source, title=title, summary=summary, frame=frame,

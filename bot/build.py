@@ -20,7 +20,7 @@ from bot import countries as country_ref
 from bot import fields as field_ref
 from bot.paths import ETO_DIR, database_path, source_files
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: paper-level tables (papers, paper_countries, paper_fields)
 CROSS_BORDER = "cross_border"
 ACTIVITY = "activity"
 
@@ -67,7 +67,9 @@ def is_stale(path: Path | None = None) -> bool:
     if any(f.stat().st_mtime > built for f in source_files()):
         return True
     try:
-        with duckdb.connect(str(path), read_only=True) as con:
+        from bot.db import sandbox_config  # the same settings as a serving Database, which may hold the file
+
+        with duckdb.connect(str(path), read_only=True, config=sandbox_config()) as con:
             row = con.execute("SELECT value FROM build_info WHERE key = 'schema_version'").fetchone()
     except duckdb.Error:
         return True
@@ -75,22 +77,26 @@ def is_stale(path: Path | None = None) -> bool:
 
 
 def build(path: Path | None = None, log: Callable[[str], None] = print) -> Path:
+    from bot.ingest import store as paper_store
+
     path = path or database_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.building")
-    temporary.unlink(missing_ok=True)
-    try:
-        with duckdb.connect(str(temporary)) as con:
-            _load_reference_tables(con)
-            _load_cross_border(con, log)
-            _load_country_activity(con, log)
-            _create_views(con)
-            _write_build_info(con)
-            con.execute("CHECKPOINT")
-        os.replace(temporary, path)
-    finally:
+    with paper_store.writer_lock(path):  # one writer at a time: an ingest can't be lost to a rebuild
         temporary.unlink(missing_ok=True)
-        Path(f"{temporary}.wal").unlink(missing_ok=True)
+        try:
+            with duckdb.connect(str(temporary)) as con:
+                _load_reference_tables(con)
+                _load_cross_border(con, log)
+                _load_country_activity(con, log)
+                paper_store.carry_over(con, path, log)  # ingested papers survive a rebuild
+                _create_views(con)
+                _write_build_info(con)
+                con.execute("CHECKPOINT")
+            os.replace(temporary, path)
+        finally:
+            temporary.unlink(missing_ok=True)
+            Path(f"{temporary}.wal").unlink(missing_ok=True)
     log(f"built {path}")
     return path
 
@@ -156,10 +162,17 @@ def _load_cross_border(con: duckdb.DuckDBPyConnection, log: Callable[[str], None
     files = sorted(str(p) for p in (ETO_DIR / "cross-border").glob("*.csv"))
     if not files:
         raise BuildError(f"no cross-border files in {ETO_DIR / 'cross-border'}")
-    con.execute(
-        "CREATE TEMP TABLE raw_pairs AS SELECT * FROM read_csv(?, header = true, columns = {"
-        "'country1': 'VARCHAR', 'country2': 'VARCHAR', 'field': 'VARCHAR', 'year': 'INTEGER', "
-        "'num_articles': 'INTEGER', 'complete': 'BOOLEAN'})", [files])
+    con.execute("CREATE TEMP TABLE raw_pairs (country1 VARCHAR, country2 VARCHAR, field VARCHAR, year INTEGER, "
+                "num_articles INTEGER, complete BOOLEAN)")
+    for file in files:  # one file at a time: format detection (line endings, quoting) is per file
+        before = con.execute("SELECT count(*) FROM raw_pairs").fetchone()[0]
+        con.execute("INSERT INTO raw_pairs SELECT * FROM read_csv(?, header = true, columns = {"
+                    "'country1': 'VARCHAR', 'country2': 'VARCHAR', 'field': 'VARCHAR', 'year': 'INTEGER', "
+                    "'num_articles': 'INTEGER', 'complete': 'BOOLEAN'})", [file])
+        loaded = con.execute("SELECT count(*) FROM raw_pairs").fetchone()[0] - before
+        expected = _csv_rows(file)
+        if loaded != expected:
+            raise BuildError(f"{Path(file).name}: read {loaded:,} rows but the file has {expected:,}")
     _fail_on_unknown_names(con, CROSS_BORDER, "SELECT country1 FROM raw_pairs UNION SELECT country2 FROM raw_pairs", "country")
     _fail_on_unknown_names(con, CROSS_BORDER, "SELECT field FROM raw_pairs", "field")
     groups_in_pairs = con.execute(
@@ -197,6 +210,14 @@ def _load_cross_border(con: duckdb.DuckDBPyConnection, log: Callable[[str], None
     _record_dataset(con, ETO_CROSS_BORDER, files, "pairs", kept)
     log(f"loaded {ETO_CROSS_BORDER.title}: {len(files)} files, {raw:,} rows -> {kept:,} pair-years "
         f"(listed in both orientations: {both[0]:,})")
+
+
+def _csv_rows(path: str) -> int:
+    """Data rows of a CSV file, counted independently of DuckDB's reader."""
+    import csv
+
+    with open(path, newline="", encoding="utf-8") as f:
+        return sum(1 for _ in csv.reader(f)) - 1
 
 
 def _activity_csv(name: str) -> str:

@@ -17,6 +17,18 @@ def _parser() -> argparse.ArgumentParser:
     build = commands.add_parser("build", help="build the DuckDB database from data/ (COLLAB_DB)")
     build.add_argument("--db", type=Path, help="where to write the database (default: COLLAB_DB or data/collab.duckdb)")
 
+    ingest = commands.add_parser("ingest", help="add paper-level data to the database (COLLAB_DB)")
+    sources = ingest.add_subparsers(dest="ingest_source", required=True, metavar="SOURCE")
+    openalex = sources.add_parser(
+        "openalex", help="OpenAlex works: JSON Lines files (plain or .gz) or folders of them (snapshot layout)")
+    openalex.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="works files or folders (recursive)")
+    openalex.add_argument("--all-works", action="store_true",
+                          help="keep every work under the field `all` (plus its AI fields), not only AI works")
+    openalex.add_argument("--strict", action="store_true",
+                          help="fail on the first malformed line or work, leaving the database unchanged")
+    openalex.add_argument("--db", type=Path, help="the database to ingest into (default: COLLAB_DB or data/collab.duckdb)")
+    openalex.add_argument("--no-progress", action="store_true", help="no progress bar")
+
     ask = commands.add_parser("ask", help='answer a command, e.g. collab ask "partners Malaysia"')
     ask.add_argument("text", nargs="+", help="the command text, as typed after /collab")
     ask.add_argument("--format", choices=("text", "json", "csv"), default="text")
@@ -61,6 +73,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             print(f"collab build failed: {error}", file=sys.stderr)
             return 1
         return 0
+    if args.command == "ingest":
+        return _ingest(args)
     if args.command == "ask":
         return _ask(" ".join(args.text), args.format, args.chart)
     if args.command == "serve":
@@ -78,6 +92,21 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return run_due_command(args.now)
     raise AssertionError(args.command)
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    from bot.ingest import IngestError, ingest_openalex
+
+    log = lambda line: print(line, file=sys.stderr)  # noqa: E731
+    try:
+        report = ingest_openalex(args.paths, args.db, all_works=args.all_works, strict=args.strict,
+                                 progress=not args.no_progress and sys.stderr.isatty(), log=log)
+    except IngestError as error:
+        print(f"collab ingest failed: {error.message}", file=sys.stderr)
+        return 1
+    for line in report.summary():
+        print(line, file=sys.stderr)
+    return 0
 
 
 def _ask(text: str, output: str, chart: Path | None) -> int:

@@ -71,7 +71,8 @@ class Query:
 
 def parse(text: str) -> Query:
     """Parse command text; ParseError or UnknownName (both friendly) when it doesn't make sense."""
-    text = _clean(text)
+    raw = text or ""
+    text = _clean(raw)
     if not text:
         raise ParseError("Ask me something, e.g. `partners Malaysia`. " + _verbs_line())
     if len(text) > MAX_TEXT:
@@ -81,9 +82,12 @@ def parse(text: str) -> Query:
     if verb == "sql" and first.lower() in ("select", "with"):
         rest = text  # `select ...` typed without the `sql` verb
     if verb == "sql":
-        if not rest.strip():
+        statement = _sql_text(raw, keep_first_word=first.lower() != "sql")
+        if not statement:
             raise ParseError("`sql` needs a SELECT, e.g. `sql SELECT * FROM datasets`. `about` lists the tables.")
-        return Query(verb="sql", sql=rest.strip(), text=text)
+        return Query(verb="sql", sql=statement, text=text)
+    # "2016 - 2020" is one option, however it is spaced
+    rest = re.sub(r"\b((?:19|20)\d\d)\s+[-–—]\s+((?:19|20)\d\d)\b", r"\1-\2", rest)
     tokens = _TOKEN.findall(rest)
     if verb == "help":
         topic = _verb(tokens[0]) if tokens else ""
@@ -96,6 +100,12 @@ def _clean(text: str) -> str:
     text = (text or "").replace("\u00a0", " ").replace("\u200b", "")
     text = "".join(ch if ch.isprintable() or ch in " \t\n" else " " for ch in text)
     return re.sub(r"\s+", " ", text).strip()
+
+
+def _sql_text(raw: str, keep_first_word: bool) -> str:
+    """The statement as typed: line breaks end `--` comments and spaces inside strings matter."""
+    raw = "".join(ch if ch.isprintable() or ch in "\n\t" else " " for ch in raw.replace("\u00a0", " ")).strip()
+    return raw if keep_first_word else raw[len(raw.split(None, 1)[0]):].strip()
 
 
 def _verbs_line() -> str:
@@ -196,7 +206,7 @@ def _year(text: str, word: str) -> int:
 
 
 def _limit(text: str | None) -> int:
-    if text is None or not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
+    if text is None or not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_LIMIT:
         raise ParseError(f"The number of rows must be a whole number from 1 to {MAX_LIMIT}, not '{(text or '')[:20]}'.")
     return int(text)
 
@@ -218,7 +228,7 @@ _ARITY = {  # verb: (fewest countries, most countries)
 def _positional(query: Query, tokens: list[str]) -> Query:
     verb = query.verb
     if verb == "top":
-        if tokens and tokens[0].isdigit():
+        if tokens and tokens[0].isdigit():  # _limit refuses digits that are not 0-9
             query = replace(query, limit=_limit(tokens[0]))
             tokens = tokens[1:]
         if tokens:

@@ -24,7 +24,7 @@ QUERY_SECONDS = float(os.environ.get("COLLAB_QUERY_SECONDS", "5"))
 MEMORY_LIMIT = os.environ.get("COLLAB_MEMORY_LIMIT", "1GB")
 
 
-def _sandbox_config() -> dict[str, Any]:
+def sandbox_config() -> dict[str, Any]:
     return {
         "access_mode": "READ_ONLY",
         "enable_external_access": False,
@@ -62,7 +62,7 @@ class Database:
         with self._lock:
             if self._connection is None or identity != self._identity:
                 try:
-                    connection = duckdb.connect(str(self.path), read_only=True, config=_sandbox_config())
+                    connection = duckdb.connect(str(self.path), read_only=True, config=sandbox_config())
                     info = dict(connection.execute("SELECT key, value FROM build_info").fetchall())
                 except duckdb.Error as error:
                     raise DataUnavailable(

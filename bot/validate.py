@@ -34,7 +34,7 @@ _FORBIDDEN_FUNCTION = re.compile(
     r"^(read_|scan_|parquet_|iceberg_|delta_|sqlite_|postgres_|mysql_|duckdb_|pragma_|json_execute|"
     r"glob$|query$|query_table$|getenv$|current_setting$|sniff_csv$|which_secret$|load_|install_|"
     r"enable_|disable_|checkpoint$|force_checkpoint$|from_substrait|get_substrait|to_substrait|"
-    r"http|s3|gcs|azure|hf_|test_|export_|import_|set_|reset_)"
+    r"http|s3|gcs|azure|hf_|test_|export_|import_|set_|reset_|getvariable$)"
 )
 
 
@@ -72,13 +72,15 @@ def validate(sql: str, allowed_tables: frozenset[str], *, params: frozenset[str]
         raise _refuse(f"it holds {len(statements)} statements, and exactly one is allowed")
     tree = statements[0]
     if not isinstance(tree, (exp.Select, exp.SetOperation)):
-        raise _refuse(f"it is a {tree.key.upper()} statement, not a SELECT")
+        raise _refuse("it is not a SELECT statement")
 
     cte_names = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
     used_params: set[str] = set()
     for node in tree.walk():
         if isinstance(node, _FORBIDDEN_NODES):
             raise _refuse(f"it contains {node.key.upper()}")
+        if isinstance(node, exp.Unnest) and isinstance(node.parent, (exp.From, exp.Join, exp.Lateral)):
+            raise _refuse("table functions are not allowed")
         if isinstance(node, exp.Table):
             _check_table(node, allowed_tables, cte_names)
         elif isinstance(node, exp.Func) and _FORBIDDEN_FUNCTION.match(_function_name(node)):

@@ -216,7 +216,9 @@ def plain_message(result: Result, *, attribution: str = "", chart_note: str = ""
     parts += [p for p in (chart_note, attribution) if p]
     text = "\n".join(parts)
     if len(text) > MAX_PLAIN_TEXT:
-        text = text[: MAX_PLAIN_TEXT - 80] + "\n```\n… shortened to fit Slack's message size; the CSV button gives every row."
+        text = text[: MAX_PLAIN_TEXT - 80]
+        fence = "\n```" if text.count("```") % 2 else ""  # close a table cut in the middle
+        text += f"{fence}\n… shortened to fit Slack's message size; the CSV button gives every row."
     return {"text": text}
 
 
@@ -249,7 +251,9 @@ def sql_message(result: Result, command_text: str) -> dict[str, Any]:
     params = json.dumps(result.params, ensure_ascii=False, indent=2, default=str)
     body = preformatted(result.sql) + [section("*Parameters* (bound by DuckDB, never pasted into the SQL)")]
     body += preformatted(params)
-    tail = [context(f"Data version `{escape(result.data_version)}`. `about` lists the published tables.")] if result.data_version else []
+    tail = []
+    if result.data_version:
+        tail.append(context(f"Data version `{escape(result.data_version)}`. `about` lists the published tables."))
     return {"text": cut(f"SQL behind {command_text}: {result.sql}", MAX_FALLBACK_TEXT),
             "blocks": fit([section(f"*{title}*")], body, tail)}
 

@@ -16,9 +16,10 @@ def _is_missing(value: Any) -> bool:
 
 def format_value(column: str, value: Any) -> str:
     """One cell as a person reads it: 12,345 · 7.9% · 5.79 · yes/no."""
-    if isinstance(value, (list, tuple)) or hasattr(value, "tolist"):
-        items = value.tolist() if hasattr(value, "tolist") else value
-        return ", ".join(str(v) for v in items) if len(items) else MISSING
+    if hasattr(value, "tolist"):  # numpy scalars and arrays become plain values
+        value = value.tolist()
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value) if value else MISSING
     if _is_missing(value):
         return MISSING
     if isinstance(value, bool) or type(value).__name__ == "bool_":

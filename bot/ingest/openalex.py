@@ -1,0 +1,445 @@
+"""`collab ingest openalex PATH...`: OpenAlex works (snapshot format) -> papers -> aggregates.
+
+How it runs, and why:
+1. Paths are expanded to works files (plain or gzipped JSON Lines; folders recursively, sorted, so
+   the snapshot's `works/updated_date=*/part_*.gz` come oldest first).
+2. The current database is copied to a temporary file beside it; everything below writes there.
+   A serving bot keeps reading the old file meanwhile. Only when all is done is the copy
+   CHECKPOINTed and renamed over the database (os.replace: atomic). `--strict` with any bad line,
+   or any failure, removes the copy and leaves the database untouched.
+3. A reader thread reads and decompresses chunks of whole lines (32 MB) into small temporary
+   files; DuckDB's JSON reader parses each chunk (in C++, with the columns collab needs only), so
+   memory stays flat and Python never builds a dict per work. Fast path: the chunk parses as a
+   whole and its row count equals its line count, so row i is line first+i. Otherwise (a
+   malformed line, a wrong type, a blank line) the chunk is parsed again line by line with
+   DuckDB's lenient json_transform and every line is classified with its number:
+   - not JSON -> a malformed line; valid JSON but not an object, no OpenAlex work id, no
+     publication_year (1500-2100), or authorships/concepts/topics/keywords not lists -> a
+     malformed work. Each is counted and reported as file:line, and skipped.
+     Deeper type errors (a country code that is a number) are read leniently.
+4. Parsed works go to a staging table in a scratch DuckDB file: work id, year, title,
+   updated_date, the distinct ISO alpha-2 codes of `authorships[].countries` and
+   `authorships[].institutions[].country_code`, and the fields (bot/ingest/mapping.py).
+5. Merge: the newest copy of each work wins (later updated_date; on a tie the one read last, so a
+   re-ingest replaces). It replaces the stored copy when that one is not newer. A work is kept
+   when it is in an AI field, or in `all`: `--all-works` puts every work read into `all`, and a
+   work once in `all` stays there when a newer copy replaces it. A newer copy that is in no field
+   removes the stored one. Alpha-2 codes map to alpha-3 through the countries reference table;
+   unknown codes are counted and reported, and the work keeps its known countries.
+6. The aggregates (pairs, country_articles, datasets; source='openalex') are derived again from
+   all papers held (bot/ingest/store.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections import Counter
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+
+from bot.ingest import mapping, store
+from bot.ingest.reader import CHUNK_BYTES, Chunk, ChunkReader, InputError, discover, read_chunk
+
+MIN_YEAR, MAX_YEAR = 1500, 2100
+MAX_REPORTED = 1000  # malformed lines kept with their message; all are counted
+MAX_OBJECT_BYTES = 16 << 20  # DuckDB's default; a longer line takes the line-by-line path
+MEMORY_LIMIT = os.environ.get("COLLAB_INGEST_MEMORY", "1GB")
+
+# The columns of a work collab reads; everything else in the (large) work object is skipped.
+COLUMNS = {
+    "id": "VARCHAR",
+    "publication_year": "INTEGER",
+    "title": "VARCHAR",
+    "updated_date": "VARCHAR",
+    "authorships": "STRUCT(countries VARCHAR[], institutions STRUCT(country_code VARCHAR)[])[]",
+    "concepts": "STRUCT(id VARCHAR, score DOUBLE)[]",
+    "topics": "STRUCT(id VARCHAR, display_name VARCHAR, subfield STRUCT(id VARCHAR))[]",
+    "keywords": "STRUCT(display_name VARCHAR)[]",
+}
+_STRUCTURE = json.dumps({
+    "id": "VARCHAR", "publication_year": "INTEGER", "title": "VARCHAR", "updated_date": "VARCHAR",
+    "authorships": [{"countries": ["VARCHAR"], "institutions": [{"country_code": "VARCHAR"}]}],
+    "concepts": [{"id": "VARCHAR", "score": "DOUBLE"}],
+    "topics": [{"id": "VARCHAR", "display_name": "VARCHAR", "subfield": {"id": "VARCHAR"}}],
+    "keywords": [{"display_name": "VARCHAR"}],
+})
+_LISTS = ("authorships", "concepts", "topics", "keywords")
+_WORK_ID = r"^(?:https?://openalex\.org/)?([Ww][0-9]+)$"
+
+
+class IngestError(Exception):
+    """The ingest failed and nothing was swapped in (with --strict: a malformed line or work)."""
+
+    def __init__(self, message: str, report: "IngestReport | None" = None):
+        super().__init__(message)
+        self.message = message
+        self.report = report
+
+
+@dataclass
+class Problem:
+    path: str
+    line: int
+    kind: str  # "line" (not JSON, unreadable) or "work" (JSON, but not a usable work)
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: malformed {self.kind}: {self.message}"
+
+
+@dataclass
+class IngestReport:
+    files: int = 0
+    bytes: int = 0
+    lines: int = 0
+    works_read: int = 0
+    malformed_lines: int = 0
+    malformed_works: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    read_errors: list[str] = field(default_factory=list)
+    not_in_a_field: int = 0  # works read that are in no AI field (kept only with --all-works)
+    without_country: int = 0
+    unknown_codes: Counter = field(default_factory=Counter)  # code -> works carrying it
+    duplicates_in_input: int = 0
+    added: int = 0
+    replaced: int = 0
+    older_than_stored: int = 0
+    removed: int = 0
+    papers: int = 0
+    pairs: int = 0
+    country_articles: int = 0
+    seconds: float = 0.0
+    database: str = ""
+    all_works: bool = False
+
+    @property
+    def malformed(self) -> int:
+        return self.malformed_lines + self.malformed_works
+
+    def add_problem(self, problem: Problem) -> None:
+        if problem.kind == "line":
+            self.malformed_lines += 1
+        else:
+            self.malformed_works += 1
+        if len(self.problems) < MAX_REPORTED:
+            self.problems.append(problem)
+
+    def summary(self) -> list[str]:
+        rate = self.works_read / self.seconds if self.seconds else 0
+        lines = [
+            f"read {self.works_read:,} works from {self.files:,} file(s), {self.bytes / 1e6:,.1f} MB, in "
+            f"{self.seconds:,.1f} s ({rate:,.0f} works/s)",
+            f"papers: {self.added:,} added, {self.replaced:,} replaced by a newer copy, "
+            f"{self.older_than_stored:,} older than the copy held (kept the held one), {self.removed:,} removed "
+            f"(newer copy in no field); {self.duplicates_in_input:,} duplicate copies in the input",
+            f"{self.not_in_a_field:,} works in no AI field"
+            + (" (kept under `all`)" if self.not_in_a_field and self.all_works else " (skipped; --all-works keeps them)"),
+            f"{self.without_country:,} works with no country",
+            f"database {self.database}: {self.papers:,} papers, {self.pairs:,} pair rows and "
+            f"{self.country_articles:,} country rows with source 'openalex'",
+        ]
+        if self.unknown_codes:
+            codes = ", ".join(f"{c} ({n:,})" for c, n in self.unknown_codes.most_common(20))
+            lines.append(f"{sum(self.unknown_codes.values()):,} country code use(s) not in data/countries.csv, "
+                         f"left out of those works' countries: {codes}")
+        if self.malformed:
+            lines.append(f"skipped {self.malformed_lines:,} malformed line(s) and {self.malformed_works:,} malformed work(s):")
+            lines += [f"  {p}" for p in self.problems[:20]]
+            if self.malformed > 20:
+                lines.append(f"  ... and {self.malformed - 20:,} more")
+        lines += [f"read error: {e}" for e in self.read_errors]
+        return lines
+
+
+def ingest_openalex(paths: list[Path], db_path: Path | None = None, *, all_works: bool = False,
+                    strict: bool = False, progress: bool = True, chunk_bytes: int = CHUNK_BYTES,
+                    log: Callable[[str], None] = print) -> IngestReport:
+    """Ingest OpenAlex works files or folders into the analytics database (atomically)."""
+    from bot.build import ensure_built
+    from bot.paths import database_path
+
+    db_path = Path(db_path or database_path())
+    try:
+        files = discover([Path(p) for p in paths])
+    except InputError as error:
+        raise IngestError(str(error)) from None
+    if not files:
+        raise IngestError("no works files given.")
+    started = time.perf_counter()
+    report = IngestReport(files=len(files), all_works=all_works, database=str(db_path))
+    with store.writer_lock(db_path), ExitStack() as stack:
+        ensure_built(db_path, log=log)
+        workdir = Path(tempfile.mkdtemp(prefix=".collab-ingest-", dir=db_path.parent))
+        stack.callback(shutil.rmtree, workdir, True)
+        temporary = db_path.with_name(f".{db_path.name}.{os.getpid()}.ingesting")
+        stack.callback(_remove, temporary)
+        shutil.copyfile(db_path, temporary)
+        con = duckdb.connect(str(temporary), config={
+            "memory_limit": MEMORY_LIMIT, "temp_directory": str(workdir / "spill"),
+            "preserve_insertion_order": True})
+        try:
+            store.create_paper_tables(con)
+            con.execute("ATTACH ? AS scratch", [str(workdir / "scratch.duckdb")])
+            _create_stage(con)
+            _read_all(con, files, workdir, report, all_works, strict, progress, chunk_bytes)
+            if strict and (report.malformed or report.read_errors):
+                raise IngestError(_strict_message(report), report)
+            _merge(con, report, all_works)
+            con.execute("DETACH scratch")
+            counts = store.derive(con)
+            store.refresh_data_version(con)
+            report.papers, report.pairs, report.country_articles = counts["papers"], counts["pairs"], counts["country_articles"]
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        os.replace(temporary, db_path)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _remove(path: Path) -> None:
+    for p in (path, Path(f"{path}.wal")):
+        p.unlink(missing_ok=True)
+
+
+def _strict_message(report: IngestReport) -> str:
+    shown = [str(p) for p in report.problems[:10]] + report.read_errors[:5]
+    return (f"--strict: {report.malformed:,} malformed line(s) or work(s)"
+            + (f" and {len(report.read_errors)} read error(s)" if report.read_errors else "")
+            + "; nothing was ingested and the database is unchanged.\n  " + "\n  ".join(shown))
+
+
+def _create_stage(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("""CREATE TABLE scratch.stage (
+        work_id VARCHAR, year INTEGER, title VARCHAR, updated_date TIMESTAMP, codes VARCHAR[],
+        fields VARCHAR[], seq BIGINT)""")
+
+
+# ---------------------------------------------------------------- reading
+
+def _progress(enabled: bool, total: int):
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    return Progress(
+        TextColumn("[bold]ingest[/] {task.description}"), BarColumn(), DownloadColumn(),
+        TextColumn("{task.fields[works]:>12,} works  {task.fields[rate]:>9,.0f} works/s"),
+        TimeRemainingColumn(), console=Console(stderr=True), disable=not enabled, transient=False,
+    )
+
+
+def _read_all(con, files, workdir, report, all_works, strict, progress, chunk_bytes) -> None:
+    reader = ChunkReader(files, workdir, chunk_bytes)
+    started = time.perf_counter()
+    with _progress(progress, reader.total_bytes) as bar:
+        task = bar.add_task(files[0].name, total=reader.total_bytes, works=0, rate=0.0)
+        for chunk in reader:
+            try:
+                if chunk.lines:
+                    _ingest_chunk(con, chunk, report, all_works)
+            finally:
+                reader.release(chunk)
+            report.lines += chunk.lines
+            report.bytes += chunk.size
+            if chunk.error:
+                report.read_errors.append(f"{chunk.path}:{chunk.first_line + chunk.lines}: {chunk.error}")
+            elapsed = time.perf_counter() - started
+            bar.update(task, completed=chunk.position, description=chunk.path.name,
+                       works=report.works_read, rate=report.works_read / elapsed if elapsed else 0.0)
+            if strict and (report.malformed or report.read_errors):
+                return  # fail fast: nothing will be swapped in
+
+
+def _work_columns(source: str, seq: str) -> str:
+    """The stage's columns from a relation with the COLUMNS of a work (fast or slow path)."""
+    countries = ("list_distinct(list_filter(list_transform(flatten(list_transform(coalesce(authorships, []), "
+                 "lambda a: list_concat(coalesce(a.countries, []), list_transform(coalesce(a.institutions, []), "
+                 "lambda i: i.country_code)))), lambda c: upper(trim(c))), lambda c: c IS NOT NULL AND c <> ''))")
+    return f"""
+        SELECT work_id, year, title, updated_date, codes, {mapping.fields_sql()} AS fields, seq
+        FROM (
+            SELECT upper(regexp_extract(id, '{_WORK_ID}', 1)) AS work_id, publication_year AS year, title,
+                   try_cast(updated_date AS TIMESTAMP) AS updated_date, {countries} AS codes,
+                   list_transform(list_filter(coalesce(concepts, []), lambda c: c.score >= {mapping.CONCEPT_MIN_SCORE}),
+                                  lambda c: c.id) AS concept_ids,
+                   list_transform(coalesce(topics, []), lambda t: t.id) AS topic_ids,
+                   list_transform(coalesce(topics, []), lambda t: t.subfield.id) AS subfield_ids,
+                   list_transform(list_concat(list_transform(coalesce(topics, []), lambda t: t.display_name),
+                                              list_transform(coalesce(keywords, []), lambda k: k.display_name)),
+                                  lambda n: lower(n)) AS names,
+                   {seq} AS seq
+            FROM {source}
+        )"""
+
+
+def _ingest_chunk(con: duckdb.DuckDBPyConnection, chunk: Chunk, report: IngestReport, all_works: bool) -> None:
+    base = (chunk.file_index << 40) + chunk.first_line  # seq: input order, for ties
+    fast = False
+    try:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE parsed AS SELECT * FROM read_json(?, format = 'newline_delimited', "
+            "columns = ?, maximum_object_size = ?)", [str(chunk.data_path), COLUMNS, MAX_OBJECT_BYTES])
+        fast = con.execute("SELECT count(*) FROM parsed").fetchone()[0] == chunk.lines
+    except duckdb.Error:
+        fast = False
+    if fast:
+        con.execute("ALTER TABLE parsed RENAME TO works")
+        seq = f"{base} + rowid"  # row i of the chunk is its line first_line + i
+    else:
+        con.execute("DROP TABLE IF EXISTS parsed")
+        _parse_line_by_line(con, chunk, report)
+        seq = "seq"
+    # Malformed works: JSON objects without a usable id or year.
+    bad = con.execute(f"""
+        SELECT {seq} - {base} + {chunk.first_line} AS line,
+               CASE WHEN regexp_extract(coalesce(id, ''), '{_WORK_ID}', 1) = '' THEN
+                        'no OpenAlex work id (' || coalesce('"' || left(id, 60) || '"', 'missing') || ')'
+                    ELSE 'no publication_year between {MIN_YEAR} and {MAX_YEAR} ('
+                        || coalesce(CAST(publication_year AS VARCHAR), 'missing') || ')' END AS message
+        FROM works
+        WHERE regexp_extract(coalesce(id, ''), '{_WORK_ID}', 1) = ''
+           OR publication_year IS NULL OR publication_year NOT BETWEEN {MIN_YEAR} AND {MAX_YEAR}
+        ORDER BY line""").fetchall()
+    for line, message in bad:
+        report.add_problem(Problem(str(chunk.path), int(line), "work", message))
+    keep_all = "true" if all_works else "false"
+    con.execute(f"""
+        INSERT INTO scratch.stage
+        SELECT work_id, year, CASE WHEN {keep_all} OR len(fields) > 0 THEN title END, updated_date, codes, fields, seq
+        FROM ({_work_columns('works', seq)})
+        WHERE work_id <> '' AND year BETWEEN {MIN_YEAR} AND {MAX_YEAR}""")
+    report.works_read += con.execute("SELECT count(*) FROM works").fetchone()[0] - len(bad)
+    con.execute("DROP TABLE works")
+
+
+def _parse_line_by_line(con: duckdb.DuckDBPyConnection, chunk: Chunk, report: IngestReport) -> None:
+    """The slow path: every line on its own, with its number; malformed ones reported."""
+    data = read_chunk(chunk)
+    base = (chunk.file_index << 40) + chunk.first_line
+    try:
+        text = data.decode("utf-8")
+        rows = None
+    except UnicodeDecodeError:
+        text, rows = None, []
+        for i, raw in enumerate(data.split(b"\n")[: chunk.lines]):
+            try:
+                rows.append((i, raw.decode("utf-8")))
+            except UnicodeDecodeError as error:
+                report.add_problem(Problem(str(chunk.path), chunk.first_line + i, "line", f"not UTF-8 ({error.reason} at byte {error.start})"))
+    if rows is None:
+        con.execute("""CREATE OR REPLACE TEMP TABLE lines AS
+            SELECT unnest(range(len(l))) AS i, unnest(l) AS line FROM (SELECT string_split(?, chr(10)) AS l)""", [text])
+    else:
+        con.execute("CREATE OR REPLACE TEMP TABLE lines (i BIGINT, line VARCHAR)")
+        con.executemany("INSERT INTO lines VALUES (?, ?)", rows)
+    con.execute(f"DELETE FROM lines WHERE i >= {chunk.lines} OR trim(line, ' \t\r') = ''")  # blank lines are not works
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE classified AS
+        SELECT i, line, json_valid(line) AS valid,
+               CASE WHEN json_valid(line) THEN json_type(line) END AS type,
+               CASE WHEN json_valid(line) AND json_type(line) = 'OBJECT' THEN TRY(json_transform(line, '{_STRUCTURE}')) END AS w
+        FROM lines""")
+    con.execute("DROP TABLE lines")
+    for i, line, valid, kind, ok in con.execute(
+            "SELECT i, line, valid, type, w IS NOT NULL FROM classified WHERE NOT valid OR type <> 'OBJECT' OR w IS NULL ORDER BY i").fetchall():
+        if not valid:
+            report.add_problem(Problem(str(chunk.path), chunk.first_line + i, "line", _json_error(line)))
+        elif kind != "OBJECT":
+            report.add_problem(Problem(str(chunk.path), chunk.first_line + i, "work", f"a JSON {kind.lower()}, not a work object"))
+        else:
+            report.add_problem(Problem(str(chunk.path), chunk.first_line + i, "work", _transform_error(con, line)))
+    wrong_type = " OR ".join(
+        f"(w.{name} IS NULL AND coalesce(json_type(line, '$.{name}'), 'NULL') NOT IN ('NULL', 'ARRAY'))" for name in _LISTS)
+    for i, line in con.execute(f"SELECT i, line FROM classified WHERE w IS NOT NULL AND ({wrong_type}) ORDER BY i").fetchall():
+        names = [n for n in _LISTS if json.loads(line).get(n) is not None and not isinstance(json.loads(line).get(n), list)]
+        report.add_problem(Problem(str(chunk.path), chunk.first_line + i, "work", f"{', '.join(names)} not a list"))
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE works AS
+        SELECT w.id AS id, w.publication_year AS publication_year, w.title AS title, w.updated_date AS updated_date,
+               w.authorships AS authorships, w.concepts AS concepts, w.topics AS topics, w.keywords AS keywords,
+               {base} + i AS seq
+        FROM classified WHERE w IS NOT NULL AND NOT ({wrong_type})""")
+    con.execute("DROP TABLE classified")
+
+
+def _json_error(line: str) -> str:
+    try:
+        json.loads(line)
+    except ValueError as error:
+        return f"not JSON ({error})"
+    return "not JSON (DuckDB can't read it)"
+
+
+def _transform_error(con: duckdb.DuckDBPyConnection, line: str) -> str:
+    try:
+        con.execute(f"SELECT json_transform(?, '{_STRUCTURE}')", [line]).fetchall()
+    except duckdb.Error as error:
+        return f"can't be read as a work ({str(error).splitlines()[0][:200]})"
+    return "can't be read as a work"
+
+
+# ---------------------------------------------------------------- merging
+
+def _merge(con: duckdb.DuckDBPyConnection, report: IngestReport, all_works: bool) -> None:
+    """Newest copy per work wins; keep works in a field (or in `all`); map codes to alpha-3."""
+    con.execute("CREATE TEMP TABLE iso2 AS SELECT iso2, code FROM countries WHERE iso2 IS NOT NULL AND iso2 <> ''")
+    staged = con.execute("SELECT count(*) FROM scratch.stage").fetchone()[0]
+    report.not_in_a_field = con.execute("SELECT count(*) FROM scratch.stage WHERE len(fields) = 0").fetchone()[0]
+    report.unknown_codes = Counter(dict(con.execute("""
+        SELECT code, count(*) FROM (SELECT unnest(codes) AS code FROM scratch.stage)
+        WHERE code NOT IN (SELECT iso2 FROM iso2) GROUP BY code ORDER BY count(*) DESC, code""").fetchall()))
+    con.execute("""CREATE TEMP TABLE incoming AS
+        SELECT * FROM scratch.stage
+        QUALIFY row_number() OVER (PARTITION BY work_id ORDER BY updated_date DESC NULLS LAST, seq DESC) = 1""")
+    incoming = con.execute("SELECT count(*) FROM incoming").fetchone()[0]
+    report.duplicates_in_input = staged - incoming
+    con.execute("""CREATE TEMP TABLE incoming_countries AS
+        SELECT DISTINCT s.work_id, m.code AS country
+        FROM (SELECT work_id, unnest(codes) AS c FROM incoming) AS s JOIN iso2 AS m ON m.iso2 = s.c""")
+    con.execute(f"""CREATE TEMP TABLE decided AS
+        SELECT i.work_id, i.year, coalesce(i.title, p.title) AS title, i.updated_date, i.fields,
+               coalesce(k.countries, 0) AS countries,
+               p.work_id IS NOT NULL AS existed,
+               CASE WHEN p.work_id IS NULL OR p.updated_date IS NULL THEN true
+                    WHEN i.updated_date IS NULL THEN false
+                    ELSE i.updated_date >= p.updated_date END AS newer,
+               {'true' if all_works else 'false'} OR coalesce(p.all_works, false) AS in_all,
+               coalesce(p.all_works, false) AS was_in_all
+        FROM incoming i
+        LEFT JOIN papers p USING (work_id)
+        LEFT JOIN (SELECT work_id, count(*) AS countries FROM incoming_countries GROUP BY work_id) AS k USING (work_id)""")
+    con.execute("DROP TABLE incoming")
+    (report.added, report.replaced, report.older_than_stored, report.removed, no_country) = con.execute("""
+        SELECT count(*) FILTER (WHERE NOT existed AND (len(fields) > 0 OR in_all)),
+               count(*) FILTER (WHERE existed AND newer AND (len(fields) > 0 OR in_all)),
+               count(*) FILTER (WHERE existed AND NOT newer),
+               count(*) FILTER (WHERE existed AND newer AND len(fields) = 0 AND NOT in_all),
+               count(*) FILTER (WHERE newer AND countries = 0 AND (len(fields) > 0 OR in_all))
+        FROM decided""").fetchone()
+    report.without_country = no_country
+    # Older than the stored copy: keep the stored one, but --all-works still puts it in `all`.
+    con.execute("""CREATE TEMP TABLE into_all AS
+        SELECT work_id FROM decided WHERE existed AND NOT newer AND in_all AND NOT was_in_all""")
+    con.execute("UPDATE papers SET all_works = true WHERE work_id IN (SELECT work_id FROM into_all)")
+    con.execute("INSERT INTO paper_fields SELECT work_id, 'all' FROM into_all")
+    # Newer copies replace (or remove) the stored ones.
+    con.execute("CREATE TEMP TABLE gone AS SELECT work_id FROM decided WHERE existed AND newer")
+    for table in store.PAPER_TABLES:
+        con.execute(f"DELETE FROM {table} WHERE work_id IN (SELECT work_id FROM gone)")
+    con.execute("CREATE TEMP TABLE winners AS SELECT * FROM decided WHERE newer AND (len(fields) > 0 OR in_all)")
+    con.execute("""INSERT INTO papers (work_id, year, title, updated_date, countries, all_works)
+        SELECT work_id, year, title, updated_date, countries, in_all FROM winners ORDER BY work_id""")
+    con.execute("""INSERT INTO paper_countries
+        SELECT work_id, country FROM incoming_countries WHERE work_id IN (SELECT work_id FROM winners)
+        ORDER BY work_id, country""")
+    con.execute(f"""INSERT INTO paper_fields
+        SELECT work_id, unnest(CASE WHEN in_all THEN list_append(fields, '{mapping.ALL_WORKS}') ELSE fields END) FROM winners""")
+    for name in ("incoming_countries", "decided", "into_all", "gone", "winners", "iso2"):
+        con.execute(f"DROP TABLE {name}")

@@ -1,0 +1,193 @@
+"""The paper-level tables in the analytics DuckDB, and the aggregates derived from them.
+
+Paper-level sources keep three tables in the analytics file itself (so one atomic rename swaps
+papers and aggregates together, and a serving bot never sees them disagree):
+
+    papers(work_id, year, title, updated_date, countries, all_works)   -- countries: how many
+    paper_countries(work_id, country)      -- ISO alpha-3, distinct per work
+    paper_fields(work_id, field)           -- collab field codes, distinct per work
+
+From them `derive()` recomputes every aggregate with source = 'openalex', the same shapes the
+engine answers from:
+
+- pairs: one row per unordered country pair (country_a < country_b), field and year.
+  joint_articles is the full count (papers with authors in both countries). fractional_articles
+  weighs each paper by 1/(k-1) in each of its pairs, k = its number of countries: a paper with
+  k countries has k(k-1)/2 pairs and each country is in k-1 of them, so each country's fractional
+  links from one paper add up to exactly 1 (the paper's total over all pairs is k/2).
+- country_articles: articles (papers with an author in the country) and international_articles
+  (those with at least one author in another country), exact counts.
+- complete: publication lag makes the latest years incomplete. OpenAlex works are complete up to
+  the year before last relative to the snapshot's date (the latest updated_date of any work held):
+  with works updated in 2025, the years 2024 and 2025 are marked incomplete, as in ETO's release.
+  The snapshot date is used rather than the latest publication year because OpenAlex holds works
+  dated in the future (forthcoming issues) and old slices whose latest year is long complete.
+- datasets: one row named "openalex".
+
+There is no publication floor: every pair-year with at least one joint paper is a row.
+`collab build` rebuilds from the ETO files and calls `carry_over()` to copy the paper tables from
+the file it replaces and derive the aggregates again, so a rebuild never loses ingested papers.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import threading
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterator
+
+import duckdb
+
+SOURCE = "openalex"
+PAPER_TABLES = ("papers", "paper_countries", "paper_fields")
+DATASET = {
+    "name": "openalex", "source": SOURCE, "title": "OpenAlex works", "publisher": "OurResearch (OpenAlex)",
+    "licence": "CC0",
+    "citation": ("Priem, J., Piwowar, H., & Orr, R. (2022). OpenAlex: A fully-open index of scholarly works, "
+                 "authors, venues, institutions, and concepts. arXiv:2205.01833"),
+    "url": "https://openalex.org (snapshot: https://docs.openalex.org/download-all-data/openalex-snapshot)",
+}
+
+_DDL = {
+    "papers": """CREATE TABLE IF NOT EXISTS papers (
+        work_id VARCHAR NOT NULL, year INTEGER NOT NULL, title VARCHAR, updated_date TIMESTAMP,
+        countries INTEGER NOT NULL, all_works BOOLEAN NOT NULL)""",
+    "paper_countries": "CREATE TABLE IF NOT EXISTS paper_countries (work_id VARCHAR NOT NULL, country VARCHAR NOT NULL)",
+    "paper_fields": "CREATE TABLE IF NOT EXISTS paper_fields (work_id VARCHAR NOT NULL, field VARCHAR NOT NULL)",
+}
+
+
+def create_paper_tables(con: duckdb.DuckDBPyConnection) -> None:
+    for ddl in _DDL.values():
+        con.execute(ddl)
+
+
+def has_paper_tables(con: duckdb.DuckDBPyConnection, catalog: str = "main") -> bool:
+    found = {r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'main'", [catalog]).fetchall()}
+    return set(PAPER_TABLES) <= found
+
+
+def carry_over(con: duckdb.DuckDBPyConnection, old_path: Path, log: Callable[[str], None] = print) -> int:
+    """In a database being built: create the paper tables, copy them from `old_path` (the file
+    about to be replaced) when it has any, and derive the aggregates again. Returns papers copied."""
+    create_paper_tables(con)
+    if not Path(old_path).exists():
+        return 0
+    try:
+        con.execute("ATTACH ? AS previous (READ_ONLY)", [str(old_path)])
+    except duckdb.Error as error:
+        log(f"kept no ingested papers: the previous database can't be read ({type(error).__name__})")
+        return 0
+    try:
+        if not has_paper_tables(con, "previous"):
+            return 0
+        loaded_at = con.execute(
+            "SELECT max(loaded_at) FROM previous.datasets WHERE source = ?", [SOURCE]).fetchone()[0]
+        for table in PAPER_TABLES:
+            columns = ", ".join(r[0] for r in con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE database_name = 'main' AND table_name = ? "
+                "ORDER BY column_index", [table]).fetchall())
+            con.execute(f"INSERT INTO main.{table} ({columns}) SELECT {columns} FROM previous.{table}")
+    finally:
+        con.execute("DETACH previous")
+    papers = con.execute("SELECT count(*) FROM papers").fetchone()[0]
+    if papers:
+        derive(con, loaded_at=loaded_at)
+        log(f"kept {papers:,} ingested OpenAlex papers and derived their aggregates again")
+    return papers
+
+
+def derive(con: duckdb.DuckDBPyConnection, loaded_at: datetime | None = None) -> dict[str, int]:
+    """Recompute every source='openalex' aggregate and the datasets row from the paper tables."""
+    con.execute("DELETE FROM pairs WHERE source = ?", [SOURCE])
+    con.execute("DELETE FROM country_articles WHERE source = ?", [SOURCE])
+    con.execute("DELETE FROM datasets WHERE name = ?", [DATASET["name"]])
+    papers, latest = con.execute("SELECT count(*), max(updated_date) FROM papers").fetchone()
+    if not papers:
+        return {"papers": 0, "pairs": 0, "country_articles": 0}
+    snapshot_year = (latest or datetime.now(timezone.utc)).year
+    first_incomplete = snapshot_year - 1
+    con.execute("""
+        INSERT INTO pairs (country_a, country_b, field, year, joint_articles, fractional_articles, complete, source)
+        WITH pc AS (
+            SELECT c.work_id, c.country, p.year, p.countries AS k
+            FROM paper_countries c JOIN papers p USING (work_id) WHERE p.countries >= 2
+        )
+        SELECT a.country, b.country, f.field, a.year, count(*), sum(1.0 / (a.k - 1)), a.year < $cut, $source
+        FROM pc a JOIN pc b ON a.work_id = b.work_id AND a.country < b.country
+        JOIN paper_fields f ON f.work_id = a.work_id
+        GROUP BY a.country, b.country, f.field, a.year
+        ORDER BY f.field, a.year, a.country, b.country
+    """, {"cut": first_incomplete, "source": SOURCE})
+    con.execute("""
+        INSERT INTO country_articles (country, field, year, articles, international_articles, complete, source)
+        SELECT c.country, f.field, p.year, count(*), count(*) FILTER (WHERE p.countries >= 2), p.year < $cut, $source
+        FROM paper_countries c JOIN papers p USING (work_id) JOIN paper_fields f ON f.work_id = c.work_id
+        GROUP BY c.country, f.field, p.year
+        ORDER BY f.field, p.year, c.country
+    """, {"cut": first_incomplete, "source": SOURCE})
+    first, last = con.execute("SELECT min(year), max(year) FROM papers").fetchone()
+    incomplete = [r[0] for r in con.execute(
+        "SELECT DISTINCT year FROM papers WHERE year >= ? ORDER BY year", [first_incomplete]).fetchall()]
+    release = f"works updated to {latest:%Y-%m-%d}" if latest else f"ingested {datetime.now(timezone.utc):%Y-%m-%d}"
+    digest = hashlib.sha256()
+    for table in PAPER_TABLES:
+        digest.update(repr(con.execute(f"SELECT count(*), sum(hash(COLUMNS(*))) FROM {table}").fetchone()).encode())
+    con.execute("INSERT INTO datasets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        DATASET["name"], DATASET["source"], DATASET["title"], DATASET["publisher"], release, DATASET["licence"],
+        DATASET["citation"], DATASET["url"], papers, first, last, incomplete, digest.hexdigest()[:12],
+        loaded_at or datetime.now(timezone.utc),
+    ])
+    counts = {
+        "papers": papers,
+        "pairs": con.execute("SELECT count(*) FROM pairs WHERE source = ?", [SOURCE]).fetchone()[0],
+        "country_articles": con.execute("SELECT count(*) FROM country_articles WHERE source = ?", [SOURCE]).fetchone()[0],
+    }
+    return counts
+
+
+def refresh_data_version(con: duckdb.DuckDBPyConnection) -> str:
+    """build_info.data_version from every dataset's content hash (the formula `collab build` uses)."""
+    hashes = [r[0] for r in con.execute("SELECT content_hash FROM datasets ORDER BY name").fetchall()]
+    version = hashlib.sha256("".join(hashes).encode()).hexdigest()[:12]
+    con.execute("UPDATE build_info SET value = ? WHERE key = 'data_version'", [version])
+    return version
+
+
+# ---------------------------------------------------------------- one writer at a time
+
+_local = threading.local()
+
+
+@contextmanager
+def writer_lock(db_path: Path) -> Iterator[None]:
+    """Serialise writers (build, ingest) of one database file, across processes and threads
+    (flock on a lock file beside it); re-entrant within a thread. Readers never take it: they keep
+    reading the old file until the rename."""
+    lock_path = Path(db_path).with_name(f".{Path(db_path).name}.lock")
+    key = str(lock_path.resolve())
+    held: dict[str, int] = _local.__dict__.setdefault("held", {})
+    if held.get(key):
+        held[key] += 1
+        try:
+            yield
+        finally:
+            held[key] -= 1
+        return
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        held[key] = 1
+        try:
+            yield
+        finally:
+            held.pop(key, None)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)

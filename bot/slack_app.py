@@ -1,0 +1,384 @@
+"""The Slack transport: `/collab`, its buttons and the App Home tab. The only module importing slack_bolt.
+
+Every listener acks at once (Slack gives 3 s) and leaves the slow work (the query, the chart, the
+uploads) to a lazy listener that answers through the response_url. Answers are private by default:
+the message is ephemeral and its chart goes to the person's direct messages with the bot, so a
+question asked in a channel shows nothing to the channel until someone presses "Share to channel"
+or writes `public`. Then the answer and its chart are posted in the channel, attributed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterator
+
+from slack_bolt import Ack, App, Respond
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+
+from bot.answer import answer
+from bot.commands import VERBS, parse
+from bot.db import Database
+from bot.errors import UserError
+from bot.render import blocks
+from bot.render.data import to_csv
+from bot.result import Result
+from bot.slack_text import unescape_command
+
+log = logging.getLogger("collab.slack")
+
+COMMAND = "/collab"
+LISTENER_THREADS = 64  # acks and lazy work share bolt's executor: enough threads that acks never queue
+CHART_SLOTS = threading.BoundedSemaphore(2)  # charts are CPU-bound: more at once only slows each one
+INVITE = "Invite me with `/invite @collab` and try again."
+# Errors that mean the bot may not post in a conversation until someone invites it.
+NOT_A_MEMBER = {"not_in_channel", "channel_not_found", "method_not_supported_for_channel_type"}
+
+
+def web_client(token: str, api_url: str | None = None) -> WebClient:
+    """A Web API client that waits out rate limits (Retry-After) and retries dropped connections."""
+    base_url = api_url or WebClient.BASE_URL
+    return WebClient(
+        token=token,
+        base_url=base_url if base_url.endswith("/") else base_url + "/",
+        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=3), ConnectionErrorRetryHandler(max_retry_count=2)],
+    )
+
+
+def create_app(
+    database: Database | None = None,
+    *,
+    token: str | None = None,
+    signing_secret: str | None = None,
+    api_url: str | None = None,
+    process_before_response: bool = False,
+    socket_mode: bool = False,
+) -> App:
+    """The bolt App with collab's listeners; settings default to SLACK_* environment variables."""
+    client = web_client(token or os.environ["SLACK_BOT_TOKEN"], api_url or os.environ.get("SLACK_API_URL"))
+    signing_secret = signing_secret or os.environ.get("SLACK_SIGNING_SECRET", "")
+    if not signing_secret and not socket_mode:  # over HTTP, every request's signature is checked with it
+        raise ValueError("SLACK_SIGNING_SECRET is required to serve Slack over HTTP")
+    app = App(
+        client=client,
+        signing_secret=signing_secret,  # Socket Mode needs none: Slack's websocket is authenticated
+        process_before_response=process_before_response,
+        listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="collab-slack"),
+    )
+    CollabListeners(database or Database()).register(app)
+    return app
+
+
+def wsgi_handler(app: App) -> Callable:
+    """A WSGI callable serving POST /slack/events (bolt checks each request's signature)."""
+    return SlackRequestHandler(app, path="/slack/events")
+
+
+def run_socket_mode(app: App, app_token: str) -> None:
+    """Serve over Socket Mode (no public URL needed); blocks until interrupted."""
+    SocketModeHandler(app, app_token).start()
+
+
+class NotAMember(Exception):
+    """The bot may not post or upload in the conversation; someone has to invite it."""
+
+
+class CollabListeners:
+    def __init__(self, database: Database):
+        self.database = database
+        self._direct_channels: dict[str, str] = {}  # user id -> the bot's DM channel with them
+
+    def register(self, app: App) -> None:
+        app.command(COMMAND)(ack=self.acknowledge_command, lazy=[self.answer_command])
+        app.action(blocks.SHARE_ACTION)(ack=acknowledge_action, lazy=[self.share_answer])
+        app.action(blocks.CSV_ACTION)(ack=acknowledge_action, lazy=[self.send_csv])
+        app.action(blocks.SQL_ACTION)(ack=acknowledge_action, lazy=[self.show_sql])
+        app.event("app_home_opened")(self.publish_home)
+        app.error(log_listener_error)
+
+    # ------------------------------------------------------------ /collab
+
+    def acknowledge_command(self, ack: Ack, command: dict) -> None:
+        """Within 3 s: a friendly error for bad input (parsing is fast), else "working on it"."""
+        text = unescape_command(command.get("text"))
+        if not is_digest_command(text):
+            try:
+                parse(text)
+            except UserError as error:
+                ack(response_type="ephemeral", **blocks.error_message(error))
+                return
+        ack(response_type="ephemeral", **blocks.working_message(text))
+
+    def answer_command(self, command: dict, respond: Respond, client: WebClient) -> None:
+        text = unescape_command(command.get("text"))
+        if is_digest_command(text):
+            self.answer_digest_command(command, respond, client)
+            return
+        try:
+            query = parse(text)
+        except UserError:
+            return  # the ack already said what would work
+        with replying_on_failure(respond, replace_original=True):
+            result = self.answer_or_explain(text, respond, replace_original=True)
+            if result is None:
+                return
+            user, channel = command["user_id"], command["channel_id"]
+            if query.public:
+                self.post_in_channel(client, respond, result, text, channel=channel, user=user, shared=False)
+            else:
+                self.answer_privately(client, respond, result, text, channel=channel, user=user)
+
+    def answer_digest_command(self, command: dict, respond: Respond, client: WebClient) -> None:
+        """`/collab digest …`: bot.digest reads the raw text itself (it needs the channel links)."""
+        digest = _digest_module()
+        with replying_on_failure(respond, replace_original=True):
+            try:
+                message = digest.handle_digest_command(
+                    command.get("text") or "", user_id=command["user_id"], channel_id=command["channel_id"],
+                    client=client, store=digest.default_store(), team_id=command.get("team_id", ""))
+            except UserError as error:
+                message = blocks.error_message(error)
+            respond(response_type="ephemeral", replace_original=True, **message)
+
+    # ------------------------------------------------------------ buttons
+
+    def share_answer(self, body: dict, action: dict, respond: Respond, client: WebClient) -> None:
+        text = action["value"]
+        with replying_on_failure(respond):
+            result = self.answer_or_explain(text, respond)
+            if result is not None:
+                self.post_in_channel(client, respond, result, text, channel=body["channel"]["id"],
+                                     user=body["user"]["id"], shared=True)
+
+    def send_csv(self, body: dict, action: dict, respond: Respond, client: WebClient) -> None:
+        """The full result as a CSV file, in the person's direct messages (private, like the answer)."""
+        text = action["value"]
+        with replying_on_failure(respond):
+            result = self.answer_or_explain(text, respond)
+            if result is None:
+                return
+            direct = self.direct_channel(client, body["user"]["id"])
+            upload = client.files_upload_v2(
+                channel=direct, content=to_csv(result), filename=f"{file_stem(result)}.csv",
+                title=f"{result.title} (CSV)", initial_comment=f"CSV for `{blocks.escape(text)}`",
+            )
+            where = "below" if direct == body.get("channel", {}).get("id") else "in your direct messages with collab"
+            respond(response_type="ephemeral", replace_original=False,
+                    text=f":page_facing_up: The CSV ({len(result.frame):,} rows) is {where}{permalink_suffix(upload)}.")
+
+    def show_sql(self, action: dict, respond: Respond) -> None:
+        text = action["value"]
+        with replying_on_failure(respond):
+            result = self.answer_or_explain(text, respond)
+            if result is not None:
+                respond(response_type="ephemeral", replace_original=False, **blocks.sql_message(result, text))
+
+    # ------------------------------------------------------------ App Home
+
+    def publish_home(self, event: dict, client: WebClient) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        about, problem = None, ""
+        try:
+            about = answer("about", self.database)
+        except UserError as error:
+            problem = error.message
+        view = blocks.home_view(VERBS, about, problem, digest_lines())
+        client.views_publish(user_id=event["user"], view=view)
+
+    # ------------------------------------------------------------ shared steps
+
+    def answer_or_explain(self, text: str, respond: Respond, *, replace_original: bool = False) -> Result | None:
+        """The Result for the text, or None after telling the person why there is none."""
+        try:
+            return answer(text, self.database)
+        except UserError as error:
+            respond(response_type="ephemeral", replace_original=replace_original, **blocks.error_message(error))
+            return None
+
+    def answer_privately(self, client: WebClient, respond: Respond, result: Result, text: str, *,
+                         channel: str, user: str, warning: str = "") -> None:
+        """The ephemeral answer (replacing "working on it"); the chart goes to the person's DMs."""
+        direct, chart_note = None, ""
+        if result.chart is not None:
+            try:
+                direct = self.direct_channel(client, user)
+                chart_note = (":bar_chart: The chart follows below." if direct == channel
+                              else ":bar_chart: The chart is in your direct messages with collab.")
+            except SlackApiError as error:
+                chart_note = f":bar_chart: I couldn't open a direct message for the chart ({api_error(error)})."
+        send_response(respond, result, text, replace_original=True, warning=warning, chart_note=chart_note)
+        if direct:
+            try:
+                upload_chart(client, result, direct)
+            except SlackApiError as error:
+                log.warning("chart upload to %s failed: %s", direct, api_error(error))
+                respond(response_type="ephemeral", replace_original=False,
+                        text=f":bar_chart: I couldn't send the chart ({api_error(error)}); the table above has the numbers.")
+
+    def post_in_channel(self, client: WebClient, respond: Respond, result: Result, text: str, *,
+                        channel: str, user: str, shared: bool) -> None:
+        """Post the answer in the channel, attributed; then remove the private copy and add the chart.
+
+        shared: from the Share button (a private answer exists), else a `public` command.
+        When the bot may not post there, the person keeps a private answer and learns how to invite it.
+        """
+        verb = "Shared by" if shared else "Asked by"
+        now = time.time()
+        stamp = datetime.fromtimestamp(now, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        attribution = f"{verb} <@{user}> · {blocks.slack_date(now, stamp)} · `/collab {blocks.escape(blocks.cut(text, 200))}`"
+        try:
+            post_message(client, channel, result, text, attribution)
+        except NotAMember:
+            cannot_post = f"I can't post in this conversation because I'm not a member. {INVITE}"
+            if shared:  # the private answer is still there: just say why it stays private
+                respond(response_type="ephemeral", replace_original=False, text=f":warning: {cannot_post}")
+            else:  # `public` command: answer privately instead of "working on it"
+                self.answer_privately(client, respond, result, text, channel=channel, user=user, warning=cannot_post)
+            return
+        except SlackApiError as error:  # e.g. an archived channel, or one where only admins may post
+            respond(response_type="ephemeral", replace_original=not shared,
+                    text=f":warning: I couldn't post in this channel ({api_error(error)}).")
+            return
+        respond(delete_original=True)
+        if result.chart is None:
+            return
+        try:
+            upload_chart(client, result, channel, join_if_needed=True)
+        except NotAMember:
+            respond(response_type="ephemeral", replace_original=False,
+                    text=f":bar_chart: The answer is posted, but I couldn't add its chart: I'm not a member of this "
+                         f"channel and can't join it myself. {INVITE}")
+        except SlackApiError as error:
+            log.warning("chart upload to %s failed: %s", channel, api_error(error))
+            respond(response_type="ephemeral", replace_original=False,
+                    text=f":bar_chart: The answer is posted, but I couldn't add its chart ({api_error(error)}).")
+
+    def direct_channel(self, client: WebClient, user: str) -> str:
+        """The bot's DM with a person (opened once, then remembered)."""
+        if user not in self._direct_channels:
+            self._direct_channels[user] = client.conversations_open(users=user)["channel"]["id"]
+        return self._direct_channels[user]
+
+
+# ---------------------------------------------------------------- Web API steps
+
+def acknowledge_action(ack: Ack) -> None:
+    ack()
+
+
+def send_response(respond: Respond, result: Result, text: str, *, replace_original: bool,
+                  warning: str = "", chart_note: str = "") -> None:
+    """Respond with the Block Kit answer; if Slack refuses the blocks, with the same answer as text."""
+    message = blocks.answer_message(result, text, warning=warning, chart_note=chart_note)
+    response = respond(response_type="ephemeral", replace_original=replace_original, **message)
+    if response.status_code == 200:
+        return
+    log.warning("response_url refused the answer: %s %s", response.status_code, response.body)
+    if "invalid_blocks" in (response.body or ""):
+        plain = blocks.plain_message(result, warning=warning, chart_note=chart_note)
+        response = respond(response_type="ephemeral", replace_original=replace_original, **plain)
+        if response.status_code != 200:
+            log.error("response_url refused the plain answer too: %s %s", response.status_code, response.body)
+
+
+def post_message(client: WebClient, channel: str, result: Result, text: str, attribution: str) -> None:
+    """chat.postMessage with the answer's blocks, or as text if Slack refuses the blocks."""
+    message = blocks.answer_message(result, text, shareable=False, attribution=attribution)
+    try:
+        client.chat_postMessage(channel=channel, unfurl_links=False, **message)
+    except SlackApiError as error:
+        if api_error(error) in NOT_A_MEMBER:
+            raise NotAMember(api_error(error)) from error
+        if api_error(error) != "invalid_blocks":
+            raise
+        log.warning("chat.postMessage refused the blocks: %s", error.response.get("errors"))
+        client.chat_postMessage(channel=channel, unfurl_links=False, **blocks.plain_message(result, attribution=attribution))
+
+
+def upload_chart(client: WebClient, result: Result, channel: str, *, join_if_needed: bool = False) -> None:
+    from bot.charts import render_png  # matplotlib loads on first use
+
+    waited = time.perf_counter()
+    with CHART_SLOTS:
+        started = time.perf_counter()
+        png = render_png(result)
+    log.info("chart for %s: waited %.0f ms, drew %.0f ms", result.command, 1000 * (started - waited),
+             1000 * (time.perf_counter() - started))
+    upload = {"file": png, "filename": f"{file_stem(result)}.png", "title": result.title,
+              "alt_txt": blocks.cut(chart_alt_text(result), 1000)}
+    try:
+        client.files_upload_v2(channel=channel, **upload)
+        return
+    except SlackApiError as error:
+        if not join_if_needed or api_error(error) != "not_in_channel":
+            raise
+    try:
+        client.conversations_join(channel=channel)  # public channels only; private ones need an invite
+    except SlackApiError as error:
+        raise NotAMember(api_error(error)) from error
+    client.files_upload_v2(channel=channel, **upload)
+
+
+def chart_alt_text(result: Result) -> str:
+    years = f" Incomplete years: {', '.join(map(str, result.incomplete_years))}." if result.incomplete_years else ""
+    return f"Chart: {result.title}. {result.summary}{years}"
+
+
+def file_stem(result: Result) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", result.title.lower()).strip("-")
+    return f"collab-{slug[:80] or result.command}"
+
+
+def permalink_suffix(upload: Any) -> str:
+    link = (upload.get("file") or {}).get("permalink") if upload is not None else None
+    return f" (<{link}|open>)" if link else ""
+
+
+def api_error(error: SlackApiError) -> str:
+    return str(error.response.get("error", "")) if error.response is not None else str(error)
+
+
+@contextlib.contextmanager
+def replying_on_failure(respond: Respond, *, replace_original: bool = False) -> Iterator[None]:
+    """Log an unexpected failure and tell the person, instead of leaving "working on it" hanging."""
+    try:
+        yield
+    except Exception:
+        log.exception("listener failed")
+        with contextlib.suppress(Exception):
+            respond(response_type="ephemeral", replace_original=replace_original, **blocks.failure_message())
+
+
+def log_listener_error(error: Exception, body: dict) -> None:
+    log.error("unhandled error for %s: %s", body.get("type") or body.get("command"), error, exc_info=error)
+
+
+def _digest_module() -> Any:
+    """bot.digest when this deployment has it (channel digests are optional), else None."""
+    try:
+        from bot import digest
+    except ImportError:
+        return None
+    return digest
+
+
+def is_digest_command(text: str) -> bool:
+    digest = _digest_module()
+    return digest is not None and digest.is_digest_command(text)
+
+
+def digest_lines() -> list[str] | None:
+    """How channel digests work, for the Home tab, when the digests module exists; else None."""
+    digest = _digest_module()
+    return list(digest.home_lines()) if digest is not None else None

@@ -1,0 +1,282 @@
+"""A local stand-in for Slack's Web API, response_url and file-upload endpoints.
+
+A real ThreadingHTTPServer on 127.0.0.1 (random port) that records every call and answers the way
+Slack does, so the real server can be tested end to end with only Slack itself replaced. It can be
+scripted to fail: an API error once, HTTP 429 with Retry-After once, invalid_blocks once on a
+response_url.
+
+    standin = SlackStandIn(token="xoxb-test").start()
+    env["SLACK_API_URL"] = standin.api_url          # http://127.0.0.1:PORT/api/
+    response_url = standin.response_url("abc")      # http://127.0.0.1:PORT/response/abc
+    standin.fail_once("files.completeUploadExternal", "not_in_channel", where={"channel_id": "C1"})
+    calls = standin.wait_for("chat.postMessage", where={"channel": "C1"})
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+from urllib.parse import parse_qsl, urlparse
+
+BOT_USER = "U0COLLAB"
+
+
+@dataclass
+class Call:
+    """One request the stand-in received."""
+
+    method: str  # Web API method ("chat.postMessage"), "upload" or "response"
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]  # parsed JSON or form fields; {} for raw uploads
+    raw: bytes
+    status: int = 200  # what the stand-in answered
+    reply: dict[str, Any] = field(default_factory=dict)
+    at: float = field(default_factory=time.monotonic)
+
+    def json_field(self, name: str) -> Any:
+        """A field that Slack clients send either as JSON or as a JSON-encoded form value."""
+        value = self.body.get(name)
+        return json.loads(value) if isinstance(value, str) and value[:1] in "[{" else value
+
+
+@dataclass
+class _Scripted:
+    method: str
+    where: dict[str, str]
+    status: int
+    body: Any
+    headers: dict[str, str]
+
+
+class SlackStandIn:
+    def __init__(self, token: str = "xoxb-standin"):
+        self.token = token
+        self.calls: list[Call] = []
+        self.uploads: dict[str, bytes] = {}  # file id -> bytes received at its upload URL
+        self.upload_requests: dict[str, dict[str, Any]] = {}  # file id -> files.getUploadURLExternal fields
+        self.joined: set[str] = set()
+        self.members: dict[str, list[str]] = {}  # channel -> user ids, for conversations.members
+        self._scripted: list[_Scripted] = []
+        self._condition = threading.Condition()
+        self._ids = itertools.count(1)
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------ lifecycle
+
+    def start(self) -> "SlackStandIn":
+        standin = self
+
+        class Handler(_Handler):
+            owner = standin
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="slack-standin", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "start() the stand-in first"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/api/"
+
+    def response_url(self, key: str) -> str:
+        return f"{self.url}/response/{key}"
+
+    # ------------------------------------------------------------ scripting failures
+
+    def fail_once(self, method: str, error: str, where: dict[str, str] | None = None) -> None:
+        """The next matching call to `method` answers {"ok": false, "error": error}."""
+        self._script(method, where, 200, {"ok": False, "error": error}, {})
+
+    def rate_limit_once(self, method: str, retry_after: int = 1, where: dict[str, str] | None = None) -> None:
+        """The next matching call to `method` answers HTTP 429 with Retry-After."""
+        self._script(method, where, 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)})
+
+    def fail_response_url_once(self, key: str, error: str = "invalid_blocks") -> None:
+        """The next post to response_url(key) is refused the way Slack refuses bad blocks."""
+        self._script("response", {"key": key}, 400, error, {})
+
+    def _script(self, method: str, where: dict[str, str] | None, status: int, body: Any, headers: dict[str, str]) -> None:
+        with self._condition:
+            self._scripted.append(_Scripted(method, dict(where or {}), status, body, headers))
+
+    def _take_script(self, method: str, fields: dict[str, Any]) -> _Scripted | None:
+        with self._condition:
+            for scripted in self._scripted:
+                if scripted.method == method and all(str(fields.get(k)) == v for k, v in scripted.where.items()):
+                    self._scripted.remove(scripted)
+                    return scripted
+        return None
+
+    # ------------------------------------------------------------ reading what happened
+
+    def calls_to(self, method: str, where: dict[str, str] | None = None,
+                 test: Callable[[Call], bool] | None = None) -> list[Call]:
+        with self._condition:
+            return [c for c in self.calls if c.method == method and _matches(c, where) and (test is None or test(c))]
+
+    def wait_for(self, method: str, count: int = 1, where: dict[str, str] | None = None,
+                 test: Callable[[Call], bool] | None = None, timeout: float = 15) -> list[Call]:
+        """Block until `count` matching calls arrived; AssertionError with what did arrive otherwise."""
+        deadline = time.monotonic() + timeout
+        with self._condition:
+            while True:
+                found = [c for c in self.calls if c.method == method and _matches(c, where) and (test is None or test(c))]
+                if len(found) >= count:
+                    return found
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    seen = [(c.method, {k: str(v)[:60] for k, v in c.body.items()}) for c in self.calls[-15:]]
+                    raise AssertionError(f"waited {timeout}s for {count} x {method} {where or ''}; last calls: {seen}")
+                self._condition.wait(remaining)
+
+    def _record(self, call: Call) -> None:
+        with self._condition:
+            self.calls.append(call)
+            self._condition.notify_all()
+
+    # ------------------------------------------------------------ Slack's answers
+
+    def _next_id(self, prefix: str) -> str:
+        return f"{prefix}{next(self._ids):08d}"
+
+    def api_reply(self, method: str, body: dict[str, Any], headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        if headers.get("authorization") != f"Bearer {self.token}" and body.get("token") != self.token:
+            return 200, {"ok": False, "error": "not_authed" if "authorization" not in headers else "invalid_auth"}
+        answer = _ANSWERS.get(method)
+        if answer is None:
+            return 404, {"ok": False, "error": "unknown_method"}
+        return 200, answer(self, body)
+
+    def _post_message(self, body: dict[str, Any]) -> dict[str, Any]:
+        ts = f"{time.time():.6f}"
+        return {"ok": True, "channel": body.get("channel"), "ts": ts,
+                "message": {"type": "message", "user": BOT_USER, "ts": ts, "text": body.get("text", "")}}
+
+    def _get_upload_url(self, body: dict[str, Any]) -> dict[str, Any]:
+        file_id = self._next_id("F")
+        self.upload_requests[file_id] = dict(body)
+        return {"ok": True, "upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
+
+    def _complete_upload(self, body: dict[str, Any]) -> dict[str, Any]:
+        files = json.loads(body.get("files", "[]"))
+        missing = [f["id"] for f in files if f.get("id") not in self.uploads]
+        if not files or missing:
+            return {"ok": False, "error": "file_upload_not_found" if missing else "invalid_arguments"}
+        return {"ok": True, "files": [{
+            "id": f["id"], "title": f.get("title", ""), "name": self.upload_requests[f["id"]].get("filename"),
+            "permalink": f"{self.url}/files/{f['id']}", "size": len(self.uploads[f["id"]]),
+        } for f in files]}
+
+    def _join(self, body: dict[str, Any]) -> dict[str, Any]:
+        self.joined.add(str(body.get("channel")))
+        return {"ok": True, "channel": {"id": body.get("channel"), "is_member": True}}
+
+
+_ANSWERS: dict[str, Callable[[SlackStandIn, dict[str, Any]], dict[str, Any]]] = {
+    "auth.test": lambda s, b: {"ok": True, "url": "https://standin.slack.com/", "team": "Stand-in", "user": "collab",
+                               "team_id": "T0STANDIN", "user_id": BOT_USER, "bot_id": "B0COLLAB"},
+    "chat.postMessage": SlackStandIn._post_message,
+    "chat.postEphemeral": lambda s, b: {"ok": True, "message_ts": f"{time.time():.6f}"},
+    "views.publish": lambda s, b: {"ok": True, "view": {"id": s._next_id("V"), "type": "home"}},
+    "conversations.join": SlackStandIn._join,
+    "conversations.open": lambda s, b: {"ok": True, "channel": {"id": "D" + str(b.get("users", "")).lstrip("U")}},
+    "conversations.members": lambda s, b: {"ok": True, "members": s.members.get(str(b.get("channel")), []),
+                                           "response_metadata": {"next_cursor": ""}},
+    "conversations.list": lambda s, b: {"ok": True, "channels": [], "response_metadata": {"next_cursor": ""}},
+    "conversations.history": lambda s, b: {"ok": True, "messages": [], "has_more": False},
+    "users.info": lambda s, b: {"ok": True, "user": {"id": b.get("user"), "name": "person", "real_name": "A Person",
+                                                     "tz": "Europe/London"}},
+    "files.getUploadURLExternal": SlackStandIn._get_upload_url,
+    "files.completeUploadExternal": SlackStandIn._complete_upload,
+}
+
+
+def _matches(call: Call, where: dict[str, str] | None) -> bool:
+    return all(str(call.body.get(k)) == v for k, v in (where or {}).items())
+
+
+class _Handler(BaseHTTPRequestHandler):
+    owner: SlackStandIn
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
+        pass
+
+    def do_POST(self) -> None:
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        path = urlparse(self.path).path
+        if path.startswith("/api/"):
+            self._api(path, path[len("/api/"):], headers, raw)
+        elif path.startswith("/upload/"):
+            file_id = path.rsplit("/", 1)[-1]
+            self.owner.uploads[file_id] = raw
+            self._record_and_send(Call("upload", path, headers, {"file_id": file_id}, raw), 200, f"OK - {len(raw)}")
+        elif path.startswith("/response/"):
+            self._response_url(path, headers, raw)
+        else:
+            self._send(404, "not_found")
+
+    def _api(self, path: str, method: str, headers: dict[str, str], raw: bytes) -> None:
+        body = _parse_body(headers, raw)
+        scripted = self.owner._take_script(method, body)
+        if scripted is not None:
+            status, reply, extra = scripted.status, scripted.body, scripted.headers
+        else:
+            (status, reply), extra = self.owner.api_reply(method, body, headers), {}
+        self._record_and_send(Call(method, path, headers, body, raw, status, reply), status, reply, extra)
+
+    def _response_url(self, path: str, headers: dict[str, str], raw: bytes) -> None:
+        key = path.rsplit("/", 1)[-1]
+        body = _parse_body(headers, raw)
+        scripted = self.owner._take_script("response", {"key": key})
+        status, reply = (scripted.status, scripted.body) if scripted else (200, "ok")
+        if scripted is None and not (body.get("text") or body.get("blocks") or body.get("delete_original")):
+            status, reply = 400, "no_text"
+        self._record_and_send(Call("response", path, headers, {**body, "key": key}, raw, status), status, reply)
+
+    def _record_and_send(self, call: Call, status: int, reply: Any, headers: dict[str, str] | None = None) -> None:
+        if isinstance(reply, dict):
+            call.reply = reply
+        self.owner._record(call)
+        self._send(status, reply, headers)
+
+    def _send(self, status: int, reply: Any, headers: dict[str, str] | None = None) -> None:
+        is_json = isinstance(reply, dict)
+        data = json.dumps(reply).encode() if is_json else str(reply).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8" if is_json else "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def _parse_body(headers: dict[str, str], raw: bytes) -> dict[str, Any]:
+    content_type = headers.get("content-type", "")
+    if "json" in content_type:
+        return json.loads(raw or b"{}")
+    if "form-urlencoded" in content_type:
+        return dict(parse_qsl(raw.decode(), keep_blank_values=True))
+    return {}

@@ -1,0 +1,229 @@
+"""Block Kit rendering and Slack-markup unescaping: pure functions, no server.
+
+Blocks are checked against Slack's limits directly and through slack_sdk's own Block Kit models
+(which validate lengths and counts). `python tests/test_slack_blocks.py` rewrites docs/blockkit/.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from conftest_slack import answer_for, collab_db  # noqa: E402,F401  (fixtures)
+
+from bot.commands import VERBS  # noqa: E402
+from bot.errors import UserError  # noqa: E402
+from bot.render import blocks  # noqa: E402
+from bot.result import ChartSpec, Result  # noqa: E402
+from bot.slack_text import unescape_command  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+BLOCKKIT_DIR = ROOT / "docs" / "blockkit"
+BLOCKKIT_EXAMPLES = {"partners-malaysia": "partners Malaysia", "pair-china-usa": "pair China USA",
+                     "top-10-non-western": "top 10 non-western"}
+
+
+def hand_built(rows: int = 3, columns: int = 3, *, summary: str = "Malaysia works most with China.",
+               notes: list[str] | None = None) -> Result:
+    frame = pd.DataFrame({f"col_{c}": [r * 10 + c for r in range(rows)] for c in range(columns)})
+    frame.insert(0, "partner", [f"Country {r}" for r in range(rows)])
+    frame["partner_code"] = [f"C{r:02d}" for r in range(rows)]
+    return Result(command="partners", title="Malaysia's top AI research partners, 2015–2025", summary=summary,
+                  frame=frame, notes=notes if notes is not None else ["Source: ETO.", "2024–2025 are incomplete."],
+                  sql="SELECT 1", params={"country": "MYS"}, data_version="abc123",
+                  chart=ChartSpec(kind="bar", x="partner", y="col_0"))
+
+
+def assert_within_slack_limits(message: dict, max_blocks: int = blocks.MAX_BLOCKS) -> None:
+    assert message["text"].strip(), "every message needs a text fallback"
+    assert len(message["blocks"]) <= max_blocks
+    assert sum(b["type"] == "table" for b in message["blocks"]) <= 1
+    for block in message["blocks"]:
+        Block.parse(block).validate_json()  # slack_sdk's checks: lengths, counts, required fields
+        if block["type"] == "section":
+            assert len(block["text"]["text"]) <= 3000
+        if block["type"] == "context":
+            assert len(block["elements"]) <= 10
+            assert all(len(e["text"]) <= 3000 for e in block["elements"])
+        if block["type"] == "table":
+            assert len(block["rows"]) <= 100 and all(len(row) <= 20 for row in block["rows"])
+            assert all(cell["text"] for row in block["rows"] for cell in row), "table cells must not be empty"
+
+
+def block_types(message: dict) -> list[str]:
+    return [b["type"] for b in message["blocks"]]
+
+
+def buttons(message: dict) -> dict[str, dict]:
+    return {e["action_id"]: e for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]}
+
+
+# ---------------------------------------------------------------- unescape_command
+
+@pytest.mark.parametrize("typed, plain", [
+    ("partners <#C123|malaysia>", "partners #malaysia"),
+    ("ask <@U123|bob> and <@U456>", "ask @bob and @U456"),
+    ("mail <mailto:a@b.c|a@b.c>", "mail a@b.c"),
+    ("see <https://eto.tech/x|the tracker> or <https://eto.tech>", "see the tracker or https://eto.tech"),
+    ("pair China &amp; USA", "pair China & USA"),
+    ("sql SELECT * FROM pairs WHERE year &lt; 2020 AND year &gt; 2015", "sql SELECT * FROM pairs WHERE year < 2020 AND year > 2015"),
+    ("fields \u201cSaudi Arabia\u201d \u2018UK\u2019", "fields \"Saudi Arabia\" 'UK'"),
+    ("partners\u00a0Malaysia\u202ffrom 2016", "partners Malaysia from 2016"),
+    ("top 5 <!subteam^S1|@analysts> <!here>", "top 5 @analysts @here"),
+    ("&amp;lt; stays typed", "&lt; stays typed"),
+    ("", ""),
+])
+def test_unescape_command_gives_back_what_was_typed(typed: str, plain: str) -> None:
+    assert unescape_command(typed) == plain
+
+
+# ---------------------------------------------------------------- answers
+
+def test_answer_has_header_summary_table_notes_and_buttons() -> None:
+    result = hand_built()
+    message = blocks.answer_message(result, "partners Malaysia")
+    assert_within_slack_limits(message)
+    assert block_types(message) == ["header", "section", "table", "context", "actions"]
+    assert message["blocks"][0]["text"]["text"] == result.title
+    assert message["blocks"][1]["text"]["text"] == result.summary
+    table = message["blocks"][2]
+    assert [c["text"] for c in table["rows"][0]] == ["partner", "col 0", "col 1", "col 2"]  # no *_code column
+    assert [c["text"] for c in table["rows"][1]] == ["Country 0", "0", "1", "2"]
+    assert table["column_settings"][1] == {"align": "right"}
+    assert "Source: ETO." in message["blocks"][3]["elements"][0]["text"]
+    assert result.summary in message["text"]
+    assert {a: b["value"] for a, b in buttons(message).items()} == {
+        "collab_share": "partners Malaysia", "collab_csv": "partners Malaysia", "collab_sql": "partners Malaysia"}
+
+
+def test_posted_answer_has_attribution_and_no_share_button() -> None:
+    message = blocks.answer_message(hand_built(), "partners Malaysia public", shareable=False,
+                                    attribution="Shared by <@U1>")
+    assert "collab_share" not in buttons(message)
+    assert {"collab_csv", "collab_sql"} <= set(buttons(message))
+    assert any(b["type"] == "context" and b["elements"][0]["text"] == "Shared by <@U1>" for b in message["blocks"])
+
+
+def test_text_from_data_is_escaped_for_mrkdwn() -> None:
+    result = hand_built(summary="Trinidad & Tobago <3 <!channel>")
+    message = blocks.answer_message(result, "x")
+    assert message["blocks"][1]["text"]["text"] == "Trinidad &amp; Tobago &lt;3 &lt;!channel&gt;"
+
+
+@pytest.mark.parametrize("rows, columns", [(150, 3), (5, 25)])
+def test_table_too_big_for_a_table_block_is_preformatted(rows: int, columns: int) -> None:
+    message = blocks.answer_message(hand_built(rows=rows, columns=columns), "sql SELECT * FROM pairs LIMIT 150")
+    assert_within_slack_limits(message)
+    assert "table" not in block_types(message)
+    code = [b["text"]["text"] for b in message["blocks"] if b["type"] == "section" and b["text"]["text"].startswith("```")]
+    assert code and all(text.endswith("```") for text in code)
+    assert "Country 0" in code[0]
+    if rows == 150:  # every row is somewhere in the message, or a note says what was left out
+        shown = "\n".join(code)
+        left_out = [b for b in message["blocks"] if b["type"] == "context" and "left out" in b["elements"][0]["text"]]
+        assert "Country 149" in shown or left_out
+
+
+def test_table_block_holds_99_rows_and_20_columns() -> None:
+    message = blocks.answer_message(hand_built(rows=99, columns=19), "x")  # partner + 19 shown, code hidden
+    table = [b for b in message["blocks"] if b["type"] == "table"]
+    assert table and len(table[0]["rows"]) == 100
+    assert_within_slack_limits(message)
+
+
+def test_huge_summary_and_notes_stay_within_slack_limits() -> None:
+    summary = "A very long summary sentence about research links. " * 400  # ~20,000 characters
+    notes = [f"Note {i}: " + "caveat " * 300 for i in range(60)]  # ~125,000 characters
+    message = blocks.answer_message(hand_built(rows=150, columns=8, summary=summary, notes=notes), "partners Malaysia")
+    assert_within_slack_limits(message)
+    assert len(message["text"]) <= 3000
+    texts = json.dumps(message["blocks"])
+    assert "left out" in texts  # shortened with a note, never silently
+    assert message["blocks"][-1]["type"] == "actions"  # the buttons survive the shortening
+
+
+def test_button_value_is_dropped_rather_than_cut_when_too_long() -> None:
+    message = blocks.answer_message(hand_built(), "sql SELECT " + "x, " * 900)
+    assert not buttons(message)
+    assert blocks.button_value("  partners   Malaysia  ") == "partners Malaysia"
+
+
+def test_plain_message_carries_the_whole_answer_as_text() -> None:
+    result = hand_built(rows=4)
+    plain = blocks.plain_message(result, warning="Invite me.")
+    assert set(plain) == {"text"}
+    assert result.title in plain["text"] and "Country 3" in plain["text"] and "Source: ETO." in plain["text"]
+    assert "Invite me." in plain["text"]
+
+
+def test_plain_message_of_a_huge_table_is_shortened_with_its_fence_closed() -> None:
+    plain = blocks.plain_message(hand_built(rows=3000, columns=6))["text"]
+    assert len(plain) <= 40_000 and plain.count("```") % 2 == 0
+    assert plain.endswith("the CSV button gives every row.")
+
+
+def test_error_message_names_what_would_work() -> None:
+    error = UserError("no country 'Malasia' — did you mean Malaysia?", ("Malaysia",))
+    message = blocks.error_message(error)
+    assert "did you mean Malaysia" in message["text"]
+    assert "Perhaps" not in message["text"]  # the suggestion is already in the sentence
+    other = blocks.error_message(UserError("I don't know the command 'partnrs'.", ("partners",)))
+    assert "`partners`" in other["text"]
+    assert_within_slack_limits(message)
+
+
+def test_sql_message_shows_sql_and_bound_parameters() -> None:
+    result = hand_built()
+    result.sql = "SELECT partner FROM partner_links WHERE country = $country\n" * 120  # > 3,000 characters
+    message = blocks.sql_message(result, "partners Malaysia")
+    assert_within_slack_limits(message)
+    text = json.dumps(message["blocks"])
+    assert "partner_links WHERE country = $country" in text and '\\"country\\": \\"MYS\\"' in text
+    assert sum("```" in b.get("text", {}).get("text", "") for b in message["blocks"]) >= 3
+
+
+def test_home_view_lists_verbs_and_releases_and_no_digest_section_without_digests(answer_for) -> None:
+    view = blocks.home_view(VERBS, answer_for("about"))
+    View(**view).validate_json()
+    text = json.dumps(view)
+    assert view["type"] == "home" and len(view["blocks"]) <= blocks.MAX_HOME_BLOCKS
+    assert "/collab partners Malaysia" in text and "ETO Cross-Border Tech Research Metrics" in text
+    assert "digest" not in text.lower()
+    with_digests = json.dumps(blocks.home_view(VERBS, None, "The database is missing.", ["• #research: weekly"]))
+    assert "Channel digests" in with_digests and "#research: weekly" in with_digests
+    assert "The database is missing." in with_digests
+
+
+# ---------------------------------------------------------------- real answers, and the Block Kit Builder examples
+
+@pytest.mark.parametrize("name, text", BLOCKKIT_EXAMPLES.items())
+def test_real_answers_render_within_limits_and_match_the_docs_examples(answer_for, name: str, text: str) -> None:
+    result = answer_for(text)
+    message = blocks.answer_message(result, text)
+    assert_within_slack_limits(message)
+    assert "table" in block_types(message)
+    example = json.loads((BLOCKKIT_DIR / f"{name}.json").read_text())
+    assert set(example) == {"blocks"}, "Block Kit Builder's format"
+    assert example["blocks"][0] == message["blocks"][0], f"regenerate with `python {Path(__file__).relative_to(ROOT)}`"
+    assert_within_slack_limits({"text": "example", "blocks": example["blocks"]})
+
+
+def write_blockkit_examples() -> None:
+    from bot.answer import answer
+
+    BLOCKKIT_DIR.mkdir(parents=True, exist_ok=True)
+    for name, text in BLOCKKIT_EXAMPLES.items():
+        message = blocks.answer_message(answer(text), text)
+        (BLOCKKIT_DIR / f"{name}.json").write_text(json.dumps({"blocks": message["blocks"]}, ensure_ascii=False, indent=2) + "\n")
+        print(f"wrote docs/blockkit/{name}.json")
+
+
+if __name__ == "__main__":
+    write_blockkit_examples()
