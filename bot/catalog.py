@@ -68,6 +68,18 @@ PUBLISHED: tuple[Table, ...] = (
         ("citation", "how to cite it"), ("url", "where it is documented"), ("row_count", "rows loaded"),
         ("first_year", "first year"), ("last_year", "last year"), ("incomplete_years", "years marked incomplete"),
     )),
+    Table("papers", "Paper-level sources (OpenAlex works from `collab ingest openalex`): one row per work held.", (
+        ("work_id", "OpenAlex work id (W...)"), ("year", "publication year"), ("title", "title"),
+        ("updated_date", "when OpenAlex last updated the work (the newest copy wins)"),
+        ("countries", "number of distinct countries of its authors"),
+        ("all_works", "true when ingested with --all-works (the field `all`)"),
+    )),
+    Table("paper_countries", "The countries of each paper (distinct; from authorships' countries and institutions).", (
+        ("work_id", "work id (see papers)"), ("country", "ISO code"),
+    )),
+    Table("paper_fields", "The fields of each paper (see bot/ingest/mapping.py for the OpenAlex mapping).", (
+        ("work_id", "work id (see papers)"), ("field", "field code"),
+    )),
 )
 
 ALLOWED_TABLES: frozenset[str] = frozenset(table.name for table in PUBLISHED)

@@ -208,23 +208,21 @@ class CollabListeners:
 
     def answer_privately(self, client: WebClient, respond: Respond, result: Result, text: str, *,
                          channel: str, user: str, warning: str = "") -> None:
-        """The ephemeral answer (replacing "working on it"); the chart goes to the person's DMs."""
-        direct, chart_note = None, ""
-        if result.chart is not None:
-            try:
-                direct = self.direct_channel(client, user)
-                chart_note = (":bar_chart: The chart follows below." if direct == channel
-                              else ":bar_chart: The chart is in your direct messages with collab.")
-            except SlackApiError as error:
-                chart_note = f":bar_chart: I couldn't open a direct message for the chart ({api_error(error)})."
+        """The ephemeral answer (replacing "working on it"), then its chart uploaded to the channel."""
+        chart_note = ":bar_chart: The chart follows in this channel." if result.chart is not None and not warning else ""
         send_response(respond, result, text, replace_original=True, warning=warning, chart_note=chart_note)
-        if direct:
-            try:
-                upload_chart(client, result, direct)
-            except SlackApiError as error:
-                log.warning("chart upload to %s failed: %s", direct, api_error(error))
-                respond(response_type="ephemeral", replace_original=False,
-                        text=f":bar_chart: I couldn't send the chart ({api_error(error)}); the table above has the numbers.")
+        if result.chart is None or warning:  # a warning means the bot can't post here: the table must do
+            return
+        try:
+            upload_chart(client, result, channel, join_if_needed=True)
+        except NotAMember:
+            respond(response_type="ephemeral", replace_original=False,
+                    text=f":bar_chart: I couldn't add the chart: I'm not a member of this channel and can't join "
+                         f"it myself. {INVITE} The table above has the numbers.")
+        except SlackApiError as error:
+            log.warning("chart upload to %s failed: %s", channel, api_error(error))
+            respond(response_type="ephemeral", replace_original=False,
+                    text=f":bar_chart: I couldn't add the chart ({api_error(error)}); the table above has the numbers.")
 
     def post_in_channel(self, client: WebClient, respond: Respond, result: Result, text: str, *,
                         channel: str, user: str, shared: bool) -> None:

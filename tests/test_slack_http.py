@@ -109,18 +109,18 @@ def test_slash_command_acks_fast_then_answers_with_table_and_chart(server: Slack
     assert len(table["rows"]) == 11
     notes = " ".join(e["text"] for b in blocks_of(posted, "context") for e in b["elements"])
     assert "Source: ETO" in notes and "incomplete" in notes and "25 joint articles" in notes
-    assert "direct messages" in notes  # where the chart went
+    assert "chart follows in this channel" in notes  # where the chart went
     (actions,) = blocks_of(posted, "actions")
     assert [(e["action_id"], e["value"]) for e in actions["elements"]] == [
         ("collab_share", "partners Malaysia"), ("collab_csv", "partners Malaysia"), ("collab_sql", "partners Malaysia")]
 
-    direct = "D" + sent["user"].lstrip("U")  # the stand-in's DM id for that person
-    complete, request, png = uploaded_to(standin, direct)
+    complete, request, png = uploaded_to(standin, sent["channel"])  # the chart goes to the command's channel
     assert png.startswith(PNG_SIGNATURE) and len(png) > 10_000
     assert request["filename"].endswith(".png") and int(request["length"]) == len(png)
     assert request["alt_txt"].startswith("Chart: Malaysia's top AI research partners") and partner in request["alt_txt"]
     assert json.loads(complete.body["files"])[0]["title"] == header["text"]["text"]
-    assert not standin.calls_to("chat.postMessage", where={"channel": sent["channel"]})  # nothing public
+    assert not standin.calls_to("files.completeUploadExternal", where={"channel_id": "D" + sent["user"].lstrip("U")})
+    assert not standin.calls_to("chat.postMessage", where={"channel": sent["channel"]})  # the answer stays private
 
 
 def test_markup_in_the_command_text_is_unescaped_before_parsing(server: SlackServer, standin: SlackStandIn) -> None:
@@ -192,6 +192,38 @@ def test_chart_upload_not_in_channel_joins_the_public_channel_and_retries(server
     uploaded_to(standin, channel)
     attempts = standin.calls_to("files.completeUploadExternal", where={"channel_id": channel})
     assert [a.reply.get("error") for a in attempts] == ["not_in_channel", None]
+
+
+def test_private_answer_chart_not_in_channel_joins_the_public_channel_and_retries(server: SlackServer,
+                                                                                  standin: SlackStandIn) -> None:
+    channel = new_id("C")
+    standin.fail_once("files.completeUploadExternal", "not_in_channel", where={"channel_id": channel})
+    _, sent = server.slash_command("partners Malaysia", channel=channel)
+    assert blocks_of(answer_posted(standin, sent["key"]), "table")  # the private answer
+    standin.wait_for("conversations.join", where={"channel": channel})
+    _, request, png = uploaded_to(standin, channel)
+    assert png.startswith(PNG_SIGNATURE) and request["alt_txt"].startswith("Chart: Malaysia's top AI research partners")
+    attempts = standin.calls_to("files.completeUploadExternal", where={"channel_id": channel})
+    assert [a.reply.get("error") for a in attempts] == ["not_in_channel", None]
+    time.sleep(0.3)
+    assert len(standin.calls_to("response", where={"key": sent["key"]})) == 1  # no "couldn't add the chart" note
+
+
+def test_private_answer_in_a_private_channel_explains_how_to_invite_and_keeps_the_table(
+        server: SlackServer, standin: SlackStandIn) -> None:
+    channel = new_id("G")
+    standin.fail_once("files.completeUploadExternal", "not_in_channel", where={"channel_id": channel})
+    standin.fail_once("conversations.join", "method_not_supported_for_channel_type", where={"channel": channel})
+    _, sent = server.slash_command("partners Malaysia", channel=channel)
+    responses = standin.wait_for("response", count=2, where={"key": sent["key"]})
+    answered, explained = responses[0], responses[1]
+    assert answered.body["replace_original"] is True and blocks_of(answered, "table")  # the table was delivered
+    assert explained.body["response_type"] == "ephemeral" and explained.body["replace_original"] is False
+    assert "/invite @collab" in explained.body["text"] and "table above" in explained.body["text"]
+    assert standin.calls_to("conversations.join", where={"channel": channel})
+    assert not standin.calls_to("files.completeUploadExternal", where={"channel_id": channel},
+                                test=lambda c: c.reply.get("ok"))
+    assert not standin.calls_to("chat.postMessage", where={"channel": channel})  # nothing public
 
 
 def test_private_channel_gets_the_table_and_how_to_invite_the_bot(server: SlackServer, standin: SlackStandIn) -> None:

@@ -59,4 +59,5 @@ def test_manifest_routes_everything_to_slack_events(manifest: dict) -> None:
 def test_manifest_asks_for_exactly_the_scopes_the_app_uses(manifest: dict) -> None:
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
         "commands", "chat:write", "chat:write.public", "files:write", "channels:join", "channels:read",
-        "groups:read", "users:read", "im:write"}
+        "groups:read", "users:read", "im:write",
+        "channels:history", "groups:history"}  # digests look for an already-posted copy before a retry

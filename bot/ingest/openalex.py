@@ -36,6 +36,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import time
 from collections import Counter
 from contextlib import ExitStack
@@ -100,7 +101,6 @@ class Problem:
 class IngestReport:
     files: int = 0
     bytes: int = 0
-    lines: int = 0
     works_read: int = 0
     malformed_lines: int = 0
     malformed_works: int = 0
@@ -187,6 +187,9 @@ def ingest_openalex(paths: list[Path], db_path: Path | None = None, *, all_works
             "memory_limit": MEMORY_LIMIT, "temp_directory": str(workdir / "spill"),
             "preserve_insertion_order": True})
         try:
+            if progress:
+                con.execute("SET enable_progress_bar = true")  # for query_progress(), polled by the bar
+                con.execute("SET enable_progress_bar_print = false")
             store.create_paper_tables(con)
             con.execute("ATTACH ? AS scratch", [str(workdir / "scratch.duckdb")])
             _create_stage(con)
@@ -226,7 +229,7 @@ def _create_stage(con: duckdb.DuckDBPyConnection) -> None:
 
 # ---------------------------------------------------------------- reading
 
-def _progress(enabled: bool, total: int):
+def _progress(enabled: bool):
     from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -238,37 +241,123 @@ def _progress(enabled: bool, total: int):
 
 
 def _read_all(con, files, workdir, report, all_works, strict, progress, chunk_bytes) -> None:
-    reader = ChunkReader(files, workdir, chunk_bytes)
+    """Each file in one scan by DuckDB (fast path); a file with any malformed line or work is read
+    again in chunks of whole lines, so that each problem is found with its line number."""
+    total = sum(f.stat().st_size for f in files)
     started = time.perf_counter()
-    with _progress(progress, reader.total_bytes) as bar:
-        task = bar.add_task(files[0].name, total=reader.total_bytes, works=0, rate=0.0)
-        for chunk in reader:
-            try:
-                if chunk.lines:
-                    _ingest_chunk(con, chunk, report, all_works)
-            finally:
-                reader.release(chunk)
-            report.lines += chunk.lines
-            report.bytes += chunk.size
-            if chunk.error:
-                report.read_errors.append(f"{chunk.path}:{chunk.first_line + chunk.lines}: {chunk.error}")
+    with _progress(progress) as bar:
+        task = bar.add_task(files[0].name, total=total, works=0, rate=0.0)
+
+        def show(done_bytes: int, works: int, name: str) -> None:
             elapsed = time.perf_counter() - started
-            bar.update(task, completed=chunk.position, description=chunk.path.name,
-                       works=report.works_read, rate=report.works_read / elapsed if elapsed else 0.0)
+            bar.update(task, completed=done_bytes, description=name, works=works,
+                       rate=works / elapsed if elapsed else 0.0)
+
+        done = 0
+        for index, path in enumerate(files):
+            size = path.stat().st_size
+            per_byte = _works_per_byte(path) if progress else 0.0
+            if not _ingest_file(con, index, path, report, all_works, progress,
+                                lambda share: show(done + int(share * size), report.works_read + int(share * size * per_byte), path.name)):
+                _ingest_file_in_chunks(con, index, path, workdir, report, all_works, strict, chunk_bytes,
+                                       lambda position: show(done + position, report.works_read, path.name))
+            done += size
+            report.bytes += size
+            show(done, report.works_read, path.name)
             if strict and (report.malformed or report.read_errors):
                 return  # fail fast: nothing will be swapped in
 
 
-def _work_columns(source: str, seq: str) -> str:
-    """The stage's columns from a relation with the COLUMNS of a work (fast or slow path)."""
+def _works_per_byte(path: Path) -> float:
+    """Lines per byte of the file as stored (compressed for .gz), from its first megabyte: the
+    progress bar's works estimate while a file is scanned in one go (exact between files)."""
+    import zlib
+
+    with open(path, "rb") as f:
+        head = f.read(1 << 20)
+    if not head:
+        return 0.0
+    try:
+        text = zlib.decompressobj(wbits=31).decompress(head) if head[:2] == b"\x1f\x8b" else head
+    except zlib.error:
+        return 0.0
+    return text.count(b"\n") / len(head)
+
+
+def _ingest_file(con, index: int, path: Path, report: IngestReport, all_works: bool, progress: bool,
+                 show: Callable[[float], None]) -> bool:
+    """The fast path for one file: DuckDB reads it whole (decompressing .gz itself). False when
+    it can't (a malformed line, a wrong type) or a work lacks its id or year: the caller then
+    reads the file in chunks to find each problem's line. Nothing is staged when False."""
+    stop = threading.Event()
+
+    def poll() -> None:  # DuckDB's own progress (share of the file scanned) for the bar
+        while not stop.wait(0.2):
+            try:
+                share = con.query_progress()
+            except duckdb.Error:
+                return
+            if share >= 0:
+                show(min(share, 100.0) / 100)
+
+    watcher = threading.Thread(target=poll, daemon=True) if progress else None
+    if watcher:
+        watcher.start()
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TABLE scratch.file_works AS {_derived('read_json($path, format = $format, columns = $columns, maximum_object_size = $size)', '0', all_works)}",
+            {"path": str(path), "format": "newline_delimited", "columns": COLUMNS, "size": MAX_OBJECT_BYTES})
+    except duckdb.Error:
+        con.execute("DROP TABLE IF EXISTS scratch.file_works")
+        return False
+    finally:
+        stop.set()
+        if watcher:
+            watcher.join()
+    try:
+        if con.execute("SELECT count(*) FROM scratch.file_works WHERE work_id = '' OR work_id IS NULL OR year IS NULL").fetchone()[0]:
+            return False
+        base = (index << 40) + 1  # seq: row i is line i + 1 (blank lines aside), for ties between copies
+        report.works_read += con.execute(f"""INSERT INTO scratch.stage
+            SELECT work_id, year, title, updated_date, codes, fields, {base} + rowid FROM scratch.file_works""").fetchone()[0]
+        return True
+    finally:
+        con.execute("DROP TABLE scratch.file_works")
+
+
+def _ingest_file_in_chunks(con, index: int, path: Path, workdir: Path, report: IngestReport, all_works: bool,
+                           strict: bool, chunk_bytes: int, show: Callable[[int], None]) -> None:
+    reader = ChunkReader([path], workdir, chunk_bytes, first_index=index)
+    for chunk in reader:
+        try:
+            if chunk.lines:
+                _ingest_chunk(con, chunk, report, all_works)
+        finally:
+            reader.release(chunk)
+        if chunk.error:
+            report.read_errors.append(f"{chunk.path}:{chunk.first_line + chunk.lines}: {chunk.error}")
+        show(chunk.position)
+        if strict and (report.malformed or report.read_errors):
+            return
+
+
+def _derived(source: str, seq: str, keep_titles: bool) -> str:
+    """One narrow row per work from a relation with the COLUMNS of a work (the JSON reader on the
+    fast path, the per-line parse on the slow one): what the stage needs, plus the raw id and
+    year for the malformed-work messages."""
     countries = ("list_distinct(list_filter(list_transform(flatten(list_transform(coalesce(authorships, []), "
                  "lambda a: list_concat(coalesce(a.countries, []), list_transform(coalesce(a.institutions, []), "
                  "lambda i: i.country_code)))), lambda c: upper(trim(c))), lambda c: c IS NOT NULL AND c <> ''))")
+    title = "title" if keep_titles else "CASE WHEN len(fields) > 0 THEN title END"
     return f"""
-        SELECT work_id, year, title, updated_date, codes, {mapping.fields_sql()} AS fields, seq
+        SELECT raw_id, publication_year, work_id, year, {title} AS title, updated_date, codes, fields, seq
         FROM (
-            SELECT upper(regexp_extract(id, '{_WORK_ID}', 1)) AS work_id, publication_year AS year, title,
-                   try_cast(updated_date AS TIMESTAMP) AS updated_date, {countries} AS codes,
+        SELECT raw_id, publication_year, work_id, year, title, updated_date, codes, {mapping.fields_sql()} AS fields, seq
+        FROM (
+            SELECT left(id, 80) AS raw_id, publication_year,
+                   upper(regexp_extract(id, '{_WORK_ID}', 1)) AS work_id,
+                   CASE WHEN publication_year BETWEEN {MIN_YEAR} AND {MAX_YEAR} THEN publication_year END AS year,
+                   title, try_cast(updated_date AS TIMESTAMP) AS updated_date, {countries} AS codes,
                    list_transform(list_filter(coalesce(concepts, []), lambda c: c.score >= {mapping.CONCEPT_MIN_SCORE}),
                                   lambda c: c.id) AS concept_ids,
                    list_transform(coalesce(topics, []), lambda t: t.id) AS topic_ids,
@@ -278,50 +367,42 @@ def _work_columns(source: str, seq: str) -> str:
                                   lambda n: lower(n)) AS names,
                    {seq} AS seq
             FROM {source}
-        )"""
+        ))"""
 
 
 def _ingest_chunk(con: duckdb.DuckDBPyConnection, chunk: Chunk, report: IngestReport, all_works: bool) -> None:
-    base = (chunk.file_index << 40) + chunk.first_line  # seq: input order, for ties
+    base = (chunk.file_index << 40) + chunk.first_line  # seq = (file << 40) + line: input order, for ties
     fast = False
-    try:
+    try:  # Fast path: the whole chunk in one scan; row i of the (order-preserving) table is line first + i.
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE parsed AS SELECT * FROM read_json(?, format = 'newline_delimited', "
-            "columns = ?, maximum_object_size = ?)", [str(chunk.data_path), COLUMNS, MAX_OBJECT_BYTES])
-        fast = con.execute("SELECT count(*) FROM parsed").fetchone()[0] == chunk.lines
+            f"CREATE OR REPLACE TEMP TABLE works AS {_derived('read_json($path, format = $format, columns = $columns, maximum_object_size = $size)', '0', all_works)}",
+            {"path": str(chunk.data_path), "format": "newline_delimited", "columns": COLUMNS, "size": MAX_OBJECT_BYTES})
+        fast = con.execute("SELECT count(*) FROM works").fetchone()[0] == chunk.lines  # else: blank lines
+        seq = f"{base} + rowid"
     except duckdb.Error:
-        fast = False
-    if fast:
-        con.execute("ALTER TABLE parsed RENAME TO works")
-        seq = f"{base} + rowid"  # row i of the chunk is its line first_line + i
-    else:
-        con.execute("DROP TABLE IF EXISTS parsed")
-        _parse_line_by_line(con, chunk, report)
+        pass
+    if not fast:
+        _parse_line_by_line(con, chunk, report, all_works)
         seq = "seq"
-    # Malformed works: JSON objects without a usable id or year.
     bad = con.execute(f"""
         SELECT {seq} - {base} + {chunk.first_line} AS line,
-               CASE WHEN regexp_extract(coalesce(id, ''), '{_WORK_ID}', 1) = '' THEN
-                        'no OpenAlex work id (' || coalesce('"' || left(id, 60) || '"', 'missing') || ')'
+               CASE WHEN work_id = '' OR work_id IS NULL THEN
+                        'no OpenAlex work id (' || coalesce('"' || raw_id || '"', 'missing') || ')'
                     ELSE 'no publication_year between {MIN_YEAR} and {MAX_YEAR} ('
                         || coalesce(CAST(publication_year AS VARCHAR), 'missing') || ')' END AS message
-        FROM works
-        WHERE regexp_extract(coalesce(id, ''), '{_WORK_ID}', 1) = ''
-           OR publication_year IS NULL OR publication_year NOT BETWEEN {MIN_YEAR} AND {MAX_YEAR}
+        FROM works WHERE work_id = '' OR work_id IS NULL OR year IS NULL
         ORDER BY line""").fetchall()
     for line, message in bad:
         report.add_problem(Problem(str(chunk.path), int(line), "work", message))
-    keep_all = "true" if all_works else "false"
-    con.execute(f"""
+    inserted = con.execute(f"""
         INSERT INTO scratch.stage
-        SELECT work_id, year, CASE WHEN {keep_all} OR len(fields) > 0 THEN title END, updated_date, codes, fields, seq
-        FROM ({_work_columns('works', seq)})
-        WHERE work_id <> '' AND year BETWEEN {MIN_YEAR} AND {MAX_YEAR}""")
-    report.works_read += con.execute("SELECT count(*) FROM works").fetchone()[0] - len(bad)
+        SELECT work_id, year, title, updated_date, codes, fields, {seq} FROM works
+        WHERE work_id <> '' AND year IS NOT NULL""").fetchone()[0]
+    report.works_read += inserted
     con.execute("DROP TABLE works")
 
 
-def _parse_line_by_line(con: duckdb.DuckDBPyConnection, chunk: Chunk, report: IngestReport) -> None:
+def _parse_line_by_line(con: duckdb.DuckDBPyConnection, chunk: Chunk, report: IngestReport, all_works: bool) -> None:
     """The slow path: every line on its own, with its number; malformed ones reported."""
     data = read_chunk(chunk)
     base = (chunk.file_index << 40) + chunk.first_line
@@ -361,11 +442,11 @@ def _parse_line_by_line(con: duckdb.DuckDBPyConnection, chunk: Chunk, report: In
     for i, line in con.execute(f"SELECT i, line FROM classified WHERE w IS NOT NULL AND ({wrong_type}) ORDER BY i").fetchall():
         names = [n for n in _LISTS if json.loads(line).get(n) is not None and not isinstance(json.loads(line).get(n), list)]
         report.add_problem(Problem(str(chunk.path), chunk.first_line + i, "work", f"{', '.join(names)} not a list"))
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE works AS
-        SELECT w.id AS id, w.publication_year AS publication_year, w.title AS title, w.updated_date AS updated_date,
-               w.authorships AS authorships, w.concepts AS concepts, w.topics AS topics, w.keywords AS keywords,
-               {base} + i AS seq
-        FROM classified WHERE w IS NOT NULL AND NOT ({wrong_type})""")
+    parsed = f"""(SELECT w.id AS id, w.publication_year AS publication_year, w.title AS title,
+                         w.updated_date AS updated_date, w.authorships AS authorships, w.concepts AS concepts,
+                         w.topics AS topics, w.keywords AS keywords, i AS line_index
+                  FROM classified WHERE w IS NOT NULL AND NOT ({wrong_type}))"""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE works AS {_derived(parsed, f'{base} + line_index', all_works)} ORDER BY seq")
     con.execute("DROP TABLE classified")
 
 

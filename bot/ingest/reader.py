@@ -75,8 +75,10 @@ class Chunk:
 class ChunkReader:
     """Iterate Chunks of every file; a thread reads ahead into `slots` rotating temporary files."""
 
-    def __init__(self, files: list[Path], workdir: Path, chunk_bytes: int = CHUNK_BYTES, slots: int = 3):
+    def __init__(self, files: list[Path], workdir: Path, chunk_bytes: int = CHUNK_BYTES, slots: int = 3,
+                 first_index: int = 0):
         self.files = files
+        self.first_index = first_index  # file_index of files[0] (for input order across calls)
         self.total_bytes = sum(f.stat().st_size for f in files)
         self.chunk_bytes = chunk_bytes
         self._slots = [workdir / f"chunk-{i}.jsonl" for i in range(slots)]
@@ -114,7 +116,7 @@ class ChunkReader:
                 if self._stop.is_set():
                     return
                 size = path.stat().st_size
-                for chunk in self._read_file(index, path, done):
+                for chunk in self._read_file(self.first_index + index, path, done):
                     if self._stop.is_set():
                         return
                     self._ready.put(chunk)
@@ -190,9 +192,12 @@ def _blocks(raw, chunk_bytes: int) -> Iterator[tuple[bytes, str]]:
         try:
             while data:
                 fed = True
-                text = decompressor.decompress(data)
+                text = decompressor.decompress(data, chunk_bytes)  # bounded, however well it compresses
                 if text:
                     yield text, ""
+                if decompressor.unconsumed_tail:
+                    data = decompressor.unconsumed_tail
+                    continue
                 if not decompressor.eof:
                     break
                 # The end of one gzip member; another may follow in the same file.

@@ -90,9 +90,9 @@ def carry_over(con: duckdb.DuckDBPyConnection, old_path: Path, log: Callable[[st
             "SELECT max(loaded_at) FROM previous.datasets WHERE source = ?", [SOURCE]).fetchone()[0]
         for table in PAPER_TABLES:
             columns = ", ".join(r[0] for r in con.execute(
-                "SELECT column_name FROM duckdb_columns() WHERE database_name = 'main' AND table_name = ? "
+                "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() AND table_name = ? "
                 "ORDER BY column_index", [table]).fetchall())
-            con.execute(f"INSERT INTO main.{table} ({columns}) SELECT {columns} FROM previous.{table}")
+            con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM previous.{table}")
     finally:
         con.execute("DETACH previous")
     papers = con.execute("SELECT count(*) FROM papers").fetchone()[0]
