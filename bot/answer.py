@@ -6,7 +6,7 @@ years used, which of them are incomplete, and ETO's floor of 25 joint articles p
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from bot import catalog, queryfiles

@@ -10,11 +10,15 @@ answers can be checked against an independent computation of the same numbers.
 from __future__ import annotations
 
 import csv
+import os
+import urllib.parse
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
@@ -155,3 +159,50 @@ def _read_eto() -> Eto:
 @pytest.fixture(scope="session")
 def eto() -> Eto:
     return _read_eto()
+
+
+# ---------------------------------------------------------------- the state database (digests)
+
+PG_URL = os.environ.get("COLLAB_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _pg_reachable() -> bool:
+    try:
+        engine = sa.create_engine(PG_URL, connect_args={"connect_timeout": 3})
+        with engine.connect():
+            pass
+        engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def state_url(request, tmp_path) -> str:
+    """A fresh state database: a SQLite file, or a PostgreSQL schema of its own (dropped afterwards)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'state.sqlite'}"
+        return
+    if not _pg_reachable():
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is unreachable at {PG_URL}, and CI is set: these tests must run")
+        pytest.skip(f"PostgreSQL is unreachable at {PG_URL}")
+    schema = f"collab_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    yield f"{PG_URL}?options=" + urllib.parse.quote(f"-csearch_path={schema}")
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture
+def store(state_url: str):
+    from bot.state import Store
+
+    s = Store(state_url)
+    yield s
+    s.dispose()
+
+

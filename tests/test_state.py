@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import threading
-import urllib.parse
-import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -13,47 +10,8 @@ import sqlalchemy as sa
 
 from bot.state import SCHEMA_VERSION, StateError, Store, schema_version
 
-PG_URL = os.environ.get("COLLAB_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 LEASE = timedelta(minutes=10)
 T0 = datetime(2026, 11, 30, 9, 0, 5, tzinfo=timezone.utc)
-
-
-def _pg_reachable() -> bool:
-    try:
-        engine = sa.create_engine(PG_URL, connect_args={"connect_timeout": 3})
-        with engine.connect():
-            pass
-        engine.dispose()
-        return True
-    except Exception:
-        return False
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def state_url(request, tmp_path) -> str:
-    """A fresh state database: a SQLite file, or a PostgreSQL schema of its own (dropped afterwards)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'state.sqlite'}"
-        return
-    if not _pg_reachable():
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is unreachable at {PG_URL}, and CI is set: these tests must run")
-        pytest.skip(f"PostgreSQL is unreachable at {PG_URL}")
-    schema = f"collab_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    yield f"{PG_URL}?options=" + urllib.parse.quote(f"-csearch_path={schema}")
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
-
-
-@pytest.fixture
-def store(state_url):
-    s = Store(state_url)
-    yield s
-    s.dispose()
 
 
 def _sub(store: Store, channel: str = "C1", **kw):
