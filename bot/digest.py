@@ -30,6 +30,7 @@ from typing import Any, Callable, Iterable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.errors import ParseError, UserError
+from bot.render import blocks as kit
 from bot.state import Claim, Delivery, Store, Subscription, utcnow
 
 log = logging.getLogger("collab.digest")
@@ -82,25 +83,6 @@ _SUBCOMMANDS = {"subscribe": "subscribe", "sub": "subscribe", "add": "subscribe"
 
 
 # ---------------------------------------------------------------- small Slack text helpers
-
-def _escape(text: Any) -> str:
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _section(mrkdwn: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": _cut(mrkdwn, 3000)}}
-
-
-def _context(*mrkdwn: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": _cut(t, 3000)} for t in mrkdwn if t][:10]}
-
-
-def _header(text: str) -> dict[str, Any]:
-    return {"type": "header", "text": {"type": "plain_text", "text": _cut(text, 150), "emoji": True}}
 
 
 def slack_date(moment: datetime, tz: str) -> str:
@@ -489,7 +471,7 @@ def handle_digest_command(text: str, *, user_id: str, channel_id: str, client: A
         _check_may_manage(client, sub.channel_id, user_id, labels.get(sub.channel_id, f"digest #{sub.id}'s channel"))
         store.deactivate(sub.id)
         message = f"Unsubscribed: digest #{sub.id} ({schedule_text(sub)}) will no longer post in <#{sub.channel_id}>."
-        return {"text": message, "blocks": [_section(f":wave: {message}")]}
+        return {"text": message, "blocks": [kit.section(f":wave: {message}")]}
     if verb == "preview":
         number = _parse_id(args, "preview")
         return _preview(number, user_id=user_id, channel_id=channel_id, client=client, store=store, now=now,
@@ -504,7 +486,7 @@ def _usage_line() -> str:
 def _help_message() -> dict[str, Any]:
     lines = home_lines()
     text = "\n".join(lines)
-    return {"text": text, "blocks": [_section(text)]}
+    return {"text": text, "blocks": [kit.section(text)]}
 
 
 def home_lines() -> list[str]:
@@ -556,7 +538,7 @@ def _subscribe(request: SubscribeRequest, *, user_id: str, channel_id: str, clie
                f"Next digest: {slack_date(upcoming, sub.tz)}.")
     notes = [tz_note, f"`/collab digest preview {sub.id}` shows what it would say · "
                       f"`/collab digest unsubscribe {sub.id}` stops it."]
-    return {"text": message, "blocks": [_section(f":white_check_mark: {message}"), _context(*notes)]}
+    return {"text": message, "blocks": [kit.section(f":white_check_mark: {message}"), kit.context(*notes)]}
 
 
 def _country_names(codes: Iterable[str]) -> list[str]:
@@ -593,9 +575,9 @@ def _status_line(delivery: Delivery | None, sub: Subscription) -> str:
         return f"Last: :white_check_mark: sent for {due}{late}."
     if delivery.status == "failed":
         retry = " I'll retry." if delivery.retryable and delivery.attempts < MAX_ATTEMPTS else ""
-        return f"Last: :x: failed for {due}: `{_escape(_cut(delivery.error or 'unknown error', 300))}`.{retry}"
+        return f"Last: :x: failed for {due}: `{kit.escape(kit.cut(delivery.error or 'unknown error', 300))}`.{retry}"
     if delivery.status == "skipped":
-        return f"Last: skipped for {due} ({_escape(delivery.note or 'no reason recorded')})."
+        return f"Last: skipped for {due} ({kit.escape(delivery.note or 'no reason recorded')})."
     return f"Last: :hourglass_flowing_sand: being delivered for {due} (attempt {delivery.attempts})."
 
 
@@ -604,18 +586,18 @@ def _list(store: Store, channel: str, now: datetime) -> dict[str, Any]:
     if not subs:
         message = (f"No digests in <#{channel}> yet. `/collab digest subscribe` sets one up "
                    f"(e.g. `/collab {EXAMPLE}`).")
-        return {"text": message, "blocks": [_section(message)]}
-    blocks = [_section(f"*Digests in <#{channel}>*")]
+        return {"text": message, "blocks": [kit.section(message)]}
+    blocks = [kit.section(f"*Digests in <#{channel}>*")]
     lines = []
     for sub in subs:
         upcoming = next_run(sub, max(now, sub.created_at))
-        line = (f"*#{sub.id}* {schedule_text(sub)} · {_escape(_watching(sub))}{' · quiet' if sub.quiet else ''} · "
+        line = (f"*#{sub.id}* {schedule_text(sub)} · {kit.escape(_watching(sub))}{' · quiet' if sub.quiet else ''} · "
                 f"set up by <@{sub.created_by}>\nNext: {slack_date(upcoming, sub.tz)}. "
                 f"{_status_line(store.last_delivery(sub.id), sub)}")
-        blocks.append(_section(line))
+        blocks.append(kit.section(line))
         lines.append(line)
-    blocks.append(_context("`/collab digest preview <id>` · `/collab digest unsubscribe <id>`"))
-    return {"text": _cut(f"Digests in <#{channel}>:\n" + "\n".join(lines), 3000), "blocks": blocks[:50]}
+    blocks.append(kit.context("`/collab digest preview <id>` · `/collab digest unsubscribe <id>`"))
+    return {"text": kit.cut(f"Digests in <#{channel}>:\n" + "\n".join(lines), 3000), "blocks": blocks[:50]}
 
 
 def _preview(number: int | None, *, user_id: str, channel_id: str, client: Any, store: Store,
@@ -640,13 +622,13 @@ def _preview(number: int | None, *, user_id: str, channel_id: str, client: Any, 
             note = "This channel has no digest yet; this is what the default one would say. `/collab digest subscribe` sets it up."
     upcoming = next_run(sub, max(now, sub.created_at))
     digest = build_digest(sub, previous=store.last_sent(sub.id) if sub.id else None, due=upcoming, now=upcoming)
-    head = _context(f":eyes: Preview{f' of digest #{sub.id}' if sub.id else ''}, only you can see it. "
+    head = kit.context(f":eyes: Preview{f' of digest #{sub.id}' if sub.id else ''}, only you can see it. "
                     f"Next run: {slack_date(upcoming, sub.tz)}.", note)
     if digest.skip:
         message = (f"The next digest{f' #{sub.id}' if sub.id else ''} would be skipped: nothing is new since the last "
                    "one and it watches no country (it is `quiet`).")
-        return {"text": message, "blocks": [head, _section(message)]}
-    tail = [_context(f":bar_chart: The posted digest comes with a chart: {_escape(digest.chart.title)}.")] if digest.chart else []
+        return {"text": message, "blocks": [head, kit.section(message)]}
+    tail = [kit.context(f":bar_chart: The posted digest comes with a chart: {kit.escape(digest.chart.title)}.")] if digest.chart else []
     return {"text": "Preview: " + digest.text, "blocks": ([head] + digest.blocks + tail)[:50]}
 
 
@@ -700,7 +682,7 @@ def _country_block(code: str, field: str, db: Any) -> tuple[str, Any, dict[str, 
 
     name = _country_names([code])[0]
     partners = answer(f"partners {code} in {field} top 5", db)
-    lines = [f"*{_escape(name)}*"]
+    lines = [f"*{kit.escape(name)}*"]
     top: dict[str, int] = {}
     if partners.frame.empty:
         lines.append(f"No published {_field_label(field)} partners in {_window_label(partners)}.")
@@ -708,12 +690,12 @@ def _country_block(code: str, field: str, db: Any) -> tuple[str, Any, dict[str, 
         rows = partners.frame.head(3).to_dict("records")
         top = {str(r["partner_code"]): int(r["joint_articles"]) for r in partners.frame.to_dict("records")}
         lines.append(f"Top partners ({_window_label(partners)}, joint articles): "
-                     + " · ".join(f"{_escape(r['partner'])} {_fmt(r['joint_articles'])}" for r in rows))
+                     + " · ".join(f"{kit.escape(r['partner'])} {_fmt(r['joint_articles'])}" for r in rows))
     try:
         rising = answer(f"rising {code} in {field} top 3", db)
         if not rising.frame.empty:
             r = rising.frame.iloc[0]
-            lines.append(f"Fastest-rising partner: {_escape(r['partner'])}, {r['cagr']:+.0%} a year "
+            lines.append(f"Fastest-rising partner: {kit.escape(r['partner'])}, {r['cagr']:+.0%} a year "
                          f"({_fmt(r['first_value'])} in {int(r['first_year'])} → {_fmt(r['last_value'])} in "
                          f"{int(r['last_year'])}, complete years).")
     except UserError:
@@ -739,10 +721,10 @@ def _movers(previous: dict[str, Any], current: dict[str, Any], field: str) -> li
                      key=lambda change: (-abs(change[0]), change[1]))
     if changes:
         lines.append(f"Biggest movers in cross-border {_field_label(field)} links: " + " · ".join(
-            f"{_escape(names.get(c, c))} {_signed(d)} ({before[c]:,} → {after[c]:,})" for d, c in changes[:3]))
+            f"{kit.escape(names.get(c, c))} {_signed(d)} ({before[c]:,} → {after[c]:,})" for d, c in changes[:3]))
     entered = [c for c in after if c not in before]
     if before and entered:
-        lines.append("New in the top 10: " + ", ".join(_escape(names.get(c, c)) for c in entered) + ".")
+        lines.append("New in the top 10: " + ", ".join(kit.escape(names.get(c, c)) for c in entered) + ".")
     for code, partners in (current.get("partners") or {}).items():
         old = (previous.get("partners") or {}).get(code)
         if not old:
@@ -751,7 +733,7 @@ def _movers(previous: dict[str, Any], current: dict[str, Any], field: str) -> li
                        key=lambda change: (-abs(change[0]), change[1]))
         if moved:
             d, p = moved[0]
-            lines.append(f"{_escape(names.get(code, code))}: with {_escape(names.get(p, p))} {_signed(d)} joint articles "
+            lines.append(f"{kit.escape(names.get(code, code))}: with {kit.escape(names.get(p, p))} {_signed(d)} joint articles "
                          f"({old[p]:,} → {partners[p]:,}).")
     return lines
 
@@ -777,22 +759,22 @@ def build_digest(sub: Subscription, *, previous: Delivery | None, due: datetime,
 
     # What changed
     if previous is None:
-        whats_new = (f"*What's new:* this is the first collab digest here. Data loaded: {_escape(_releases(about))} "
-                     f"(data version `{_escape(data_version)}`).")
+        whats_new = (f"*What's new:* this is the first collab digest here. Data loaded: {kit.escape(_releases(about))} "
+                     f"(data version `{kit.escape(data_version)}`).")
     elif is_new:
-        whats_new = (f"*New data since the last digest:* {_escape(_releases(about))} (data version "
-                     f"`{_escape(data_version)}`, was `{_escape(previous.data_version or 'unknown')}`).")
+        whats_new = (f"*New data since the last digest:* {kit.escape(_releases(about))} (data version "
+                     f"`{kit.escape(data_version)}`, was `{kit.escape(previous.data_version or 'unknown')}`).")
     else:
         since = slack_date(previous.sent_at, sub.tz) if previous.sent_at else "the last digest"
         whats_new = (f"Nothing new in collab's {field_label} data since the last digest ({since}; data version "
-                     f"`{_escape(data_version)}`).")
+                     f"`{kit.escape(data_version)}`).")
     late_line = (f":hourglass: This digest is late: it was due {slack_date(due, sub.tz)}." if late else "")
 
     watched = list(sub.countries)
     if not watched and not is_new:  # nothing new, nothing watched: one line, or nothing
         snapshot = previous.snapshot or snapshot if previous else snapshot
         text = f"collab digest: nothing new in the {field_label} data since the last digest."
-        blocks = [_section(whats_new + (f"\n{late_line}" if late_line else "")), _context(_caveat(top))]
+        blocks = [kit.section(whats_new + (f"\n{late_line}" if late_line else "")), kit.context(_caveat(top))]
         return Digest(text, blocks, None, snapshot, data_version, is_new=False, skip=sub.quiet)
 
     spotlight = watched or [spotlight_country(sub, due)]
@@ -801,7 +783,7 @@ def build_digest(sub: Subscription, *, previous: Delivery | None, due: datetime,
         try:
             body, partners, partner_counts = _country_block(code, field, db)
         except UserError as error:
-            sections.append(f"*{_escape(_country_names([code])[0])}*: {_escape(error.message)}")
+            sections.append(f"*{kit.escape(_country_names([code])[0])}*: {kit.escape(error.message)}")
             continue
         sections.append(body)
         snapshot["partners"][code] = partner_counts
@@ -827,21 +809,21 @@ def build_digest(sub: Subscription, *, previous: Delivery | None, due: datetime,
     spotlight_names = _and(_country_names(spotlight))
     title = (f"collab digest: {spotlight_names} · {field_label}" if watched
              else f"collab digest · spotlight on {spotlight_names} · {field_label}")
-    blocks = [_header(title)]
+    blocks = [kit.header(title)]
     if late_line:
-        blocks.append(_context(late_line))
-    blocks.append(_section("\n".join(what)))
+        blocks.append(kit.context(late_line))
+    blocks.append(kit.section("\n".join(what)))
     if not watched:
         sections[0] = "*Spotlight of the week* · " + sections[0]
-    blocks += [_section(s) for s in sections]
-    blocks.append(_context(_caveat(caveat_from),
+    blocks += [kit.section(s) for s in sections]
+    blocks.append(kit.context(_caveat(caveat_from),
                            f"Digest #{sub.id} · {schedule_text(sub)} · `/collab digest unsubscribe {sub.id}`"
                            if sub.id else ""))
     summary_bits = [title + "."]
     if late:
         summary_bits.append("This digest is late.")
     summary_bits.append(re.sub(r"[*`]", "", whats_new))
-    text = _cut(" ".join(summary_bits), 3000)
+    text = kit.cut(" ".join(summary_bits), 3000)
     return Digest(text, blocks[:50], chart, snapshot, data_version, is_new=is_new, skip=False)
 
 
@@ -976,7 +958,7 @@ def _upload_chart(client: Any, sub: Subscription, claim: Claim, digest: Digest) 
         png = render_png(digest.chart)
         client.files_upload_v2(channel=sub.channel_id, file=png, filename=f"collab-digest-{sub.id}-"
                                f"{claim.period_key.replace(':', '')}.png", title=digest.chart.title,
-                               alt_txt=_cut(f"Chart: {digest.chart.title}. {digest.chart.summary}", 1000))
+                               alt_txt=kit.cut(f"Chart: {digest.chart.title}. {digest.chart.summary}", 1000))
         return ""
     except Exception as error:  # noqa: BLE001 - the digest is posted; the chart is a bonus
         log.warning("digest #%s: chart upload failed: %s", sub.id, error)
