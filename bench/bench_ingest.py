@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 FLOOR = r"""
 import sys, duckdb
 con = duckdb.connect()
+con.execute('SET enable_progress_bar = false')
 rows = con.execute('''
     WITH works AS (
         SELECT id, publication_year AS year,

@@ -7,16 +7,19 @@ How it runs, and why:
    A serving bot keeps reading the old file meanwhile. Only when all is done is the copy
    CHECKPOINTed and renamed over the database (os.replace: atomic). `--strict` with any bad line,
    or any failure, removes the copy and leaves the database untouched.
-3. A reader thread reads and decompresses chunks of whole lines (32 MB) into small temporary
-   files; DuckDB's JSON reader parses each chunk (in C++, with the columns collab needs only), so
-   memory stays flat and Python never builds a dict per work. Fast path: the chunk parses as a
-   whole and its row count equals its line count, so row i is line first+i. Otherwise (a
-   malformed line, a wrong type, a blank line) the chunk is parsed again line by line with
+3. Each file is read by DuckDB's JSON reader in one scan (fast path: C++ parsing of only the
+   columns collab needs, .gz decompressed by DuckDB, memory bounded by its memory limit; Python
+   never builds a dict per work); the progress bar polls DuckDB's query progress. When a file has
+   a malformed line or work, that scan fails (or finds a work without id or year) and the file is
+   read again in chunks of whole lines (32 MB): a reader thread decompresses the next chunk into
+   a small temporary file while DuckDB parses the current one. A chunk that parses whole, with as
+   many rows as lines, maps row i to line first+i; any other chunk is parsed line by line with
    DuckDB's lenient json_transform and every line is classified with its number:
-   - not JSON -> a malformed line; valid JSON but not an object, no OpenAlex work id, no
-     publication_year (1500-2100), or authorships/concepts/topics/keywords not lists -> a
-     malformed work. Each is counted and reported as file:line, and skipped.
-     Deeper type errors (a country code that is a number) are read leniently.
+   - not JSON (or not UTF-8) -> a malformed line; valid JSON but not an object, no OpenAlex work
+     id, no publication_year (1500-2100), or authorships/concepts/topics/keywords not lists -> a
+     malformed work. Each is counted and reported as file:line, and skipped. Deeper type errors
+     (a country code that is a number) are read leniently. Blank lines are not works.
+   A corrupt or truncated .gz stream is reported as a read error at the line where it stops.
 4. Parsed works go to a staging table in a scratch DuckDB file: work id, year, title,
    updated_date, the distinct ISO alpha-2 codes of `authorships[].countries` and
    `authorships[].institutions[].country_code`, and the fields (bot/ingest/mapping.py).
@@ -41,7 +44,6 @@ import time
 from collections import Counter
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
@@ -178,9 +180,10 @@ def ingest_openalex(paths: list[Path], db_path: Path | None = None, *, all_works
     report = IngestReport(files=len(files), all_works=all_works, database=str(db_path))
     with store.writer_lock(db_path), ExitStack() as stack:
         ensure_built(db_path, log=log)
-        workdir = Path(tempfile.mkdtemp(prefix=".collab-ingest-", dir=db_path.parent))
+        # Named like build's temporary file (.NAME.PID.building), which .gitignore already covers.
+        workdir = Path(tempfile.mkdtemp(prefix=f".{db_path.name}.building.ingest-", dir=db_path.parent))
         stack.callback(shutil.rmtree, workdir, True)
-        temporary = db_path.with_name(f".{db_path.name}.{os.getpid()}.ingesting")
+        temporary = db_path.with_name(f".{db_path.name}.{os.getpid()}.building.ingest")
         stack.callback(_remove, temporary)
         shutil.copyfile(db_path, temporary)
         con = duckdb.connect(str(temporary), config={
@@ -196,6 +199,8 @@ def ingest_openalex(paths: list[Path], db_path: Path | None = None, *, all_works
             _read_all(con, files, workdir, report, all_works, strict, progress, chunk_bytes)
             if strict and (report.malformed or report.read_errors):
                 raise IngestError(_strict_message(report), report)
+            if progress:
+                log(f"merging {report.works_read:,} works into the papers held and deriving the aggregates...")
             _merge(con, report, all_works)
             con.execute("DETACH scratch")
             counts = store.derive(con)

@@ -1,13 +1,14 @@
-"""Find OpenAlex works files and read them in chunks of whole lines, plain or gzipped.
+"""Find OpenAlex works files, and read a file in chunks of whole lines, plain or gzipped.
 
-A background thread reads (and decompresses) the next chunk while DuckDB parses the current one;
-each chunk is written to a small temporary file that DuckDB's JSON reader scans. Memory stays flat:
-at most a few chunks of CHUNK_BYTES are held at once, however large the input.
+The chunked reading is the ingest's path for a file with malformed lines (a file without any is
+read by DuckDB in one scan): a background thread reads (and decompresses) the next chunk while
+DuckDB parses the current one; each chunk is written to a small temporary file that DuckDB's JSON
+reader scans, and carries the number of its first line. Memory stays flat: at most a few chunks of
+CHUNK_BYTES are held at once, however large the input.
 """
 
 from __future__ import annotations
 
-import os
 import queue
 import threading
 import zlib
@@ -53,11 +54,6 @@ def discover(paths: list[Path]) -> list[Path]:
             seen.add(key)
             ordered.append(p)
     return ordered
-
-
-def is_gzip(path: Path) -> bool:
-    with open(path, "rb") as f:
-        return f.read(2) == GZIP_MAGIC
 
 
 @dataclass
@@ -212,6 +208,3 @@ def read_chunk(chunk: Chunk) -> bytes:
     assert chunk.data_path is not None
     return Path(chunk.data_path).read_bytes()
 
-
-def file_size(path: Path) -> int:
-    return os.stat(path).st_size

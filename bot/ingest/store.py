@@ -169,7 +169,7 @@ def writer_lock(db_path: Path) -> Iterator[None]:
     """Serialise writers (build, ingest) of one database file, across processes and threads
     (flock on a lock file beside it); re-entrant within a thread. Readers never take it: they keep
     reading the old file until the rename."""
-    lock_path = Path(db_path).with_name(f".{Path(db_path).name}.lock")
+    lock_path = Path(db_path).with_name(f".{Path(db_path).name}.lock")  # stays; empty
     key = str(lock_path.resolve())
     held: dict[str, int] = _local.__dict__.setdefault("held", {})
     if held.get(key):
