@@ -64,7 +64,7 @@ def burst(server: SlackServer, standin: SlackStandIn, texts: list[str]) -> dict[
     for item in sent:
         ids = item["ids"]
         answered = standin.wait_for("response", where={"key": ids["key"]}, timeout=60)[0]
-        charted = standin.wait_for("files.completeUploadExternal", where={"channel_id": "D" + ids["user"].lstrip("U")},
+        charted = standin.wait_for("files.completeUploadExternal", where={"channel_id": ids["channel"]},
                                    timeout=60, test=lambda c: c.reply.get("ok"))[0]
         figures["ack"].append(item["ack"])
         figures["answer"].append(answered.at - item["began"])

@@ -37,51 +37,70 @@ def sandbox_config() -> dict[str, Any]:
 
 
 class Database:
-    """One read-only DuckDB database, reopened when a rebuild or ingest replaces the file."""
+    """One read-only DuckDB database, reopened when a rebuild or ingest replaces the file.
+
+    DuckDB hands back its cached instance for a path while any connection to it is open, so a
+    replaced file is only seen once the old connection is closed; and closing it under a running
+    query fails. So queries are counted: a reopen waits for the running ones (each is bounded by the
+    time limit), closes the old connection, then opens the new file; queries arriving meanwhile wait.
+    """
 
     def __init__(self, path: Path | None = None, query_seconds: float = QUERY_SECONDS):
         self.path = Path(path or database_path())
         self.query_seconds = query_seconds
-        self._lock = threading.Lock()
+        self._lock = threading.Condition(threading.Lock())
         self._connection: duckdb.DuckDBPyConnection | None = None
         self._identity: tuple[int, int, int] | None = None
         self._info: dict[str, str] = {}
+        self._running = 0  # cursors open on self._connection
 
     def _file_identity(self) -> tuple[int, int, int]:
-        stat = self.path.stat()
-        return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
-
-    def _current(self) -> duckdb.DuckDBPyConnection:
-        """The open connection, reopened if the file on disk was replaced since."""
         try:
-            identity = self._file_identity()
+            stat = self.path.stat()
         except FileNotFoundError:
             raise DataUnavailable(
                 f"The collaboration database is missing ({self.path.name}). Run `collab build` to create it."
             ) from None
-        with self._lock:
-            if self._connection is None or identity != self._identity:
-                try:
-                    connection = duckdb.connect(str(self.path), read_only=True, config=sandbox_config())
-                    info = dict(connection.execute("SELECT key, value FROM build_info").fetchall())
-                except duckdb.Error as error:
-                    raise DataUnavailable(
-                        f"The collaboration database can't be read ({type(error).__name__}). "
-                        "Run `collab build` to rebuild it."
-                    ) from None
-                if self._connection is not None:
-                    self._connection.close()
-                self._connection, self._identity, self._info = connection, identity, info
+        return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+    def _current(self) -> duckdb.DuckDBPyConnection:
+        """The open connection (hold self._lock), reopened if the file on disk was replaced since."""
+        identity = self._file_identity()
+        if self._connection is not None and identity == self._identity:
             return self._connection
+        if self._connection is not None:
+            self._lock.wait_for(lambda: self._running == 0, timeout=self.query_seconds + 2)
+            self._close()
+        try:
+            connection = duckdb.connect(str(self.path), read_only=True, config=sandbox_config())
+            info = dict(connection.execute("SELECT key, value FROM build_info").fetchall())
+        except duckdb.Error as error:
+            raise DataUnavailable(
+                f"The collaboration database can't be read ({type(error).__name__}). "
+                "Run `collab build` to rebuild it."
+            ) from None
+        self._connection, self._identity, self._info = connection, identity, info
+        return connection
+
+    def _close(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.close()
+            except duckdb.Error:  # still busy after the wait: let it go with its last query
+                pass
+            self._connection, self._identity, self._info = None, None, {}
 
     @property
     def data_version(self) -> str:
-        self._current()
-        return self._info.get("data_version", "")
+        with self._lock:
+            self._current()
+            return self._info.get("data_version", "")
 
     def query(self, sql: str, params: dict[str, Any] | None = None) -> "pd.DataFrame":
         """Run one validated statement on its own cursor, interrupted after the time limit."""
-        cursor = self._current().cursor()
+        with self._lock:
+            cursor = self._current().cursor()
+            self._running += 1
         timer = threading.Timer(self.query_seconds, cursor.interrupt)
         timer.start()
         try:
@@ -99,9 +118,10 @@ class Database:
         finally:
             timer.cancel()
             cursor.close()
+            with self._lock:
+                self._running -= 1
+                self._lock.notify_all()
 
     def close(self) -> None:
         with self._lock:
-            if self._connection is not None:
-                self._connection.close()
-                self._connection = None
+            self._close()

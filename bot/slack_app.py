@@ -2,29 +2,57 @@
 
 Every listener acks at once (Slack gives 3 s) and leaves the slow work (the query, the chart, the
 uploads) to a lazy listener that answers through the response_url. Answers are private by default:
-the message is ephemeral and its chart goes to the person's direct messages with the bot, so a
-question asked in a channel shows nothing to the channel until someone presses "Share to channel"
-or writes `public`. Then the answer and its chart are posted in the channel, attributed.
+the message is ephemeral (only its chart is uploaded to the channel, joining a public channel if
+needed); the answer itself is posted in the channel, attributed, when someone presses "Share to
+channel" or writes `public`.
+
+Delivery is at most once and never silent:
+- A global middleware records every command, button press and event in the state database
+  (`slack_requests`, bot/state.py) under a stable key before anything runs. When Slack delivers
+  the same request again (`X-Slack-Retry-Num`), the insert fails on the key in whichever gunicorn
+  worker or machine gets it, and the copy is acknowledged (200) and dropped.
+- Web API calls wait out 429s (Retry-After) and retry 5xx answers and dropped connections, except
+  where a repeat could post twice: chat.postMessage and files.completeUploadExternal are retried
+  blindly only when the request never left this process (connection refused); after a 5xx or a
+  connection dropped once the request was sent, the channel's history is checked for the message
+  (by a marker in its metadata) or the file share first, and the call is repeated only if it is not
+  there. When the history can't be read, the person is told the post failed instead.
+- The upload POST to files.getUploadURLExternal's URL is repeated on 429, 5xx and dropped
+  connections: nothing is shared until files.completeUploadExternal, so a repeat is harmless.
+- `respond` (the response_url) retries 429s, 5xx answers and dropped connections. The answer
+  replaces the "working on it" message, so a repeat cannot show twice.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import http.client
 import logging
 import os
 import re
 import threading
 import time
+import urllib.error
+import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterator
+from urllib.parse import urlparse
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltRequest, BoltResponse, Respond
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from slack_sdk.http_retry.handler import RetryHandler
+from slack_sdk.http_retry.request import HttpRequest as RetryRequest
+from slack_sdk.http_retry.response import HttpResponse as RetryResponse
+from slack_sdk.http_retry.state import RetryState
+from slack_sdk.web import SlackResponse
+from slack_sdk.web.base_client import FileUploadV2Result
+from slack_sdk.webhook import WebhookClient, WebhookResponse
 
 from bot.answer import answer
 from bot.commands import VERBS, parse
@@ -45,14 +73,284 @@ INVITE = "Invite me with `/invite @collab` and try again."
 NOT_A_MEMBER = {"not_in_channel", "channel_not_found", "method_not_supported_for_channel_type"}
 
 
+# ---------------------------------------------------------------- retries that never post twice
+
+# Methods whose repeat could show people something twice. They are repeated only when Slack cannot
+# have processed the first try (429, or a connection that failed before the request was sent);
+# CollabWebClient checks the channel before repeating the two the app uses after anything else.
+POSTING_METHODS = frozenset({"chat.postMessage", "chat.postEphemeral", "chat.meMessage", "chat.scheduleMessage",
+                             "files.completeUploadExternal", "files.upload", "files.remote.share"})
+# Raised once the request was sent (the reply never came): Slack may have processed it. Errors while
+# connecting or sending reach us wrapped in URLError instead (urllib's do_open).
+AFTER_SEND_ERRORS = (ConnectionError, http.client.HTTPException, TimeoutError)
+POST_MARKER_EVENT = "collab_post"  # metadata event_type carrying the marker of each chat.postMessage
+VERIFIED_TRIES = 3
+UPLOAD_TRIES = 3
+
+
+def sent_before_failing(error: BaseException) -> bool:
+    """True when a failed call may have reached Slack: a 5xx answer, or a connection dropped after sending."""
+    if isinstance(error, SlackApiError):
+        return error.response is not None and error.response.status_code >= 500
+    if isinstance(error, urllib.error.HTTPError):
+        return error.code >= 500
+    if isinstance(error, urllib.error.URLError):
+        return False  # failed while connecting or sending: nothing was processed
+    return isinstance(error, AFTER_SEND_ERRORS)
+
+
+def api_method(request: RetryRequest) -> str:
+    return urlparse(request.url).path.rstrip("/").rsplit("/", 1)[-1]
+
+
+class ConnectionRetry(RetryHandler):
+    """Retry dropped connections: always when nothing was sent, after sending only if the call may repeat."""
+
+    def __init__(self, max_retry_count: int = 2, repeatable: Callable[[RetryRequest], bool] = lambda _: True):
+        super().__init__(max_retry_count=max_retry_count)
+        self.repeatable = repeatable
+
+    def _can_retry(self, *, state: RetryState, request: RetryRequest, response: RetryResponse | None = None,
+                   error: Exception | None = None) -> bool:
+        if error is None or isinstance(error, urllib.error.HTTPError) or response is not None:
+            return False
+        if isinstance(error, urllib.error.URLError):
+            return True
+        return isinstance(error, AFTER_SEND_ERRORS) and self.repeatable(request)
+
+
+class ServerErrorRetry(RetryHandler):
+    """Retry 5xx answers (slack_sdk's ServerErrorRetryHandler knows only 500 and 503) of calls that may repeat."""
+
+    def __init__(self, max_retry_count: int = 2, repeatable: Callable[[RetryRequest], bool] = lambda _: True):
+        super().__init__(max_retry_count=max_retry_count)
+        self.repeatable = repeatable
+
+    def _can_retry(self, *, state: RetryState, request: RetryRequest, response: RetryResponse | None = None,
+                   error: Exception | None = None) -> bool:
+        return response is not None and 500 <= response.status_code <= 599 and self.repeatable(request)
+
+
+def web_retry_handlers() -> list[RetryHandler]:
+    repeatable = lambda request: api_method(request) not in POSTING_METHODS  # noqa: E731
+    return [RateLimitErrorRetryHandler(max_retry_count=3), ConnectionRetry(2, repeatable),
+            ServerErrorRetry(2, repeatable)]
+
+
+def respond_retry_handlers() -> list[RetryHandler]:
+    """The response_url: answers replace the "working on it" message, so every failure may be retried."""
+    return [RateLimitErrorRetryHandler(max_retry_count=3), ConnectionRetry(2), ServerErrorRetry(2)]
+
+
+class CollabWebClient(WebClient):
+    """A WebClient whose posts land once: see the module docstring for what is retried and how."""
+
+    def chat_postMessage(self, **kwargs: Any) -> SlackResponse:  # type: ignore[override]
+        marker = uuid.uuid4().hex
+        metadata = kwargs.get("metadata")
+        if metadata is None:
+            kwargs["metadata"] = {"event_type": POST_MARKER_EVENT, "event_payload": {"collab_post": marker}}
+        elif isinstance(metadata, dict):  # keep the caller's metadata, add the marker to its payload
+            kwargs["metadata"] = {**metadata, "event_payload": {**(metadata.get("event_payload") or {}),
+                                                                "collab_post": marker}}
+        else:
+            marker = ""  # a Metadata object: no marker to look for, so never repeated after sending
+
+        def ours(message: dict) -> bool:
+            payload = (message.get("metadata") or {}).get("event_payload") or {}
+            return bool(marker) and payload.get("collab_post") == marker
+
+        return self._post_once("chat.postMessage", kwargs.get("channel"), ours,
+                               lambda: super(CollabWebClient, self).chat_postMessage(**kwargs))
+
+    def files_completeUploadExternal(self, **kwargs: Any) -> SlackResponse:  # type: ignore[override]
+        ids = {str(f.get("id")) for f in kwargs.get("files") or [] if isinstance(f, dict)}
+
+        def ours(message: dict) -> bool:
+            return any(str(f.get("id")) in ids for f in message.get("files") or [] if isinstance(f, dict))
+
+        call = lambda: super(CollabWebClient, self).files_completeUploadExternal(**kwargs)  # noqa: E731
+        channel = kwargs.get("channel_id")
+        if not channel:  # not shared anywhere: completing twice shows nothing twice
+            return self._post_once("files.completeUploadExternal", None, None, call)
+        return self._post_once("files.completeUploadExternal", channel, ours, call)
+
+    def _post_once(self, method: str, channel: str | None, ours: Callable[[dict], bool] | None,
+                   call: Callable[[], SlackResponse]) -> SlackResponse:
+        """Call; after a failure that Slack may have processed, repeat only if the post is not in the channel."""
+        since = time.time() - 5
+        for attempt in range(1, VERIFIED_TRIES + 1):
+            try:
+                return call()
+            except Exception as error:  # noqa: BLE001 - classified below, re-raised unless retried
+                if not sent_before_failing(error):
+                    raise
+                if ours is None:
+                    if attempt == VERIFIED_TRIES:
+                        raise
+                    log.warning("%s failed (%s); trying again", method, describe(error))
+                    time.sleep(0.5 * attempt)
+                    continue
+                found = self._find_in_history(channel, since, ours)
+                if found is None:
+                    log.warning("%s to %s failed (%s) and its history can't be read: not repeated", method,
+                                channel, describe(error))
+                    raise
+                if found:
+                    log.info("%s to %s failed (%s) but it is in the channel (ts %s): not repeated", method, channel,
+                             describe(error), found.get("ts"))
+                    return SlackResponse(client=self, http_verb="POST", api_url=f"{self.base_url}{method}",
+                                         req_args={}, headers={}, status_code=200,
+                                         data={"ok": True, "channel": channel, "ts": found.get("ts"),
+                                               "message": found, "files": found.get("files") or []})
+                if attempt == VERIFIED_TRIES:
+                    raise
+                log.warning("%s to %s failed (%s) and is not in the channel: trying again", method, channel,
+                            describe(error))
+                time.sleep(0.5 * attempt)
+        raise AssertionError("unreachable")
+
+    def _find_in_history(self, channel: str | None, since: float, ours: Callable[[dict], bool]) -> dict | None:
+        """The channel's message that `ours` recognises, {} when there is none, None when the history can't be read."""
+        if not channel:
+            return None
+        try:
+            page = self.conversations_history(channel=channel, oldest=f"{since:.6f}", limit=200,
+                                              include_all_metadata=True)
+        except Exception as error:  # noqa: BLE001 - no scope, not a member, Slack down: can't tell
+            log.warning("conversations.history on %s failed: %s", channel, describe(error))
+            return None
+        for message in page.get("messages") or []:
+            if ours(message):
+                return message
+        return {}
+
+    def _upload_file(self, *, url: str, data: bytes, **kwargs: Any) -> FileUploadV2Result:
+        """The upload POST: repeated on 429 (after Retry-After), 5xx and dropped connections.
+
+        Nothing is shared until files.completeUploadExternal, so sending the bytes again is harmless.
+        """
+        for attempt in range(1, UPLOAD_TRIES + 1):
+            try:
+                return super()._upload_file(url=url, data=data, **kwargs)
+            except urllib.error.HTTPError as error:
+                if (error.code != 429 and error.code < 500) or attempt == UPLOAD_TRIES:
+                    raise
+                wait = float(error.headers.get("Retry-After") or 1) if error.code == 429 else 0.5 * attempt
+            except (urllib.error.URLError, *AFTER_SEND_ERRORS):
+                if attempt == UPLOAD_TRIES:
+                    raise
+                wait = 0.5 * attempt
+            log.warning("file upload POST failed (attempt %d): retrying in %.1f s", attempt, wait)
+            time.sleep(wait)
+        raise AssertionError("unreachable")
+
+
 def web_client(token: str, api_url: str | None = None) -> WebClient:
-    """A Web API client that waits out rate limits (Retry-After) and retries dropped connections."""
+    """A Web API client that waits out rate limits, retries what is safe to repeat and never posts twice."""
     base_url = api_url or WebClient.BASE_URL
-    return WebClient(
-        token=token,
-        base_url=base_url if base_url.endswith("/") else base_url + "/",
-        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=3), ConnectionErrorRetryHandler(max_retry_count=2)],
-    )
+    return CollabWebClient(token=token, base_url=base_url if base_url.endswith("/") else base_url + "/",
+                           retry_handlers=web_retry_handlers())
+
+
+class RetryingRespond(Respond):
+    """bolt's `respond`, with retries on the response_url: 429 (Retry-After), 5xx and dropped connections."""
+
+    def __call__(self, text: str | dict = "", **fields: Any) -> WebhookResponse:  # type: ignore[override]
+        if self.response_url is None:
+            raise ValueError("respond is unsupported here as there is no response_url")
+        message = dict(text) if isinstance(text, dict) else {"text": text, **fields}
+        message = {key: value for key, value in message.items() if value is not None}
+        client = WebhookClient(url=self.response_url, proxy=self.proxy, ssl=self.ssl,
+                               retry_handlers=respond_retry_handlers())
+        return client.send_dict(message)
+
+
+# ---------------------------------------------------------------- each request handled once
+
+REQUEST_LOG_DAYS = 1  # Slack retries within minutes; a day of keys is plenty
+
+
+def request_key(body: dict) -> tuple[str, str] | None:
+    """A key naming one Slack request across its deliveries, and its kind; None when there is none."""
+    if body.get("type") == "event_callback" and body.get("event_id"):
+        return f"event:{body['event_id']}", "event"
+    if body.get("command"):
+        if not body.get("trigger_id"):
+            return None
+        # trigger_id is unique per invocation; the response_url (also per invocation) and the text make
+        # the key hold even where a client reuses trigger ids. A retry repeats all of them byte for byte.
+        parts = [str(body.get(k) or "") for k in ("team_id", "user_id", "channel_id", "trigger_id", "command",
+                                                   "text", "response_url")]
+        return "command:" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest(), "command"
+    if body.get("type") == "block_actions":
+        if body.get("trigger_id"):
+            return "action:" + hashlib.sha256(str(body["trigger_id"]).encode()).hexdigest(), "action"
+        actions = body.get("actions") or [{}]
+        message_ts = (body.get("container") or {}).get("message_ts")
+        if message_ts and actions[0].get("action_ts"):
+            return "action:" + hashlib.sha256(f"{message_ts}\x1f{actions[0]['action_ts']}".encode()).hexdigest(), "action"
+    return None
+
+
+class RequestLog:
+    """Handled requests, in the state database (one Store per process, opened on first use)."""
+
+    def __init__(self, store_factory: Callable[[], Any] | None = None):
+        self._factory = store_factory
+        self._store: Any = None
+        self._lock = threading.Lock()
+        self._pruned = 0.0
+
+    def store(self) -> Any:
+        with self._lock:
+            if self._store is None:
+                if self._factory is not None:
+                    self._store = self._factory()
+                else:
+                    from bot.state import Store
+
+                    self._store = Store()
+            return self._store
+
+    def first_delivery(self, key: str, kind: str) -> bool:
+        """True the first time a key is seen, by any process sharing the database."""
+        store = self.store()
+        first = store.claim_request(key, kind)
+        if time.monotonic() - self._pruned > 600:
+            self._pruned = time.monotonic()
+            with contextlib.suppress(Exception):
+                store.forget_requests(before=datetime.now(timezone.utc) - timedelta(days=REQUEST_LOG_DAYS))
+        return first
+
+    def middleware(self, req: BoltRequest, resp: BoltResponse, next: Callable[[], Any]) -> Any:  # noqa: A002
+        """bolt global middleware (after the signature check): our client and respond, then drop repeated deliveries."""
+        client = req.context.client
+        if client is not None and not isinstance(client, CollabWebClient):  # bolt makes a plain one per request
+            req.context["client"] = CollabWebClient(
+                token=client.token, base_url=client.base_url, timeout=client.timeout, ssl=client.ssl,
+                proxy=client.proxy, headers=client.headers, team_id=req.context.team_id, logger=client.logger,
+                retry_handlers=client.retry_handlers)
+        if req.context.response_url:
+            req.context["respond"] = RetryingRespond(response_url=req.context.response_url)
+        if req.lazy_only:  # a lazy listener's own dispatch (FaaS adapters): the request was admitted already
+            return next()
+        found = request_key(req.body if isinstance(req.body, dict) else {})
+        if found is None:
+            return next()
+        key, kind = found
+        try:
+            first = self.first_delivery(key, kind)
+        except Exception as error:  # noqa: BLE001 - the state database is down: answer rather than stay silent
+            log.warning("could not record %s %s (%s: %s); handling it anyway", kind, key[:24], type(error).__name__, error)
+            return next()
+        if first:
+            return next()
+        retry = req.headers.get("x-slack-retry-num", [""])[0] if req.headers else ""
+        reason = req.headers.get("x-slack-retry-reason", [""])[0] if req.headers else ""
+        log.info("%s %s delivered again (retry %s, %s): acknowledged, not handled twice", kind, key[:24],
+                 retry or "-", reason or "no reason given")
+        return BoltResponse(status=200, body="")
 
 
 def create_app(
@@ -63,8 +361,12 @@ def create_app(
     api_url: str | None = None,
     process_before_response: bool = False,
     socket_mode: bool = False,
+    request_store: Callable[[], Any] | None = None,
 ) -> App:
-    """The bolt App with collab's listeners; settings default to SLACK_* environment variables."""
+    """The bolt App with collab's listeners; settings default to SLACK_* environment variables.
+
+    request_store: makes the Store recording handled requests (default: bot.state.Store on DATABASE_URL).
+    """
     client = web_client(token or os.environ["SLACK_BOT_TOKEN"], api_url or os.environ.get("SLACK_API_URL"))
     signing_secret = signing_secret or os.environ.get("SLACK_SIGNING_SECRET", "")
     if not signing_secret and not socket_mode:  # over HTTP, every request's signature is checked with it
@@ -75,6 +377,7 @@ def create_app(
         process_before_response=process_before_response,
         listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="collab-slack"),
     )
+    app.use(RequestLog(request_store).middleware)
     CollabListeners(database or Database()).register(app)
     return app
 
@@ -167,11 +470,19 @@ class CollabListeners:
             result = self.answer_or_explain(text, respond)
             if result is None:
                 return
-            direct = self.direct_channel(client, body["user"]["id"])
-            upload = client.files_upload_v2(
-                channel=direct, content=to_csv(result), filename=f"{file_stem(result)}.csv",
-                title=f"{result.title} (CSV)", initial_comment=f"CSV for `{blocks.escape(text)}`",
-            )
+            try:
+                direct = self.direct_channel(client, body["user"]["id"])
+                upload = client.files_upload_v2(
+                    channel=direct, content=to_csv(result), filename=f"{file_stem(result)}.csv",
+                    title=f"{result.title} (CSV)", initial_comment=f"CSV for `{blocks.escape(text)}`",
+                )
+            except Exception as error:  # noqa: BLE001 - say what failed rather than "something went wrong"
+                if not is_slack_failure(error):
+                    raise
+                log.warning("CSV upload failed: %s", describe(error))
+                respond(response_type="ephemeral", replace_original=False,
+                        text=f":page_facing_up: I couldn't send the CSV ({describe(error)}). Please try again in a minute.")
+                return
             where = "below" if direct == body.get("channel", {}).get("id") else "in your direct messages with collab"
             respond(response_type="ephemeral", replace_original=False,
                     text=f":page_facing_up: The CSV ({len(result.frame):,} rows) is {where}{permalink_suffix(upload)}.")
@@ -219,10 +530,10 @@ class CollabListeners:
             respond(response_type="ephemeral", replace_original=False,
                     text=f":bar_chart: I couldn't add the chart: I'm not a member of this channel and can't join "
                          f"it myself. {INVITE} The table above has the numbers.")
-        except SlackApiError as error:
-            log.warning("chart upload to %s failed: %s", channel, api_error(error))
+        except Exception as error:  # noqa: BLE001 - the answer is delivered; say why its chart is not
+            log.warning("chart upload to %s failed: %s", channel, describe(error), exc_info=not is_slack_failure(error))
             respond(response_type="ephemeral", replace_original=False,
-                    text=f":bar_chart: I couldn't add the chart ({api_error(error)}); the table above has the numbers.")
+                    text=f":bar_chart: I couldn't add the chart ({describe(error)}); the table above has the numbers.")
 
     def post_in_channel(self, client: WebClient, respond: Respond, result: Result, text: str, *,
                         channel: str, user: str, shared: bool) -> None:
@@ -244,9 +555,10 @@ class CollabListeners:
             else:  # `public` command: answer privately instead of "working on it"
                 self.answer_privately(client, respond, result, text, channel=channel, user=user, warning=cannot_post)
             return
-        except SlackApiError as error:  # e.g. an archived channel, or one where only admins may post
+        except Exception as error:  # noqa: BLE001 - e.g. an archived channel, one where only admins may post, Slack down
+            log.warning("posting in %s failed: %s", channel, describe(error), exc_info=not is_slack_failure(error))
             respond(response_type="ephemeral", replace_original=not shared,
-                    text=f":warning: I couldn't post in this channel ({api_error(error)}).")
+                    text=f":warning: I couldn't post in this channel ({describe(error)}). Please try again in a minute.")
             return
         respond(delete_original=True)
         if result.chart is None:
@@ -257,10 +569,10 @@ class CollabListeners:
             respond(response_type="ephemeral", replace_original=False,
                     text=f":bar_chart: The answer is posted, but I couldn't add its chart: I'm not a member of this "
                          f"channel and can't join it myself. {INVITE}")
-        except SlackApiError as error:
-            log.warning("chart upload to %s failed: %s", channel, api_error(error))
+        except Exception as error:  # noqa: BLE001 - the answer is posted; say why its chart is not
+            log.warning("chart upload to %s failed: %s", channel, describe(error), exc_info=not is_slack_failure(error))
             respond(response_type="ephemeral", replace_original=False,
-                    text=f":bar_chart: The answer is posted, but I couldn't add its chart ({api_error(error)}).")
+                    text=f":bar_chart: The answer is posted, but I couldn't add its chart ({describe(error)}).")
 
     def direct_channel(self, client: WebClient, user: str) -> str:
         """The bot's DM with a person (opened once, then remembered)."""
@@ -345,6 +657,28 @@ def permalink_suffix(upload: Any) -> str:
 
 def api_error(error: SlackApiError) -> str:
     return str(error.response.get("error", "")) if error.response is not None else str(error)
+
+
+def is_slack_failure(error: BaseException) -> bool:
+    """An error from talking to Slack (an API error, an HTTP error, a dropped connection), not a bug."""
+    return isinstance(error, (SlackApiError, urllib.error.URLError, *AFTER_SEND_ERRORS))
+
+
+def describe(error: BaseException) -> str:
+    """A short, plain reason for a failed Slack call, fit to show a person."""
+    if isinstance(error, SlackApiError):
+        status = error.response.status_code if error.response is not None else 200
+        if status >= 500:
+            return f"Slack answered with an error, HTTP {status}"
+        if status == 429:
+            return "Slack is rate-limiting me"
+        code = api_error(error)
+        return code if re.fullmatch(r"[a-z_]{1,60}", code or "") else "Slack refused the request"
+    if isinstance(error, urllib.error.HTTPError):
+        return f"Slack answered with an error, HTTP {error.code}"
+    if isinstance(error, (urllib.error.URLError, *AFTER_SEND_ERRORS)):
+        return "Slack did not answer"
+    return "an unexpected problem"
 
 
 @contextlib.contextmanager

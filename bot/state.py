@@ -8,7 +8,9 @@ it, so every guarantee lives in the database itself:
   exactly one claimer win, whichever process or machine it runs on;
 - a claim whose worker died is taken over with one conditional UPDATE (`status = 'claimed' AND
   claimed_at < cutoff`), so two rescuers cannot both win either; `attempts` doubles as a fencing
-  token, so a worker that lost its claim can never mark the delivery as its own.
+  token, so a worker that lost its claim can never mark the delivery as its own;
+- a Slack request is recorded as handled by inserting its stable key into `slack_requests`; when
+  Slack delivers it again (a retry), the insert fails on the primary key and the copy is dropped.
 
 Times are stored as naive UTC (`DateTime` without a zone) on every backend, so comparisons behave
 the same in SQLite (text) and PostgreSQL (timestamp).
@@ -72,6 +74,16 @@ deliveries = Table(
     Column("snapshot", JSON),  # the key figures the digest showed, diffed by the next digest
     Column("message_ts", String(32)),
     UniqueConstraint("subscription_id", "period_key", name="uq_deliveries_subscription_period"),
+)
+
+
+# Slack requests already handled, so a delivery Slack repeats (X-Slack-Retry-Num) is acknowledged and
+# dropped by whichever web process or machine receives it: the primary key lets one insert win.
+slack_requests = Table(
+    "slack_requests", metadata,
+    Column("request_key", String(80), primary_key=True),  # "event:<event_id>", "command:<sha256>", …
+    Column("kind", String(16), nullable=False),  # event | command | action
+    Column("received_at", DateTime, nullable=False, index=True),
 )
 
 
@@ -173,6 +185,9 @@ def make_engine(url: str) -> Engine:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA busy_timeout = 30000")
             cursor.execute("PRAGMA journal_mode = WAL")
+            # In WAL mode NORMAL still never corrupts the file; it skips an fsync per commit, which
+            # every Slack request pays for (the retry check records each one).
+            cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.execute("PRAGMA foreign_keys = ON")
             cursor.close()
 
@@ -338,6 +353,24 @@ class Store:
             return True
         except IntegrityError:
             return False
+
+    # ------------------------------------------------------------ Slack requests handled
+
+    def claim_request(self, request_key: str, kind: str, *, now: datetime | None = None) -> bool:
+        """Record a Slack request as handled; False when it already was (a repeated delivery)."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(slack_requests).values(request_key=request_key[:80], kind=kind[:16],
+                                                           received_at=_naive_utc(now or utcnow())))
+            return True
+        except IntegrityError:
+            return False
+
+    def forget_requests(self, *, before: datetime) -> int:
+        """Drop handled-request records older than `before` (Slack stops retrying after minutes)."""
+        with self.engine.begin() as conn:
+            result = conn.execute(slack_requests.delete().where(slack_requests.c.received_at < _naive_utc(before)))
+        return result.rowcount or 0
 
     # ------------------------------------------------------------ the log
 

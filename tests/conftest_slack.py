@@ -8,6 +8,7 @@ stand-in for Slack's Web API; tests send it real signed requests. Import what a 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -16,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -75,23 +77,31 @@ def new_id(prefix: str) -> str:
     return prefix + uuid.uuid4().hex[:10].upper()
 
 
+def new_trigger_id() -> str:
+    """A trigger_id shaped like Slack's (unique per invocation)."""
+    return f"{int(time.time() * 1000)}.738474920.{uuid.uuid4().hex[:32]}"
+
+
 class SlackServer:
     """The real `collab serve` subprocess, and signed requests to it as Slack would send them."""
 
-    def __init__(self, standin: SlackStandIn, db_path: Path, workers: int = 2):
+    def __init__(self, standin: SlackStandIn, db_path: Path, workers: int = 2, env: dict[str, str] | None = None,
+                 state_url: str | None = None):
+        """state_url: the state database (default: a SQLite file of its own); env: more environment variables."""
         self.standin = standin
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
-        env.update(SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_API_URL=standin.api_url,
-                   COLLAB_DB=str(db_path), WEB_CONCURRENCY=str(workers), COLLAB_ACCESS_LOG="",
-                   DATABASE_URL=f"sqlite:///{db_path.parent / f'state-{self.port}.sqlite'}",
-                   PYTHONUNBUFFERED="1")
+        self.state_url = state_url or f"sqlite:///{db_path.parent / f'state-{self.port}.sqlite'}"
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
+        self.env.update(SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_API_URL=standin.api_url,
+                        COLLAB_DB=str(db_path), WEB_CONCURRENCY=str(workers), COLLAB_ACCESS_LOG="",
+                        DATABASE_URL=self.state_url, PYTHONUNBUFFERED="1")
+        self.env.update(env or {})
         self.log_path = db_path.parent / f"server-{self.port}.log"
         self._log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bot.cli", "serve", "--port", str(self.port)],
-            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
         )
 
     def wait_until_up(self, timeout: float = 60) -> "SlackServer":
@@ -116,41 +126,86 @@ class SlackServer:
                 self.process.wait()
         self._log.close()
 
-    def log(self) -> str:
+    def log(self, tail: int = 6000) -> str:
         if not self._log.closed:
             self._log.flush()
-        return self.log_path.read_text(errors="replace")[-6000:]
+        text = self.log_path.read_text(errors="replace")
+        return text[-tail:] if tail else text
+
+    # ------------------------------------------------------------ the processes, from /proc
+
+    def pids(self) -> list[int]:
+        """gunicorn's master and its workers."""
+        master = self.process.pid
+        children: list[int] = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    stat = (entry / "stat").read_text()
+                except OSError:
+                    continue
+                if int(stat.rsplit(")", 1)[1].split()[1]) == master:  # field 4: the parent's pid
+                    children.append(int(entry.name))
+        return [master, *sorted(children)]
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the master and workers together."""
+        total = 0
+        for pid in self.pids():
+            with contextlib.suppress(OSError):
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1]) * 1024
+        return total
+
+    def open_files(self) -> int:
+        """Open file descriptors of the master and workers together."""
+        total = 0
+        for pid in self.pids():
+            with contextlib.suppress(OSError):
+                total += len(os.listdir(f"/proc/{pid}/fd"))
+        return total
 
     # ------------------------------------------------------------ requests as Slack sends them
 
     def post_signed(self, body: str, content_type: str = "application/x-www-form-urlencoded",
-                    timestamp: int | None = None, signature: str | None = None) -> Reply:
+                    timestamp: int | None = None, signature: str | None = None,
+                    headers: dict[str, str] | None = None, timeout: float = 10) -> Reply:
         timestamp = int(time.time()) if timestamp is None else timestamp
-        headers = {
+        sent = {
             "Content-Type": content_type,
             "X-Slack-Request-Timestamp": str(timestamp),
             "X-Slack-Signature": signature or sign(body, timestamp),
+            **(headers or {}),
         }
-        return http("POST", self.url + "/slack/events", body.encode(), headers)
+        return http("POST", self.url + "/slack/events", body.encode(), sent, timeout=timeout)
 
     def slash_command(self, text: str, *, channel: str | None = None, user: str | None = None,
-                      response_key: str | None = None, **sign_options: Any) -> tuple[Reply, dict[str, str]]:
-        """POST /collab as Slack does; returns the ack and the fields sent (channel, user, response key)."""
+                      response_key: str | None = None, trigger_id: str | None = None,
+                      **sign_options: Any) -> tuple[Reply, dict[str, str]]:
+        """POST /collab as Slack does; returns the ack and the fields sent (channel, user, response key, trigger).
+
+        Each invocation gets its own trigger_id, as in Slack; pass the same one (and a response_key)
+        with headers={"X-Slack-Retry-Num": "1", ...} to play a repeated delivery.
+        """
         fields = {
             "token": "legacy-verification-token", "team_id": TEAM, "team_domain": "standin",
             "channel_id": channel or new_id("C"), "channel_name": "research", "user_id": user or new_id("U"),
             "user_name": "person", "command": "/collab", "text": text, "api_app_id": "A0COLLAB",
-            "is_enterprise_install": "false", "trigger_id": "13345224609.738474920.8088930838d88f008e0",
+            "is_enterprise_install": "false", "trigger_id": trigger_id or new_trigger_id(),
         }
         key = response_key or uuid.uuid4().hex
         fields["response_url"] = self.standin.response_url(key)
         reply = self.post_signed(urllib.parse.urlencode(fields), **sign_options)
-        return reply, {"channel": fields["channel_id"], "user": fields["user_id"], "key": key}
+        return reply, {"channel": fields["channel_id"], "user": fields["user_id"], "key": key,
+                       "trigger_id": fields["trigger_id"]}
 
     def click(self, action_id: str, value: str, *, channel: str | None = None, user: str | None = None,
-              ephemeral: bool = True) -> tuple[Reply, dict[str, str]]:
+              ephemeral: bool = True, response_key: str | None = None, trigger_id: str | None = None,
+              headers: dict[str, str] | None = None) -> tuple[Reply, dict[str, str]]:
         """A button press (block_actions) on one of collab's messages."""
-        channel, user, key = channel or new_id("C"), user or new_id("U"), uuid.uuid4().hex
+        channel, user, key = channel or new_id("C"), user or new_id("U"), response_key or uuid.uuid4().hex
+        trigger_id = trigger_id or new_trigger_id()
         payload = {
             "type": "block_actions", "api_app_id": "A0COLLAB", "token": "legacy-verification-token",
             "team": {"id": TEAM, "domain": "standin"},
@@ -158,20 +213,21 @@ class SlackServer:
             "container": {"type": "message", "message_ts": f"{time.time():.6f}", "channel_id": channel,
                           "is_ephemeral": ephemeral},
             "channel": {"id": channel, "name": "research"},
-            "trigger_id": "13345224609.738474920.8088930838d88f008e0",
+            "trigger_id": trigger_id,
             "response_url": self.standin.response_url(key),
             "actions": [{"type": "button", "action_id": action_id, "block_id": "collab_actions",
                          "text": {"type": "plain_text", "text": action_id}, "value": value,
                          "action_ts": f"{time.time():.6f}"}],
         }
-        reply = self.post_signed(urllib.parse.urlencode({"payload": json.dumps(payload)}))
-        return reply, {"channel": channel, "user": user, "key": key}
+        reply = self.post_signed(urllib.parse.urlencode({"payload": json.dumps(payload)}), headers=headers)
+        return reply, {"channel": channel, "user": user, "key": key, "trigger_id": trigger_id}
 
-    def event(self, event: dict[str, Any]) -> Reply:
+    def event(self, event: dict[str, Any], *, event_id: str | None = None,
+              headers: dict[str, str] | None = None) -> Reply:
         envelope = {"token": "legacy-verification-token", "team_id": TEAM, "api_app_id": "A0COLLAB",
-                    "event": event, "type": "event_callback", "event_id": new_id("Ev"),
+                    "event": event, "type": "event_callback", "event_id": event_id or new_id("Ev"),
                     "event_time": int(time.time())}
-        return self.post_signed(json.dumps(envelope), content_type="application/json")
+        return self.post_signed(json.dumps(envelope), content_type="application/json", headers=headers)
 
 
 # ---------------------------------------------------------------- fixtures
@@ -209,3 +265,89 @@ def answer_for(collab_db: Path):
     database = Database(collab_db)
     yield lambda text: answer(text, database)
     database.close()
+
+
+# ---------------------------------------------------------------- load: many commands in flight at once
+
+LOAD_COMMANDS = [
+    "partners Malaysia", "partners Saudi Arabia", "pair China USA", "top 10 non-western", "partners India",
+    "compare China India Japan", "rising China", "fields Malaysia China", "partners Brazil", "pair China Singapore",
+    "top 20", "partners Pakistan", "pair China Saudi Arabia", "partners Japan in computer vision", "rising India",
+    "compare USA China", "partners Germany from 2018", "top 10 asean", "partners Indonesia", "fields Saudi Arabia",
+    "profile Malaysia", "about", "help partners", "sql SELECT * FROM datasets", "partners Malasia",
+]
+
+
+def percentile(values: list[float], p: float) -> float:
+    """The nearest-rank percentile."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, -(-len(ordered) * p // 100) - 1))] if ordered else float("nan")
+
+
+@dataclass
+class Burst:
+    """What a burst of simultaneous commands gave: per command, seconds to ack and to answer."""
+
+    texts: list[str]
+    acks: list[Reply]
+    keys: list[str]
+    ack_seconds: list[float]
+    answer_seconds: list[float | None]  # None: no answer (an ack that already answered, e.g. a typo)
+    responses: list[int]  # response_url posts per command
+    peak_rss: int  # bytes, master + workers, sampled during the burst
+    wall: float
+
+    def summary(self) -> dict[str, float]:
+        answered = [s for s in self.answer_seconds if s is not None]
+        return {"n": len(self.texts), "answered": len(answered),
+                **{f"ack_p{p}": percentile(self.ack_seconds, p) for p in (50, 95, 99)},
+                **{f"answer_p{p}": percentile(answered, p) for p in (50, 95, 99)},
+                "peak_rss_mb": self.peak_rss / 2**20, "wall": self.wall}
+
+
+def burst(server: SlackServer, standin: SlackStandIn, texts: list[str], timeout: float = 120) -> Burst:
+    """Send every command at the same moment (one thread each); wait for every answer; count the responses.
+
+    A command whose ack is "Working on…" must get exactly one response_url post (the answer); one
+    refused in the ack itself (a typo) gets none.
+    """
+    start = threading.Barrier(len(texts) + 1)
+    acks: list[Reply | None] = [None] * len(texts)
+    sent: list[dict[str, Any]] = [{} for _ in texts]
+    began: list[float] = [0.0] * len(texts)
+    peak, sampling = [server.rss_bytes()], threading.Event()
+
+    def send(i: int, text: str) -> None:
+        start.wait()
+        began[i] = time.monotonic()
+        acks[i], sent[i] = server.slash_command(text)
+
+    def sample() -> None:
+        while not sampling.is_set():
+            peak[0] = max(peak[0], server.rss_bytes())
+            sampling.wait(0.1)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    threads = [threading.Thread(target=send, args=(i, t)) for i, t in enumerate(texts)]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    t0 = time.monotonic()
+    for thread in threads:
+        thread.join()
+    answer_seconds: list[float | None] = []
+    for i, reply in enumerate(acks):
+        assert reply is not None
+        if reply.status == 200 and b"Working on" in reply.body:
+            call = standin.wait_for("response", where={"key": sent[i]["key"]}, timeout=timeout)[0]
+            answer_seconds.append(call.at - began[i])
+        else:
+            answer_seconds.append(None)
+    wall = time.monotonic() - t0
+    time.sleep(1.0)  # a second answer to any command would arrive by now
+    sampling.set()
+    sampler.join()
+    responses = [len(standin.calls_to("response", where={"key": s["key"]})) for s in sent]
+    return Burst(list(texts), [a for a in acks if a is not None], [s["key"] for s in sent],
+                 [a.seconds for a in acks if a is not None], answer_seconds, responses, peak[0], wall)

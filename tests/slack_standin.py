@@ -1,21 +1,31 @@
 """A local stand-in for Slack's Web API, response_url and file-upload endpoints.
 
 A real ThreadingHTTPServer on 127.0.0.1 (random port) that records every call and answers the way
-Slack does, so the real server can be tested end to end with only Slack itself replaced. It can be
-scripted to fail: an API error once, HTTP 429 with Retry-After once, invalid_blocks once on a
-response_url.
+Slack does, so the real server can be tested end to end with only Slack itself replaced. It keeps
+each channel's history (posted messages with their metadata, file shares) for conversations.history.
+
+It can be scripted to fail, per endpoint (a Web API method, "upload" for the upload URLs,
+"response" for response_urls), once per script: an API error, HTTP 429 with Retry-After, HTTP 500,
+or the connection closed without a response. A 500 or a drop can come before Slack acted
+(`processed=False`: nothing happened) or after (`processed=True`: the message is posted, the file
+shared, and only the reply is lost), the case that makes a blind retry post twice.
 
     standin = SlackStandIn(token="xoxb-test").start()
     env["SLACK_API_URL"] = standin.api_url          # http://127.0.0.1:PORT/api/
     response_url = standin.response_url("abc")      # http://127.0.0.1:PORT/response/abc
     standin.fail_once("files.completeUploadExternal", "not_in_channel", where={"channel_id": "C1"})
+    standin.server_error_once("chat.postMessage", where={"channel": "C1"}, processed=True)
+    standin.drop_once("upload", where={"filename": "collab-x.png"})
     calls = standin.wait_for("chat.postMessage", where={"channel": "C1"})
+    standin.history["C1"]                           # what people in C1 would see
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -35,7 +45,7 @@ class Call:
     headers: dict[str, str]
     body: dict[str, Any]  # parsed JSON or form fields; {} for raw uploads
     raw: bytes
-    status: int = 200  # what the stand-in answered
+    status: int = 200  # what the stand-in answered; 0: the connection was closed without an answer
     reply: dict[str, Any] = field(default_factory=dict)
     at: float = field(default_factory=time.monotonic)
 
@@ -52,6 +62,8 @@ class _Scripted:
     status: int
     body: Any
     headers: dict[str, str]
+    drop: bool = False  # close the connection instead of answering
+    processed: bool = False  # act on the request (post, share, store) before failing
 
 
 class SlackStandIn:
@@ -62,9 +74,11 @@ class SlackStandIn:
         self.upload_requests: dict[str, dict[str, Any]] = {}  # file id -> files.getUploadURLExternal fields
         self.joined: set[str] = set()
         self.members: dict[str, list[str]] = {}  # channel -> user ids, for conversations.members
+        self.history: dict[str, list[dict[str, Any]]] = {}  # channel -> messages people see there, oldest first
         self._scripted: list[_Scripted] = []
         self._condition = threading.Condition()
         self._ids = itertools.count(1)
+        self._last_ts = 0.0
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -108,16 +122,31 @@ class SlackStandIn:
         self._script(method, where, 200, {"ok": False, "error": error}, {})
 
     def rate_limit_once(self, method: str, retry_after: int = 1, where: dict[str, str] | None = None) -> None:
-        """The next matching call to `method` answers HTTP 429 with Retry-After."""
+        """The next matching call to `method` answers HTTP 429 with Retry-After (Slack did not act on it)."""
         self._script(method, where, 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)})
 
     def fail_response_url_once(self, key: str, error: str = "invalid_blocks") -> None:
         """The next post to response_url(key) is refused the way Slack refuses bad blocks."""
         self._script("response", {"key": key}, 400, error, {})
 
-    def _script(self, method: str, where: dict[str, str] | None, status: int, body: Any, headers: dict[str, str]) -> None:
+    def server_error_once(self, method: str, where: dict[str, str] | None = None, *, processed: bool = False,
+                          status: int = 500) -> None:
+        """The next matching call answers HTTP 500 (after acting on it when `processed`)."""
+        self._script(method, where, status, "Internal Server Error", {}, processed=processed)
+
+    def drop_once(self, method: str, where: dict[str, str] | None = None, *, processed: bool = False) -> None:
+        """The next matching call gets its connection closed without a response (after acting on it when `processed`)."""
+        self._script(method, where, 0, "", {}, drop=True, processed=processed)
+
+    def clear_scripts(self) -> None:
         with self._condition:
-            self._scripted.append(_Scripted(method, dict(where or {}), status, body, headers))
+            self._scripted.clear()
+
+    def _script(self, method: str, where: dict[str, str] | None, status: int, body: Any, headers: dict[str, str],
+                drop: bool = False, processed: bool = False) -> None:
+        """method: a Web API method, "upload" (where: file_id or filename) or "response" (where: key)."""
+        with self._condition:
+            self._scripted.append(_Scripted(method, dict(where or {}), status, body, headers, drop, processed))
 
     def _take_script(self, method: str, fields: dict[str, Any]) -> _Scripted | None:
         with self._condition:
@@ -167,10 +196,37 @@ class SlackStandIn:
             return 404, {"ok": False, "error": "unknown_method"}
         return 200, answer(self, body)
 
+    def _new_ts(self) -> str:
+        with self._condition:  # unique and increasing, like Slack's
+            ts = max(time.time(), self._last_ts + 0.000001)
+            self._last_ts = ts
+        return f"{ts:.6f}"
+
+    def _add_to_history(self, channel: str, message: dict[str, Any]) -> None:
+        with self._condition:
+            self.history.setdefault(channel, []).append(message)
+
     def _post_message(self, body: dict[str, Any]) -> dict[str, Any]:
-        ts = f"{time.time():.6f}"
-        return {"ok": True, "channel": body.get("channel"), "ts": ts,
-                "message": {"type": "message", "user": BOT_USER, "ts": ts, "text": body.get("text", "")}}
+        ts = self._new_ts()
+        metadata = body.get("metadata")
+        if isinstance(metadata, str) and metadata[:1] == "{":
+            metadata = json.loads(metadata)
+        message = {"type": "message", "user": BOT_USER, "ts": ts, "text": body.get("text", "")}
+        if metadata:
+            message["metadata"] = metadata
+        self._add_to_history(str(body.get("channel")), message)
+        return {"ok": True, "channel": body.get("channel"), "ts": ts, "message": message}
+
+    def _history(self, body: dict[str, Any]) -> dict[str, Any]:
+        oldest = float(body.get("oldest") or 0)
+        with self._condition:
+            messages = [dict(m) for m in self.history.get(str(body.get("channel")), []) if float(m["ts"]) > oldest]
+        if str(body.get("include_all_metadata")).lower() not in ("true", "1"):
+            for message in messages:
+                message.pop("metadata", None)
+        limit = int(body.get("limit") or 100)
+        return {"ok": True, "messages": messages[::-1][:limit], "has_more": len(messages) > limit,
+                "response_metadata": {"next_cursor": ""}}
 
     def _get_upload_url(self, body: dict[str, Any]) -> dict[str, Any]:
         file_id = self._next_id("F")
@@ -182,6 +238,10 @@ class SlackStandIn:
         missing = [f["id"] for f in files if f.get("id") not in self.uploads]
         if not files or missing:
             return {"ok": False, "error": "file_upload_not_found" if missing else "invalid_arguments"}
+        if body.get("channel_id"):  # shared: people in the channel see it
+            self._add_to_history(str(body["channel_id"]), {
+                "type": "message", "user": BOT_USER, "ts": self._new_ts(), "text": body.get("initial_comment", ""),
+                "upload": True, "files": [{"id": f["id"], "title": f.get("title", "")} for f in files]})
         return {"ok": True, "files": [{
             "id": f["id"], "title": f.get("title", ""), "name": self.upload_requests[f["id"]].get("filename"),
             "permalink": f"{self.url}/files/{f['id']}", "size": len(self.uploads[f["id"]]),
@@ -203,7 +263,7 @@ _ANSWERS: dict[str, Callable[[SlackStandIn, dict[str, Any]], dict[str, Any]]] = 
     "conversations.members": lambda s, b: {"ok": True, "members": s.members.get(str(b.get("channel")), []),
                                            "response_metadata": {"next_cursor": ""}},
     "conversations.list": lambda s, b: {"ok": True, "channels": [], "response_metadata": {"next_cursor": ""}},
-    "conversations.history": lambda s, b: {"ok": True, "messages": [], "has_more": False},
+    "conversations.history": SlackStandIn._history,
     "users.info": lambda s, b: {"ok": True, "user": {"id": b.get("user"), "name": "person", "real_name": "A Person",
                                                      "tz": "Europe/London"}},
     "files.getUploadURLExternal": SlackStandIn._get_upload_url,
@@ -230,8 +290,15 @@ class _Handler(BaseHTTPRequestHandler):
             self._api(path, path[len("/api/"):], headers, raw)
         elif path.startswith("/upload/"):
             file_id = path.rsplit("/", 1)[-1]
-            self.owner.uploads[file_id] = raw
-            self._record_and_send(Call("upload", path, headers, {"file_id": file_id}, raw), 200, f"OK - {len(raw)}")
+            fields = {"file_id": file_id, **self.owner.upload_requests.get(file_id, {})}
+            scripted = self.owner._take_script("upload", fields)
+            if scripted is None or scripted.processed:
+                self.owner.uploads[file_id] = raw
+            call = Call("upload", path, headers, fields, raw)
+            if scripted is not None:
+                self._fail(call, scripted)
+            else:
+                self._record_and_send(call, 200, f"OK - {len(raw)}")
         elif path.startswith("/response/"):
             self._response_url(path, headers, raw)
         else:
@@ -240,6 +307,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _api(self, path: str, method: str, headers: dict[str, str], raw: bytes) -> None:
         body = _parse_body(headers, raw)
         scripted = self.owner._take_script(method, body)
+        if scripted is not None and (scripted.drop or scripted.status >= 500):
+            if scripted.processed:
+                self.owner.api_reply(method, body, headers)  # Slack acted; only its answer is lost
+            self._fail(Call(method, path, headers, body, raw), scripted)
+            return
         if scripted is not None:
             status, reply, extra = scripted.status, scripted.body, scripted.headers
         else:
@@ -250,10 +322,26 @@ class _Handler(BaseHTTPRequestHandler):
         key = path.rsplit("/", 1)[-1]
         body = _parse_body(headers, raw)
         scripted = self.owner._take_script("response", {"key": key})
+        if scripted is not None and (scripted.drop or scripted.status >= 500):
+            self._fail(Call("response", path, headers, {**body, "key": key}, raw), scripted)
+            return
         status, reply = (scripted.status, scripted.body) if scripted else (200, "ok")
         if scripted is None and not (body.get("text") or body.get("blocks") or body.get("delete_original")):
             status, reply = 400, "no_text"
-        self._record_and_send(Call("response", path, headers, {**body, "key": key}, raw, status), status, reply)
+        self._record_and_send(Call("response", path, headers, {**body, "key": key}, raw, status), status, reply,
+                              scripted.headers if scripted else None)
+
+    def _fail(self, call: Call, scripted: _Scripted) -> None:
+        """A scripted 5xx, or the connection closed with no response at all."""
+        if scripted.drop:
+            call.status = 0
+            self.owner._record(call)
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        call.status = scripted.status
+        self._record_and_send(call, scripted.status, scripted.body, scripted.headers)
 
     def _record_and_send(self, call: Call, status: int, reply: Any, headers: dict[str, str] | None = None) -> None:
         if isinstance(reply, dict):
