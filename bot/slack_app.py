@@ -522,18 +522,8 @@ class CollabListeners:
         """The ephemeral answer (replacing "working on it"), then its chart uploaded to the channel."""
         chart_note = ":bar_chart: The chart follows in this channel." if result.chart is not None and not warning else ""
         send_response(respond, result, text, replace_original=True, warning=warning, chart_note=chart_note)
-        if result.chart is None or warning:  # a warning means the bot can't post here: the table must do
-            return
-        try:
-            upload_chart(client, result, channel, join_if_needed=True)
-        except NotAMember:
-            respond(response_type="ephemeral", replace_original=False,
-                    text=f":bar_chart: I couldn't add the chart: I'm not a member of this channel and can't join "
-                         f"it myself. {INVITE} The table above has the numbers.")
-        except Exception as error:  # noqa: BLE001 - the answer is delivered; say why its chart is not
-            log.warning("chart upload to %s failed: %s", channel, describe(error), exc_info=not is_slack_failure(error))
-            respond(response_type="ephemeral", replace_original=False,
-                    text=f":bar_chart: I couldn't add the chart ({describe(error)}); the table above has the numbers.")
+        if result.chart is not None and not warning:  # a warning means the bot can't post here: the table must do
+            add_chart(client, respond, result, channel, answer_is="the table above has the numbers")
 
     def post_in_channel(self, client: WebClient, respond: Respond, result: Result, text: str, *,
                         channel: str, user: str, shared: bool) -> None:
@@ -561,18 +551,8 @@ class CollabListeners:
                     text=f":warning: I couldn't post in this channel ({describe(error)}). Please try again in a minute.")
             return
         respond(delete_original=True)
-        if result.chart is None:
-            return
-        try:
-            upload_chart(client, result, channel, join_if_needed=True)
-        except NotAMember:
-            respond(response_type="ephemeral", replace_original=False,
-                    text=f":bar_chart: The answer is posted, but I couldn't add its chart: I'm not a member of this "
-                         f"channel and can't join it myself. {INVITE}")
-        except Exception as error:  # noqa: BLE001 - the answer is posted; say why its chart is not
-            log.warning("chart upload to %s failed: %s", channel, describe(error), exc_info=not is_slack_failure(error))
-            respond(response_type="ephemeral", replace_original=False,
-                    text=f":bar_chart: The answer is posted, but I couldn't add its chart ({describe(error)}).")
+        if result.chart is not None:
+            add_chart(client, respond, result, channel, answer_is="the answer is posted")
 
     def direct_channel(self, client: WebClient, user: str) -> str:
         """The bot's DM with a person (opened once, then remembered)."""
@@ -638,6 +618,20 @@ def upload_chart(client: WebClient, result: Result, channel: str, *, join_if_nee
     except SlackApiError as error:
         raise NotAMember(api_error(error)) from error
     client.files_upload_v2(channel=channel, **upload)
+
+
+def add_chart(client: WebClient, respond: Respond, result: Result, channel: str, *, answer_is: str) -> None:
+    """Upload the answer's chart to the channel; if it can't go there, tell the person why (the answer stands)."""
+    try:
+        upload_chart(client, result, channel, join_if_needed=True)
+    except NotAMember:
+        respond(response_type="ephemeral", replace_original=False,
+                text=f":bar_chart: I couldn't add the chart: I'm not a member of this channel and can't join it "
+                     f"myself. {INVITE} Meanwhile {answer_is}.")
+    except Exception as error:  # noqa: BLE001 - the answer is delivered; say why its chart is not
+        log.warning("chart upload to %s failed: %s", channel, describe(error), exc_info=not is_slack_failure(error))
+        respond(response_type="ephemeral", replace_original=False,
+                text=f":bar_chart: I couldn't add the chart ({describe(error)}); {answer_is}.")
 
 
 def chart_alt_text(result: Result) -> str:
