@@ -36,6 +36,10 @@ _FORBIDDEN_FUNCTION = re.compile(
     r"enable_|disable_|checkpoint$|force_checkpoint$|from_substrait|get_substrait|to_substrait|"
     r"http|s3|gcs|azure|hf_|test_|export_|import_|set_|reset_|getvariable$)"
 )
+# Functions that make data out of nothing: one call can allocate gigabytes outside DuckDB's memory
+# cap (a string of a billion characters, a list of a billion numbers) before the time limit fires.
+_GENERATORS = frozenset({"generate_series", "range", "repeat", "pad", "lpad", "rpad", "list_resize",
+                         "array_resize", "explode", "unnest"})
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,16 @@ def _refuse(reason: str) -> RejectedSQL:
         f"That SQL can't run here: {reason}. Only one SELECT over the published tables is allowed "
         "(`about` lists them)."
     )
+
+
+def _typed_name(node: exp.Func) -> str:
+    """The function's name as DuckDB spells it (sqlglot's own name can differ: unnest is "explode")."""
+    return node.sql(dialect="duckdb").split("(", 1)[0].strip().lower()
+
+
+def _is_forbidden(node: exp.Func) -> bool:
+    names = {_function_name(node), _typed_name(node)}
+    return any(_FORBIDDEN_FUNCTION.match(name) or name in _GENERATORS for name in names)
 
 
 def _function_name(node: exp.Func) -> str:
@@ -74,7 +88,6 @@ def validate(sql: str, allowed_tables: frozenset[str], *, params: frozenset[str]
     if not isinstance(tree, (exp.Select, exp.SetOperation)):
         raise _refuse("it is not a SELECT statement")
 
-    cte_names = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
     used_params: set[str] = set()
     for node in tree.walk():
         if isinstance(node, _FORBIDDEN_NODES):
@@ -82,9 +95,9 @@ def validate(sql: str, allowed_tables: frozenset[str], *, params: frozenset[str]
         if isinstance(node, exp.Unnest) and isinstance(node.parent, (exp.From, exp.Join, exp.Lateral)):
             raise _refuse("table functions are not allowed")
         if isinstance(node, exp.Table):
-            _check_table(node, allowed_tables, cte_names)
-        elif isinstance(node, exp.Func) and _FORBIDDEN_FUNCTION.match(_function_name(node)):
-            raise _refuse(f"the function {_function_name(node)}() is not allowed")
+            _check_table(node, allowed_tables, _visible_ctes(node))
+        elif isinstance(node, exp.Func) and _is_forbidden(node):
+            raise _refuse(f"the function {_typed_name(node)}() is not allowed")
         elif isinstance(node, (exp.Placeholder, exp.Parameter)):
             name = str(node.name or "")
             if not name or name not in params:
@@ -93,6 +106,27 @@ def validate(sql: str, allowed_tables: frozenset[str], *, params: frozenset[str]
 
     capped = _apply_row_cap(tree, row_cap)
     return ValidatedSQL(sql=capped.sql(dialect="duckdb"), params=tuple(sorted(used_params)), row_cap=row_cap)
+
+
+def _visible_ctes(node: exp.Expr) -> set[str]:
+    """CTE names in scope where `node` stands: those of the WITH clauses around it, and no others.
+
+    A CTE defined inside one subquery must not make its name readable elsewhere in the statement.
+    """
+    names: set[str] = set()
+    for ancestor in _ancestors(node):
+        # sqlglot names the clause "with_" (older releases: "with")
+        with_clause = ancestor.args.get("with_") or ancestor.args.get("with") if isinstance(ancestor, exp.Query) else None
+        if with_clause is not None:
+            names.update(cte.alias_or_name.lower() for cte in with_clause.expressions)
+    return names
+
+
+def _ancestors(node: exp.Expr):
+    parent = node.parent
+    while parent is not None:
+        yield parent
+        parent = parent.parent
 
 
 def _check_table(node: exp.Table, allowed_tables: frozenset[str], cte_names: set[str]) -> None:

@@ -61,6 +61,11 @@ def test_hostile_sql_is_refused_through_the_sql_command(db, sql):
 
 GOOD = [
     "SELECT * FROM pairs LIMIT 5",
+    # CTEs are readable where they are in scope: later CTEs, nested subqueries, recursion
+    "WITH x AS (SELECT * FROM pairs), y AS (SELECT * FROM x) SELECT count(*) FROM y",
+    "WITH x AS (SELECT 1 AS n) SELECT * FROM (SELECT * FROM x) AS q",
+    "SELECT * FROM (WITH x AS (SELECT * FROM fields) SELECT * FROM x) AS q",
+    "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 3) SELECT * FROM r",
     "FROM pairs LIMIT 5",
     "SELECT * FROM Pairs LIMIT 5",
     "SELECT * FROM pairs;",
