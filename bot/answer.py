@@ -14,6 +14,7 @@ from bot.commands import OPTIONS_HELP, VERBS, Query, parse
 from bot.countries import all_countries, all_groups
 from bot.db import Database
 from bot.errors import DataUnavailable, ParseError
+from bot import fields as field_ref
 from bot.fields import all_fields
 from bot.result import ChartSpec, Result
 from bot.validate import validate
@@ -93,6 +94,11 @@ def _source(query: Query) -> str:
             "counts can't tell it (an article with three partner countries appears in three pairs). "
             "Use `by share` for cross-border links per article, or ingest OpenAlex works and ask with "
             "`source openalex`."
+        )
+    if query.metric in ("share", "affinity") and _no_article_counts(query.field, source):
+        raise DataUnavailable(
+            f"`by {query.metric}` needs each country's article count, and ETO publishes none for "
+            f"{_field_name(query.field)}. Rank by joint articles instead (drop `by {query.metric}`)."
         )
     return source
 
@@ -182,8 +188,10 @@ def _years_text(years: tuple[int, ...]) -> str:
 
 
 def _source_line(db: Database, source: str) -> str:
+    """The attribution under a chart, which may be all a channel sees: the source and its floor."""
     titles = " + ".join(d["title"] for d in _datasets(db, source))
-    return f"Source: {titles} · collab"
+    floor = f" · pair-years under {PAIR_FLOOR} joint articles unpublished (lower bounds)" if source == DEFAULT_SOURCE else ""
+    return f"Source: {titles}{floor} · collab"
 
 
 _NAMES_WITH_THE = ("United ", "Netherlands", "Philippines", "Bahamas", "Gambia", "Maldives", "Comoros",
@@ -195,6 +203,10 @@ def _name(code: str) -> str:
     """A country's name as it reads in a sentence: "the United States", "Malaysia"."""
     name = all_countries()[code].name
     return f"the {name}" if name.startswith(_NAMES_WITH_THE) else name
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def _capital(text: str) -> str:
@@ -211,6 +223,10 @@ _FIELD_WORDS = {"ai": "AI", "llm": "LLM", "nlp": "NLP", "ai_safety": "AI safety"
 def _field_name(code: str) -> str:
     """The field as it reads inside a sentence: "AI", "computer vision"."""
     return _FIELD_WORDS.get(code) or all_fields()[code].name.lower()
+
+
+def _is_list(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) or hasattr(value, "tolist")
 
 
 def _known(value: Any) -> bool:
@@ -388,13 +404,15 @@ def _compare(query: Query, db: Database) -> Result:
     names = [_name(c) for c in query.countries]
     field = _field_name(query.field)
     title = f"Cross-border {field} links: {', '.join(names)}, {window.label}"
-    totals = frame.groupby("country", sort=False)["cross_border_links"].sum().sort_values(ascending=False)
+    totals = frame.groupby("country_code", sort=False)["cross_border_links"].sum().sort_values(ascending=False)
+    listed = _and([_name(c) for c in query.countries])
     if totals.empty:
-        summary = f"None of {', '.join(names)} has published {field} pair-years in {window.label}."
+        summary = f"None of {listed} has published {field} pair-years in {window.label}."
     else:
-        summary = (f"Of {', '.join(names)}, {totals.index[0]} had the most cross-border {field} links in "
+        silent = [_name(c) for c in query.countries if c not in totals.index]
+        summary = (f"Of {listed}, {_name(totals.index[0])} had the most cross-border {field} links in "
                    f"{window.label} ({_fmt(totals.iloc[0])})"
-                   + (f"; {', '.join(n for n in names if n not in totals.index)} had none published." if len(totals) < len(names) else "."))
+                   + (f"; {_and(silent)} had none published." if silent else "."))
     return _result(query, db, source, title=title, summary=summary, frame=frame,
                    notes=_notes(db, source, window, uses_articles=True,
                                 extra=["Cross-border links: the sum of a country's joint articles with every partner."]),
@@ -404,6 +422,8 @@ def _compare(query: Query, db: Database) -> Result:
 
 
 def _fields(query: Query, db: Database) -> Result:
+    if query.field != field_ref.DEFAULT_FIELD:
+        raise ParseError("`fields` lists every field side by side; drop `in …` (e.g. `fields Malaysia China`).")
     source = _source(query)
     coverage = _coverage(db, query.field, source)
     window = _window(query, coverage)
@@ -472,11 +492,23 @@ def _profile(query: Query, db: Database) -> Result:
     row = frame.iloc[0]
     name, field = _name(code), _field_name(query.field)
     title = f"{name}: {field} research profile, {window.label}"
-    summary = (f"{name} published {_fmt(row['articles'])} {field} articles in {window.label}, with "
-               f"{_fmt(row['cross_border_links'])} cross-border links to {_fmt(row['partners'])} partner countries"
-               + (f"; top partners {row['top_partners']}." if isinstance(row["top_partners"], str) and row["top_partners"] else "."))
+    top_partners = row["top_partners"] if isinstance(row["top_partners"], str) and row["top_partners"] else ""
+    if _known(row["articles"]):
+        summary = f"{name} published {_fmt(row['articles'])} {field} articles in {window.label}"
+    else:
+        summary = f"The source has no {field} article count for {name} in {window.label}"
+    summary += (f", with {_fmt(row['cross_border_links'])} cross-border links to {_fmt(row['partners'])} partner countries"
+                f"; top partners {top_partners}." if top_partners else "; no cross-border pair-year was published.")
     extra = ["Patent applications and estimated investment (USD millions, ETO's estimate) cover all of AI, whatever the field.",
              "links_per_article: cross-border links per article; an article with several partner countries counts once per partner."]
+    activity, _, _ = _execute(db, "activity_years", {})
+    for _, metric in activity.iterrows():
+        years = tuple(int(y) for y in (metric["incomplete_years"] if _is_list(metric["incomplete_years"]) else ())
+                      if window.year_from <= y <= window.year_to)
+        if years and not window.complete_only:
+            extra.append(f"ETO marks {metric['metric']} incomplete for {_years_text(years)}: those counts will still rise.")
+        elif years:
+            extra.append(f"With `complete`, {metric['metric']} leave out {_years_text(years)} (incomplete at ETO).")
     return _result(query, db, source, title=title, summary=summary, frame=frame,
                    notes=_notes(db, source, window, uses_articles=True, extra=extra), sql=sql, params=params,
                    incomplete_years=list(window.incomplete))
@@ -494,7 +526,8 @@ def _sql(query: Query, db: Database) -> Result:
     notes = ["Your own SQL: check how it treats the caveats. pairs holds each unordered pair-year once; "
              "partner_links lists it in both orientations (sum one or the other, not both).",
              f"Pair-years with fewer than {PAIR_FLOOR} joint articles are not published; `complete` marks incomplete years.",
-             "Source: see `about`."]
+             "Sources loaded: " + "; ".join(f"{d['title']} ({d['release']}, {d['licence'].split(' (')[0]})"
+                                            for d in _datasets(db, None)) + ". `about` has citations."]
     if truncated:
         notes.insert(0, f"Truncated: only the first {validated.row_cap:,} rows are shown. Add a LIMIT or aggregate.")
     return Result(command="sql", title="Your query", summary=summary, frame=frame, notes=notes,

@@ -20,7 +20,8 @@ SELECT links.year,
        links.cross_border_links,
        links.partners,
        a.articles,
-       links.complete
+       links.complete,
+       links.country AS country_code
 FROM links
 JOIN countries AS c ON c.code = links.country
 LEFT JOIN country_articles AS a

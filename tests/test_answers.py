@@ -470,3 +470,43 @@ def test_any_well_formed_command_answers_or_explains(db, parts):
         return
     render_text(result), to_json(result), to_csv(result)
     assert any(note.startswith("Years:") for note in result.notes), text
+
+
+# ---------------------------------------------------------------- review findings, kept fixed
+
+def test_compare_summary_names_each_country_once_as_in_a_sentence(db):
+    summary = answer("compare USA Kosovo", db).summary
+    assert summary.startswith("Of the United States and Kosovo, the United States had the most")
+    assert summary.endswith("Kosovo had none published.")
+    assert "the United States, Kosovo" not in summary
+
+
+@pytest.mark.parametrize("text", ["top 5 in cyber by share", "partners China in chips by affinity",
+                                  "partners China in chips by share"])
+def test_ranking_by_share_or_affinity_needs_article_counts(db, text):
+    with pytest.raises(UserError, match="article count"):
+        answer(text, db)
+
+
+def test_fields_refuses_a_field_rather_than_ignoring_it(db):
+    with pytest.raises(UserError, match="drop `in"):
+        answer("fields Malaysia in llm", db)
+
+
+def test_profile_warns_of_patent_years_etos_marks_incomplete(db, eto):
+    notes = " ".join(answer("profile China from 2021 to 2023", db).notes)
+    assert "patent applications incomplete for 2021–2023" in notes
+
+
+def test_profile_of_a_country_without_articles_says_so(db):
+    summary = answer("profile Tuvalu", db).summary
+    assert "no AI article count for Tuvalu" in summary and "n/a" not in summary
+
+
+def test_chart_source_line_carries_the_publication_floor(db):
+    assert "under 25 joint articles" in answer("partners Malaysia", db).source_line
+
+
+def test_sql_answers_name_the_sources_loaded(db):
+    notes = " ".join(answer("sql SELECT count(*) AS n FROM pairs", db).notes)
+    assert "ETO Cross-Border Tech Research Metrics" in notes and "CC BY-NC 4.0" in notes

@@ -152,7 +152,14 @@ def test_huge_summary_and_notes_stay_within_slack_limits() -> None:
 def test_button_value_is_dropped_rather_than_cut_when_too_long() -> None:
     message = blocks.answer_message(hand_built(), "sql SELECT " + "x, " * 900)
     assert not buttons(message)
-    assert blocks.button_value("  partners   Malaysia  ") == "partners Malaysia"
+    assert blocks.button_value("  partners Malaysia  ") == "partners Malaysia"
+
+
+def test_button_value_keeps_sql_as_typed() -> None:
+    # Joining the lines would let the `--` comment swallow the WHERE: the Share button would post
+    # the count of every field instead of the one asked about.
+    typed = "sql SELECT count(*) AS n FROM pairs -- AI only\nWHERE field = 'ai' AND 'a  b' <> ''"
+    assert blocks.button_value(typed) == typed
 
 
 def test_plain_message_carries_the_whole_answer_as_text() -> None:

@@ -105,8 +105,11 @@ def notes_blocks(lines: Iterable[str], max_blocks: int = MAX_NOTE_BLOCKS) -> lis
 
 
 def button_value(command_text: str) -> str | None:
-    """The command text a button carries to recompute the answer, or None when Slack can't hold it."""
-    value = " ".join(command_text.split())
+    """The command text a button carries to recompute the answer, or None when Slack can't hold it.
+
+    Kept as typed: in `sql`, a line break ends a `--` comment and spaces inside strings matter.
+    """
+    value = command_text.strip()
     return value if 0 < len(value) <= MAX_BUTTON_VALUE else None
 
 
