@@ -299,6 +299,8 @@ def _partners(query: Query, db: Database) -> Result:
                    + (f", followed by {' and '.join(rest)}." if rest else "."))
     ranked = (f"Ranked by {query.metric}." if query.metric != "joint"
               else "Ranked by fractional count." if fractional else "Ranked by joint articles.")
+    if query.metric == "share":  # every share divides by the same total: say so rather than imply more
+        ranked += " For one country's partners this is the same order as joint articles."
     notes = _notes(db, source, window, uses_articles=True, extra=[
         _METRIC_NOTES["joint"], *([_METRIC_NOTES["fractional"]] if fractional else []),
         _METRIC_NOTES["share"], _METRIC_NOTES["affinity"], ranked,
