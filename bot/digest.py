@@ -8,8 +8,11 @@ Three parts, all plain functions over a `Store` (bot/state.py) and a slack_sdk `
   spotlight on the watched countries or a rotating one, the caveat line) and its chart;
 - `run_due(now, …)`: deliver every digest that is due, exactly once across any number of
   workers: claim (unique row) → post (with the period in the message metadata) → mark sent. A
-  claim whose worker died is taken over after a lease, and the rescuer first looks in the channel's
-  history for a message carrying the period, so a post that reached Slack is never repeated.
+  claim whose worker died is taken over after a lease (measured by the real clock, whatever moment
+  the run is for), and the rescuer first looks in the channel's history for a message carrying the
+  period, so a post that reached Slack is never repeated. Posts go through bot/slack_web.py's
+  CollabWebClient, which never repeats a chat.postMessage that may have reached Slack without
+  first checking the channel for it.
 
 Schedules are computed with APScheduler's CronTrigger in the subscription's own time zone, so
 "Monday 09:00 Europe/London" is 09:00 London time in winter and in summer.
@@ -31,6 +34,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.errors import ParseError, UserError
 from bot.render import blocks as kit
+from bot.slack_web import CollabWebClient, api_error, find_in_history, web_client as slack_web_client
 from bot.state import Claim, Delivery, Store, Subscription, utcnow
 
 log = logging.getLogger("collab.digest")
@@ -349,16 +353,6 @@ def _parse_id(words: list[str], verb: str) -> int | None:
 
 # ---------------------------------------------------------------- Slack look-ups for commands
 
-def _api_error(error: Exception) -> str:
-    response = getattr(error, "response", None)
-    if response is not None:
-        try:
-            return str(response.get("error") or error)
-        except Exception:  # pragma: no cover - odd response objects
-            pass
-    return type(error).__name__
-
-
 def _admins() -> set[str]:
     return {part.strip() for part in os.environ.get("COLLAB_ADMINS", "").split(",") if part.strip()}
 
@@ -379,7 +373,7 @@ def _resolve_channel_name(client: Any, name: str) -> str:
             if not cursor:
                 break
     except SlackApiError as error:
-        raise UserError(f"I couldn't look up #{wanted} ({_api_error(error)}). Pick the channel from Slack's "
+        raise UserError(f"I couldn't look up #{wanted} ({api_error(error)}). Pick the channel from Slack's "
                         "autocomplete as you type `#`, so it arrives as a link.") from None
     raise UserError(f"I can't find a channel called #{wanted} that I can see. Pick it from Slack's autocomplete "
                     "as you type `#`, or invite me to it (`/invite @collab`) if it is private.")
@@ -398,7 +392,7 @@ def _is_member(client: Any, channel: str, user: str, label: str) -> bool:
             if not cursor:
                 return False
     except SlackApiError as error:
-        code = _api_error(error)
+        code = api_error(error)
         if code == "channel_not_found":
             raise UserError(f"I can't see {label}: it is private and I'm not in it, or it doesn't exist. "
                             "Invite me with `/invite @collab` and try again.") from None
@@ -420,7 +414,7 @@ def _user_zone(client: Any, user: str) -> tuple[str, str]:
     try:
         tz = (client.users_info(user=user).get("user") or {}).get("tz") or ""
     except Exception as error:  # noqa: BLE001 - any failure falls back to UTC, said out loud
-        return "UTC", f"I couldn't read your Slack time zone ({_api_error(error)}), so I used UTC."
+        return "UTC", f"I couldn't read your Slack time zone ({api_error(error)}), so I used UTC."
     try:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
@@ -874,18 +868,12 @@ class Pacer:
         self.last[channel] = _time.monotonic()
 
 
-def web_client(token: str | None = None, api_url: str | None = None):
-    """A slack_sdk WebClient from SLACK_BOT_TOKEN / SLACK_API_URL that waits out rate limits."""
-    from slack_sdk import WebClient
-    from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
-
+def web_client(token: str | None = None, api_url: str | None = None) -> CollabWebClient:
+    """bot/slack_web.py's client (posts land once) from SLACK_BOT_TOKEN / SLACK_API_URL."""
     token = token or os.environ.get("SLACK_BOT_TOKEN")
     if not token:
         raise UserError("SLACK_BOT_TOKEN is not set: digests need the bot token to post.")
-    base_url = api_url or os.environ.get("SLACK_API_URL") or WebClient.BASE_URL
-    return WebClient(token=token, base_url=base_url if base_url.endswith("/") else base_url + "/",
-                     retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=3),
-                                     ConnectionErrorRetryHandler(max_retry_count=2)])
+    return slack_web_client(token, api_url or os.environ.get("SLACK_API_URL"))
 
 
 def _test_hook(point: str) -> None:
@@ -904,29 +892,21 @@ def _classify(error: Exception) -> DeliveryError:
     if isinstance(error, DeliveryError):
         return error
     if isinstance(error, SlackApiError):
-        code = _api_error(error)
+        code = api_error(error)
         status = getattr(error.response, "status_code", 200)
         return DeliveryError(code, retryable=code in TRANSIENT_ERRORS or status >= 500 or status == 429,
                              tell_subscriber=code in CHANNEL_ERRORS)
     return DeliveryError(f"{type(error).__name__}: {error}"[:300], retryable=True)
 
 
-def find_posted(client: Any, channel: str, sub_id: int, period: str, oldest: datetime) -> str | None:
-    """The ts of a digest message already in the channel for this period (by its metadata), or None."""
-    cursor = None
-    for _ in range(10):
-        page = client.conversations_history(channel=channel, oldest=f"{oldest.timestamp():.6f}", limit=200,
-                                            include_all_metadata=True, cursor=cursor)
-        for message in page.get("messages") or []:
-            metadata = message.get("metadata") or {}
-            payload = metadata.get("event_payload") or {}
-            if (metadata.get("event_type") == EVENT_TYPE and str(payload.get("subscription_id")) == str(sub_id)
-                    and payload.get("period") == period):
-                return message.get("ts")
-        cursor = (page.get("response_metadata") or {}).get("next_cursor")
-        if not cursor or not page.get("has_more", True):
-            return None
-    return None
+def is_digest_message(sub_id: int, period: str) -> Callable[[dict], bool]:
+    """Recognises the digest message of one period of one subscription, by its metadata."""
+    def ours(message: dict) -> bool:
+        metadata = message.get("metadata") or {}
+        payload = metadata.get("event_payload") or {}
+        return (metadata.get("event_type") == EVENT_TYPE and str(payload.get("subscription_id")) == str(sub_id)
+                and payload.get("period") == period)
+    return ours
 
 
 def _post(client: Any, sub: Subscription, claim: Claim, digest: Digest, pacer: Pacer) -> str:
@@ -939,7 +919,7 @@ def _post(client: Any, sub: Subscription, claim: Claim, digest: Digest, pacer: P
     try:
         return client.chat_postMessage(**message)["ts"]
     except SlackApiError as error:
-        if _api_error(error) != "not_in_channel":
+        if api_error(error) != "not_in_channel":
             raise
     try:  # a public channel can be joined; a private one needs an invitation
         client.conversations_join(channel=sub.channel_id)
@@ -962,7 +942,7 @@ def _upload_chart(client: Any, sub: Subscription, claim: Claim, digest: Digest) 
         return ""
     except Exception as error:  # noqa: BLE001 - the digest is posted; the chart is a bonus
         log.warning("digest #%s: chart upload failed: %s", sub.id, error)
-        return f"chart upload failed: {_api_error(error)}"
+        return f"chart upload failed: {api_error(error)}"
 
 
 def _tell_subscriber(client: Any, sub: Subscription, code: str, period: str) -> str:
@@ -975,7 +955,7 @@ def _tell_subscriber(client: Any, sub: Subscription, code: str, period: str) -> 
         return " (subscriber told by DM)"
     except Exception as error:  # noqa: BLE001
         log.warning("digest #%s: could not DM %s: %s", sub.id, sub.created_by, error)
-        return f" (DM to the subscriber failed: {_api_error(error)})"
+        return f" (DM to the subscriber failed: {api_error(error)})"
 
 
 def deliver(sub: Subscription, due: datetime, *, now: datetime, store: Store, client: Any,
@@ -983,7 +963,7 @@ def deliver(sub: Subscription, due: datetime, *, now: datetime, store: Store, cl
     """Claim, build, post and record one period of one subscription."""
     key = period_key(sub, due)
     outcome = Outcome("busy", sub.id, key, sub.channel_id)
-    claim = store.claim(sub.id, key, now=now, lease=LEASE, max_attempts=MAX_ATTEMPTS)
+    claim = store.claim(sub.id, key, lease=LEASE, max_attempts=MAX_ATTEMPTS)  # stamped with the real clock
     if claim is None:
         outcome.detail = "already delivered or being delivered by another worker"
         return outcome
@@ -1002,9 +982,10 @@ def deliver(sub: Subscription, due: datetime, *, now: datetime, store: Store, cl
         return outcome
     try:
         if claim.is_retry:  # an earlier attempt may have posted before it died: look before posting again
-            found = find_posted(client, sub.channel_id, sub.id, key, oldest=due - timedelta(hours=1))
+            found = find_in_history(client, sub.channel_id, (due - timedelta(hours=1)).timestamp(),
+                                    is_digest_message(sub.id, key)).get("ts")
             if found:
-                store.mark_sent(claim, now=now, message_ts=found, data_version=digest.data_version,
+                store.mark_sent(claim, message_ts=found, data_version=digest.data_version,
                                 snapshot=digest.snapshot, note="found already posted by an earlier attempt")
                 outcome.status, outcome.detail = "recovered", f"already posted (ts {found}); not posted again"
                 return outcome
@@ -1018,7 +999,7 @@ def deliver(sub: Subscription, due: datetime, *, now: datetime, store: Store, cl
         return outcome
     _test_hook("post")
     note = _upload_chart(client, sub, claim, digest)
-    if not store.mark_sent(claim, now=now, message_ts=ts, data_version=digest.data_version,
+    if not store.mark_sent(claim, message_ts=ts, data_version=digest.data_version,
                            snapshot=digest.snapshot, note=note or None):
         log.warning("digest #%s %s: claim was taken over before it could be marked sent", sub.id, key)
     late = now - due > LATE_AFTER
@@ -1029,13 +1010,18 @@ def deliver(sub: Subscription, due: datetime, *, now: datetime, store: Store, cl
 
 def run_due(now: datetime | None = None, *, store: Store | None = None, client: Any = None, db: Any = None,
             pacer: Pacer | None = None) -> RunReport:
-    """Deliver everything due at `now`, once; log periods missed beyond the grace period as skipped."""
+    """Deliver everything due at `now`, once; log periods missed beyond the grace period as skipped.
+
+    `now` (the real time unless given, e.g. by `--now`) decides only what is due and whether it is
+    late. Claims, their leases and `sent_at` follow the store's real clock (Store.clock), so a claim
+    made an hour into a long run, or by a run for a past moment, is not already stale when written.
+    """
     now = (now or utcnow()).astimezone(timezone.utc)
     store = store or Store()
     client = client or web_client()
     pacer = pacer or Pacer()
     report = RunReport(now)
-    for stale in store.abandon_stale(now=now, lease=LEASE, max_attempts=MAX_ATTEMPTS):
+    for stale in store.abandon_stale(lease=LEASE, max_attempts=MAX_ATTEMPTS):
         owner = store.subscription(stale.subscription_id)
         report.outcomes.append(Outcome("failed", stale.subscription_id, stale.period_key,
                                        owner.channel_id if owner else "?", stale.error or "gave up"))
@@ -1066,23 +1052,24 @@ def _run_subscription(sub: Subscription, *, now: datetime, store: Store, client:
         if key in known:
             continue
         note = f"missed: the worker did not run within {GRACE.total_seconds() / 3600:g} h of the scheduled time"
-        if store.record_skipped(sub.id, key, note, now=now):
+        if store.record_skipped(sub.id, key, note):
             outcomes.append(Outcome("missed", sub.id, key, sub.channel_id, "more than the grace period late; not posted"))
     if due_now:
         key = period_key(sub, latest)
         if key in known:
             last = store.last_delivery(sub.id)
-            if last is not None and last.period_key == key and not _may_retry(last, now):
+            if last is not None and last.period_key == key and not _may_retry(last, store.clock()):
                 return outcomes
         outcomes.append(deliver(sub, latest, now=now, store=store, client=client, pacer=pacer, db=db))
     return outcomes
 
 
-def _may_retry(delivery: Delivery, now: datetime) -> bool:
+def _may_retry(delivery: Delivery, clock_now: datetime) -> bool:
+    """Whether the next run may take this period over; a claim's lease is judged by the real clock."""
     if delivery.attempts >= MAX_ATTEMPTS:
         return False
     if delivery.status == "claimed":
-        return now - delivery.claimed_at > LEASE
+        return clock_now - delivery.claimed_at > LEASE
     return delivery.status == "failed" and delivery.retryable
 
 

@@ -9,6 +9,9 @@ it, so every guarantee lives in the database itself:
 - a claim whose worker died is taken over with one conditional UPDATE (`status = 'claimed' AND
   claimed_at < cutoff`), so two rescuers cannot both win either; `attempts` doubles as a fencing
   token, so a worker that lost its claim can never mark the delivery as its own;
+- claims, leases and `sent_at` are judged by the store's real clock (`Store.clock`, utcnow), never by
+  the moment a digest run is *for* (`collab digest run-due --now`): a claim made late in a long run,
+  or by a run scheduled in the past, is as fresh as the moment it was written;
 - a Slack request is recorded as handled by inserting its stable key into `slack_requests`; when
   Slack delivers it again (a retry), the insert fails on the primary key and the copy is dropped.
 
@@ -22,7 +25,7 @@ import os
 import time as _time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from sqlalchemy import (JSON, Boolean, Column, DateTime, ForeignKey, Integer, MetaData, SmallInteger, String,
                         Table, Text, UniqueConstraint, and_, create_engine, event, insert, or_, select, text,
@@ -204,11 +207,16 @@ class StateError(RuntimeError):
 
 
 class Store:
-    """Subscriptions and the delivery log, on the database at `url` (default DATABASE_URL)."""
+    """Subscriptions and the delivery log, on the database at `url` (default DATABASE_URL).
 
-    def __init__(self, url: str | None = None, *, engine: Engine | None = None):
+    `clock` is the real time: claims are stamped with it and leases judged by it (tests may replace it).
+    """
+
+    def __init__(self, url: str | None = None, *, engine: Engine | None = None,
+                 clock: Callable[[], datetime] = utcnow):
         self.url = url or database_url()
         self.engine = engine or make_engine(self.url)
+        self.clock = clock
         self._create_schema()
 
     # ------------------------------------------------------------ schema
@@ -279,14 +287,15 @@ class Store:
 
     # ------------------------------------------------------------ claims
 
-    def claim(self, subscription_id: int, period_key: str, *, now: datetime, lease: timedelta,
-              max_attempts: int) -> Claim | None:
+    def claim(self, subscription_id: int, period_key: str, *, lease: timedelta, max_attempts: int) -> Claim | None:
         """Claim a period for delivery, or None when another worker has it (or it is done).
 
         First try to insert the claim (the unique constraint lets one claimer win). If the row
         exists, take it over only if its claim has outlived the lease (its worker died) or it
-        failed with an error worth retrying, and only while attempts remain.
+        failed with an error worth retrying, and only while attempts remain. The claim is stamped
+        with the clock as it is written, and the lease measured against the same clock.
         """
+        now = self.clock()
         stamp = _naive_utc(now)
         try:
             with self.engine.begin() as conn:
@@ -310,10 +319,10 @@ class Store:
                 d.subscription_id == subscription_id, d.period_key == period_key)).one()
         return Claim(row.id, subscription_id, period_key, int(row.attempts))
 
-    def abandon_stale(self, *, now: datetime, lease: timedelta, max_attempts: int) -> list[Delivery]:
-        """Mark claims that outlived their lease with no attempts left as failed; return them."""
+    def abandon_stale(self, *, lease: timedelta, max_attempts: int) -> list[Delivery]:
+        """Mark claims that outlived their lease (by the clock) with no attempts left as failed; return them."""
         d = deliveries.c
-        cutoff = _naive_utc(now - lease)
+        cutoff = _naive_utc(self.clock() - lease)
         condition = and_(d.status == "claimed", d.claimed_at < cutoff, d.attempts >= max_attempts)
         with self.engine.begin() as conn:
             rows = conn.execute(select(deliveries).where(condition)).all()
@@ -330,10 +339,10 @@ class Store:
                 d.id == claim.delivery_id, d.status == "claimed", d.attempts == claim.attempts).values(**values))
         return result.rowcount == 1
 
-    def mark_sent(self, claim: Claim, *, now: datetime, message_ts: str | None, data_version: str,
+    def mark_sent(self, claim: Claim, *, message_ts: str | None, data_version: str,
                   snapshot: dict[str, Any] | None, note: str | None = None) -> bool:
-        """Record the post; False if the claim was lost to another worker meanwhile."""
-        return self._finish(claim, status="sent", sent_at=_naive_utc(now), message_ts=message_ts,
+        """Record the post, sent now (by the clock); False if the claim was lost to another worker meanwhile."""
+        return self._finish(claim, status="sent", sent_at=_naive_utc(self.clock()), message_ts=message_ts,
                             data_version=data_version, snapshot=snapshot, note=note, error=None, retryable=False)
 
     def mark_failed(self, claim: Claim, error: str, *, retryable: bool = False) -> bool:
@@ -343,13 +352,13 @@ class Store:
                      snapshot: dict[str, Any] | None = None) -> bool:
         return self._finish(claim, status="skipped", note=note, data_version=data_version, snapshot=snapshot)
 
-    def record_skipped(self, subscription_id: int, period_key: str, note: str, *, now: datetime) -> bool:
+    def record_skipped(self, subscription_id: int, period_key: str, note: str) -> bool:
         """Log a period that will never be posted (missed beyond the grace period); False if already logged."""
         try:
             with self.engine.begin() as conn:
                 conn.execute(insert(deliveries).values(
                     subscription_id=subscription_id, period_key=period_key, status="skipped",
-                    claimed_at=_naive_utc(now), attempts=0, retryable=False, note=note))
+                    claimed_at=_naive_utc(self.clock()), attempts=0, retryable=False, note=note))
             return True
         except IntegrityError:
             return False

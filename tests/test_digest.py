@@ -9,10 +9,12 @@ hang and are killed with SIGKILL right after claiming a digest.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -61,6 +63,7 @@ class FakeSlack:
         self.outside: set[str] = set()  # channels the bot is not in
         self.page_size = 100
         self.scripted: dict[str, list[tuple[int, dict[str, Any], dict[str, str]]]] = defaultdict(list)
+        self.drops: dict[str, int] = defaultdict(int)  # method -> calls to act on, then close without answering
         self.uploads: dict[str, bytes] = {}
         self.responses: list[dict[str, Any]] = []
         self._n = itertools.count(1)
@@ -96,6 +99,11 @@ class FakeSlack:
 
             def _answer(self, path: str, params: dict[str, Any], raw: bytes) -> None:
                 status, body, headers = fake.handle(path, params, raw)
+                if status == 0:  # acted on, but the answer is lost: the connection closes without one
+                    self.close_connection = True
+                    with contextlib.suppress(OSError):
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                    return
                 data = json.dumps(body).encode() if isinstance(body, dict) else str(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json" if isinstance(body, dict) else "text/plain")
@@ -132,6 +140,11 @@ class FakeSlack:
     def fail_once(self, method: str, error: str, status: int = 200, headers: dict[str, str] | None = None) -> None:
         self.scripted[method].append((status, {"ok": False, "error": error}, headers or {}))
 
+    def drop_after_acting_once(self, method: str) -> None:
+        """The next call to `method` is carried out (a message posted), then its connection closed unanswered."""
+        with self.cond:
+            self.drops[method] += 1
+
     def called(self, method: str, **where: Any) -> list[dict[str, Any]]:
         with self.cond:
             return [p for m, p in self.calls if m == method and all(str(p.get(k)) == str(v) for k, v in where.items())]
@@ -164,6 +177,10 @@ class FakeSlack:
             self.cond.notify_all()
             if self.scripted.get(method):
                 return self.scripted[method].pop(0)
+            if self.drops.get(method):
+                self.drops[method] -= 1
+                self._api(method, params)
+                return 0, None, {}
             return 200, self._api(method, params), {}
 
     def _api(self, method: str, p: dict[str, Any]) -> dict[str, Any]:
@@ -271,6 +288,14 @@ def _env(slack: FakeSlack, state_url: str, analytics: Path, **extra: str) -> dic
 def _run_due_process(env: dict[str, str], now: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "bot.cli", "digest", "run-due", "--now", now], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _age_claim(store: Store, sub_id: int, by: timedelta = timedelta(minutes=11)) -> None:
+    """As if the worker holding the claim had stopped `by` ago: leases are measured by the real clock."""
+    [row] = store.deliveries(sub_id)
+    with store.engine.begin() as conn:
+        conn.execute(sa.update(deliveries).where(deliveries.c.id == row.id).values(
+            claimed_at=(row.claimed_at - by).replace(tzinfo=None)))
 
 
 def _text(payload: dict[str, Any]) -> str:
@@ -455,8 +480,9 @@ def test_watched_digest_content_chart_and_movers(store, slack, client, analytics
     assert [o.status for o in report.outcomes] == ["sent"]
     [post] = slack.posts("C0DIGEST")
     text = json.dumps(post["blocks"], ensure_ascii=False)
-    assert post["metadata"] == {"event_type": "collab_digest",
-                                "event_payload": {"subscription_id": sub.id, "period": "2026-11-30T09:00"}}
+    marker = post["metadata"]["event_payload"].pop("collab_post")  # CollabWebClient's mark of this one post
+    assert len(marker) == 32 and post["metadata"] == {
+        "event_type": "collab_digest", "event_payload": {"subscription_id": sub.id, "period": "2026-11-30T09:00"}}
     assert "first collab digest" in text and "Top partners" in text and "China 2,218" in text
     assert "Fastest-rising partner: China" in text and "cross-border links per article" in text
     assert "Source: ETO" in text and "2024–2025 are incomplete" in text and "late" not in post["text"]
@@ -607,6 +633,8 @@ def test_crash_after_claim_is_retried_once_after_the_lease(store, slack, analyti
 
     client = web_client(TOKEN, slack.api_url)
     assert _run(store, client, utc(2026, 11, 30, 9, 5)).outcomes == []  # the lease (10 min) still holds
+    assert _run(store, client, utc(2026, 11, 30, 9, 30)).outcomes == []  # whatever moment a run is for
+    _age_claim(store, sub.id)  # 11 minutes pass
     retry = _run_due_process(_env(slack, state_url, analytics), "2026-11-30T09:10:30Z")
     output = retry.communicate(timeout=60)[0]
     assert retry.returncode == 0 and "sent" in output, output
@@ -627,11 +655,65 @@ def test_crash_after_the_post_reached_slack_does_not_post_again(store, slack, an
     assert store.deliveries(sub.id)[0].status == "claimed"
 
     client = web_client(TOKEN, slack.api_url)
+    _age_claim(store, sub.id)  # 11 minutes pass: the lease is over
     report = _run(store, client, utc(2026, 11, 30, 9, 11))
     assert [o.status for o in report.outcomes] == ["recovered"]
     assert len(slack.posts()) == 1
     [row] = store.deliveries(sub.id)
     assert (row.status, row.attempts, row.message_ts) == ("sent", 2, posted["ts"])
+
+
+def test_connection_dropped_after_the_post_reached_slack_posts_once(store, slack, client, analytics):
+    """chat.postMessage is carried out, then the connection drops: the digest is found in the channel, not re-sent."""
+    sub = _subscribe(store)
+    slack.drop_after_acting_once("chat.postMessage")
+    report = _run(store, client, utc(2026, 11, 30, 9, 0, 30))
+    assert [o.status for o in report.outcomes] == ["sent"], report.outcomes
+    [post] = slack.posts("C0DIGEST")
+    assert len(slack.called("chat.postMessage", channel="C0DIGEST")) == 1  # not repeated blindly
+    assert slack.called("conversations.history", channel="C0DIGEST")  # looked for it instead
+    payload = post["metadata"]["event_payload"]
+    assert (post["metadata"]["event_type"], payload["subscription_id"], payload["period"]) == (
+        digest.EVENT_TYPE, sub.id, "2026-11-30T09:00")
+    [row] = store.deliveries(sub.id)
+    assert (row.status, row.attempts, row.message_ts) == ("sent", 1, post["ts"])
+
+
+def test_connection_dropped_before_the_post_is_retried_once_checked(store, slack, client, analytics):
+    """A 5xx where Slack did not post: the channel is checked, the digest is not there, so it is posted once."""
+    sub = _subscribe(store)
+    slack.fail_once("chat.postMessage", "internal_error", status=500)
+    report = _run(store, client, utc(2026, 11, 30, 9, 0, 30))
+    assert [o.status for o in report.outcomes] == ["sent"], report.outcomes
+    assert len(slack.posts("C0DIGEST")) == 1 and len(slack.called("chat.postMessage", channel="C0DIGEST")) == 2
+    assert store.last_delivery(sub.id).status == "sent"
+
+
+def test_claims_are_stamped_with_the_real_clock_not_the_run_time(store, slack, client, analytics, monkeypatch):
+    """A run for a moment an hour ago claims at the real time, so a concurrent run can't take the claim over."""
+    real = datetime.now(UTC)
+    due = (real - timedelta(hours=1)).replace(second=0, microsecond=0)
+    sub = _subscribe(store, "C0CLOCK", tz="UTC", weekday=due.weekday(), at=due.strftime("%H:%M"),
+                     created=due - timedelta(days=1))
+    build, meanwhile = digest.build_digest, []
+
+    def build_while_another_run_starts(*args: Any, **kwargs: Any):
+        if not meanwhile:  # while the first run holds its claim, a worker on the real clock runs
+            [row] = store.deliveries(sub.id)
+            meanwhile.append(row)
+            meanwhile.append(_run(store, client, datetime.now(UTC)))
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(digest, "build_digest", build_while_another_run_starts)
+    report = _run(store, client, due + timedelta(seconds=5))
+    claimed, other = meanwhile
+    assert abs(claimed.claimed_at - real) < timedelta(minutes=1), claimed.claimed_at  # not due + 5 s
+    assert other.outcomes == [], [o.line() for o in other.outcomes]  # the claim was not taken over
+    assert [o.status for o in report.outcomes] == ["sent"], [o.line() for o in report.outcomes]
+    assert len(slack.posts("C0CLOCK")) == 1
+    [row] = store.deliveries(sub.id)
+    assert (row.status, row.attempts) == ("sent", 1)
+    assert abs(row.sent_at - datetime.now(UTC)) < timedelta(minutes=1)  # the real time it was posted
 
 
 def test_worker_posts_what_is_due_and_stops_on_sigterm(store, slack, analytics, state_url):

@@ -14,6 +14,20 @@ LEASE = timedelta(minutes=10)
 T0 = datetime(2026, 11, 30, 9, 0, 5, tzinfo=timezone.utc)
 
 
+class Clock:
+    """A stand-in for the real clock that claims and leases follow (Store.clock)."""
+
+    def __init__(self, at: datetime = T0):
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+    def set(self, at: datetime) -> "Clock":
+        self.at = at
+        return self
+
+
 def _sub(store: Store, channel: str = "C1", **kw):
     values = dict(channel_id=channel, created_by="U1", weekday=0, time="09:00", tz="Europe/London",
                   countries=["MYS", "SGP"], field="cv", quiet=True, team_id="T1", now=T0 - timedelta(days=3))
@@ -48,28 +62,36 @@ def test_subscriptions_by_channel_and_deactivate(store):
 
 def test_claim_is_exclusive_and_taken_over_only_after_the_lease(store):
     sub = _sub(store)
-    first = store.claim(sub.id, "2026-11-30T09:00", now=T0, lease=LEASE, max_attempts=3)
+    store.clock = clock = Clock(T0)
+    first = store.claim(sub.id, "2026-11-30T09:00", lease=LEASE, max_attempts=3)
     assert first is not None and first.attempts == 1
-    assert store.claim(sub.id, "2026-11-30T09:00", now=T0 + timedelta(minutes=9), lease=LEASE, max_attempts=3) is None
-    rescue = store.claim(sub.id, "2026-11-30T09:00", now=T0 + timedelta(minutes=11), lease=LEASE, max_attempts=3)
+    clock.set(T0 + timedelta(minutes=9))
+    assert store.claim(sub.id, "2026-11-30T09:00", lease=LEASE, max_attempts=3) is None
+    clock.set(T0 + timedelta(minutes=11))
+    rescue = store.claim(sub.id, "2026-11-30T09:00", lease=LEASE, max_attempts=3)
     assert rescue is not None and rescue.attempts == 2 and rescue.delivery_id == first.delivery_id
+    assert store.deliveries(sub.id)[0].claimed_at == T0 + timedelta(minutes=11)  # the rescuer's own claim time
     # The first worker woke up: its fencing token is stale, so it can't record the delivery as its own.
-    assert not store.mark_sent(first, now=T0, message_ts="1.1", data_version="v", snapshot={})
-    assert store.mark_sent(rescue, now=T0 + timedelta(minutes=12), message_ts="2.2", data_version="v",
-                           snapshot={"top": {"USA": 1}})
-    assert store.claim(sub.id, "2026-11-30T09:00", now=T0 + timedelta(days=1), lease=LEASE, max_attempts=3) is None
+    assert not store.mark_sent(first, message_ts="1.1", data_version="v", snapshot={})
+    clock.set(T0 + timedelta(minutes=12))
+    assert store.mark_sent(rescue, message_ts="2.2", data_version="v", snapshot={"top": {"USA": 1}})
+    clock.set(T0 + timedelta(days=1))
+    assert store.claim(sub.id, "2026-11-30T09:00", lease=LEASE, max_attempts=3) is None
     [row] = store.deliveries(sub.id)
     assert (row.status, row.attempts, row.message_ts, row.snapshot) == ("sent", 2, "2.2", {"top": {"USA": 1}})
+    assert row.sent_at == T0 + timedelta(minutes=12)
     assert store.last_sent(sub.id) == row and store.last_delivery(sub.id) == row
 
 
 def test_attempts_run_out_and_stale_claims_are_abandoned(store):
     sub = _sub(store)
     key = "2026-11-30T09:00"
+    store.clock = clock = Clock(T0)
     for minutes in (0, 11, 22):
-        assert store.claim(sub.id, key, now=T0 + timedelta(minutes=minutes), lease=LEASE, max_attempts=3)
-    assert store.claim(sub.id, key, now=T0 + timedelta(minutes=33), lease=LEASE, max_attempts=3) is None
-    [gone] = store.abandon_stale(now=T0 + timedelta(minutes=33), lease=LEASE, max_attempts=3)
+        assert store.claim(sub.id, key, lease=LEASE, max_attempts=3)
+        clock.set(T0 + timedelta(minutes=minutes + 11))
+    assert store.claim(sub.id, key, lease=LEASE, max_attempts=3) is None
+    [gone] = store.abandon_stale(lease=LEASE, max_attempts=3)
     assert gone.period_key == key
     [row] = store.deliveries(sub.id)
     assert row.status == "failed" and "gave up after 3 attempts" in row.error
@@ -77,16 +99,19 @@ def test_attempts_run_out_and_stale_claims_are_abandoned(store):
 
 def test_failures_retryable_or_not_and_skips(store):
     sub = _sub(store)
-    claim = store.claim(sub.id, "A", now=T0, lease=LEASE, max_attempts=3)
+    store.clock = clock = Clock(T0)
+    claim = store.claim(sub.id, "A", lease=LEASE, max_attempts=3)
     assert store.mark_failed(claim, "ratelimited", retryable=True)
-    retry = store.claim(sub.id, "A", now=T0 + timedelta(minutes=1), lease=LEASE, max_attempts=3)
+    clock.set(T0 + timedelta(minutes=1))
+    retry = store.claim(sub.id, "A", lease=LEASE, max_attempts=3)
     assert retry is not None and retry.attempts == 2  # a transient failure is retried by the next run
     assert store.mark_failed(retry, "channel_not_found", retryable=False)
-    assert store.claim(sub.id, "A", now=T0 + timedelta(hours=1), lease=LEASE, max_attempts=3) is None
+    clock.set(T0 + timedelta(hours=1))
+    assert store.claim(sub.id, "A", lease=LEASE, max_attempts=3) is None
     assert store.last_delivery(sub.id).error == "channel_not_found"
-    assert store.record_skipped(sub.id, "B", "missed", now=T0)
-    assert not store.record_skipped(sub.id, "B", "missed", now=T0)  # logged once
-    assert store.claim(sub.id, "B", now=T0, lease=LEASE, max_attempts=3) is None  # and never posted
+    assert store.record_skipped(sub.id, "B", "missed")
+    assert not store.record_skipped(sub.id, "B", "missed")  # logged once
+    assert store.claim(sub.id, "B", lease=LEASE, max_attempts=3) is None  # and never posted
     assert store.period_keys(sub.id) == {"A", "B"} and store.last_sent(sub.id) is None
 
 
@@ -100,7 +125,7 @@ def test_concurrent_claimers_one_winner(state_url):
     def race() -> None:
         mine = Store(state_url)
         barrier.wait()
-        claim = mine.claim(sub.id, "2026-11-30T09:00", now=T0, lease=LEASE, max_attempts=3)
+        claim = mine.claim(sub.id, "2026-11-30T09:00", lease=LEASE, max_attempts=3)
         if claim is not None:
             wins.append(claim)
         mine.dispose()
@@ -137,3 +162,15 @@ def test_stores_created_at_once_on_an_empty_database(state_url):
     with store.engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(schema_version)).scalar() == 1
     store.dispose()
+
+
+def test_claims_are_stamped_and_leased_by_the_real_clock(store):
+    """Without a clock given, a claim is stamped with the time it is written and a fresh one is never stale."""
+    sub = _sub(store)
+    before = datetime.now(timezone.utc)
+    claim = store.claim(sub.id, "2026-11-30T09:00", lease=LEASE, max_attempts=3)
+    [row] = store.deliveries(sub.id)
+    assert claim is not None and before - timedelta(seconds=1) <= row.claimed_at <= datetime.now(timezone.utc)
+    assert store.claim(sub.id, "2026-11-30T09:00", lease=LEASE, max_attempts=3) is None  # within the lease
+    assert store.abandon_stale(lease=timedelta(0), max_attempts=1) != []  # judged by the same clock
+
