@@ -18,6 +18,7 @@ from bot import fields as field_ref
 from bot.fields import all_fields
 from bot.result import ChartSpec, Result
 from bot.validate import validate
+from bot.wording import count, field_words, joined, known
 
 PAIR_FLOOR = 25
 RISING_MIN_VOLUME = 50  # joint articles in the last year, for a partner to count as rising
@@ -98,7 +99,7 @@ def _source(query: Query) -> str:
     if query.metric in ("share", "affinity") and _no_article_counts(query.field, source):
         raise DataUnavailable(
             f"`by {query.metric}` needs each country's article count, and ETO publishes none for "
-            f"{_field_name(query.field)}. Rank by joint articles instead (drop `by {query.metric}`)."
+            f"{field_words(query.field)}. Rank by joint articles instead (drop `by {query.metric}`)."
         )
     return source
 
@@ -205,10 +206,6 @@ def _name(code: str) -> str:
     return f"the {name}" if name.startswith(_NAMES_WITH_THE) else name
 
 
-def _and(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-
-
 def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
@@ -217,39 +214,20 @@ def _possessive(name: str) -> str:
     return f"{name}'" if name.endswith("s") else f"{name}'s"
 
 
-_FIELD_WORDS = {"ai": "AI", "llm": "LLM", "nlp": "NLP", "ai_safety": "AI safety"}
-
-
-def _field_name(code: str) -> str:
-    """The field as it reads inside a sentence: "AI", "computer vision"."""
-    return _FIELD_WORDS.get(code) or all_fields()[code].name.lower()
-
-
 def _is_list(value: Any) -> bool:
     return isinstance(value, (list, tuple)) or hasattr(value, "tolist")
-
-
-def _known(value: Any) -> bool:
-    """False for None, NaN and pandas' NA (which refuses to be compared)."""
-    import pandas as pd
-
-    return value is not None and not bool(pd.isna(value))
-
-
-def _fmt(value: Any) -> str:
-    return f"{int(value):,}" if _known(value) else "n/a"
 
 
 def _no_article_counts(field: str, source: str = DEFAULT_SOURCE) -> list[str]:
     """A note for fields ETO publishes pair counts for but no per-country article counts."""
     if all_fields()[field].eto_activity_name or source in PAPER_LEVEL_SOURCES:
         return []
-    return [f"ETO's country activity data has no article counts for {_field_name(field)}, so shares, "
+    return [f"ETO's country activity data has no article counts for {field_words(field)}, so shares, "
             "affinity and links per article are empty."]
 
 
 def _pct(value: Any) -> str:
-    return f"{value:.1%}" if _known(value) else "n/a"
+    return f"{value:.1%}" if known(value) else "n/a"
 
 
 def _result(query: Query, db: Database, source: str, **fields: Any) -> Result:
@@ -281,7 +259,7 @@ def _partners(query: Query, db: Database) -> Result:
                                                    "count": query.count})
     if not fractional:
         frame = frame.drop(columns=["fractional_articles"])
-    name, field = _name(code), _field_name(query.field)
+    name, field = _name(code), field_words(query.field)
     among = f" in {all_groups()[query.group].name}" if query.group else ""
     title = f"{_possessive(name)} top {field} research partners{among}, {window.label}"
     if frame.empty and source in PAPER_LEVEL_SOURCES:
@@ -292,10 +270,10 @@ def _partners(query: Query, db: Database) -> Result:
     else:
         top = frame.iloc[0]
         rest = [_name(c) for c in frame["partner_code"].iloc[1:3]]
-        share = f", {_pct(top['partner_share'])} of {_possessive(name)} articles" if _known(top["partner_share"]) else ""
+        share = f", {_pct(top['partner_share'])} of {_possessive(name)} articles" if known(top["partner_share"]) else ""
         counted = f", {top['fractional_articles']:,.1f} fractional" if fractional else ""
         summary = (f"{_possessive(name)} top {field} partner{among} in {window.label} was {_name(top['partner_code'])} "
-                   f"({_fmt(top['joint_articles'])} joint articles{counted}{share})"
+                   f"({count(top['joint_articles'])} joint articles{counted}{share})"
                    + (f", followed by {' and '.join(rest)}." if rest else "."))
     ranked = (f"Ranked by {query.metric}." if query.metric != "joint"
               else "Ranked by fractional count." if fractional else "Ranked by joint articles.")
@@ -329,7 +307,7 @@ def _top(query: Query, db: Database) -> Result:
     coverage = _coverage(db, query.field, source)
     window = _window(query, coverage)
     frame, sql, params = _execute(db, "top", _common_params(query, source, window))
-    field = _field_name(query.field)
+    field = field_words(query.field)
     group = all_groups()[query.group].name if query.group else ""
     if group and not group.lower().endswith("countries"):
         group += " countries"
@@ -344,7 +322,7 @@ def _top(query: Query, db: Database) -> Result:
     else:
         leader, rest = frame.iloc[0], [_name(c) for c in frame["country_code"].iloc[1:3]]
         value = (f"{leader['links_per_article']:.2f}" if per_article
-                 else _pct(leader["international_share"]) if international else _fmt(leader["cross_border_links"]))
+                 else _pct(leader["international_share"]) if international else count(leader["cross_border_links"]))
         summary = (f"{_name(leader['country_code'])} had the {'highest' if international else 'most'} {measure}"
                    f"{' among ' + group if group else ''} in {window.label} "
                    f"({value})" + (f", followed by {' and '.join(rest)}." if rest else "."))
@@ -371,7 +349,7 @@ def _pair(query: Query, db: Database) -> Result:
     window = _window(query, coverage)
     a, b = query.countries
     frame, sql, params = _execute(db, "pair", {**_common_params(query, source, window), "country": a, "partner": b})
-    field, name_a, name_b = _field_name(query.field), _name(a), _name(b)
+    field, name_a, name_b = field_words(query.field), _name(a), _name(b)
     published = frame.dropna(subset=["joint_articles"])
     title = f"{name_a} – {name_b}: joint {field} articles, {window.label}"
     paper_level = source in PAPER_LEVEL_SOURCES
@@ -382,8 +360,8 @@ def _pair(query: Query, db: Database) -> Result:
                    f"each year was under ETO's floor of {PAIR_FLOOR} joint articles.")
     else:
         peak = published.loc[published["joint_articles"].idxmax()]
-        summary = (f"{name_a} and {name_b} co-authored {'' if paper_level else 'at least '}{_fmt(published['joint_articles'].sum())} {field} "
-                   f"articles in {window.label}, most in {int(peak['year'])} ({_fmt(peak['joint_articles'])}).")
+        summary = (f"{name_a} and {name_b} co-authored {'' if paper_level else 'at least '}{count(published['joint_articles'].sum())} {field} "
+                   f"articles in {window.label}, most in {int(peak['year'])} ({count(peak['joint_articles'])}).")
     missing = frame[frame["joint_articles"].isna()]["year"].tolist()
     extra = [_METRIC_NOTES["joint"],
              f"country_share and partner_share: joint articles as a share of {_possessive(name_a)} and of {_possessive(name_b)} articles."]
@@ -404,17 +382,17 @@ def _compare(query: Query, db: Database) -> Result:
     window = _window(query, coverage)
     frame, sql, params = _execute(db, "compare", {**_common_params(query, source, window), "countries": list(query.countries)})
     names = [_name(c) for c in query.countries]
-    field = _field_name(query.field)
+    field = field_words(query.field)
     title = f"Cross-border {field} links: {', '.join(names)}, {window.label}"
     totals = frame.groupby("country_code", sort=False)["cross_border_links"].sum().sort_values(ascending=False)
-    listed = _and([_name(c) for c in query.countries])
+    listed = joined([_name(c) for c in query.countries])
     if totals.empty:
         summary = f"None of {listed} has published {field} pair-years in {window.label}."
     else:
         silent = [_name(c) for c in query.countries if c not in totals.index]
         summary = (f"Of {listed}, {_name(totals.index[0])} had the most cross-border {field} links in "
-                   f"{window.label} ({_fmt(totals.iloc[0])})"
-                   + (f"; {_and(silent)} had none published." if silent else "."))
+                   f"{window.label} ({count(totals.iloc[0])})"
+                   + (f"; {joined(silent)} had none published." if silent else "."))
     return _result(query, db, source, title=title, summary=summary, frame=frame,
                    notes=_notes(db, source, window, uses_articles=True,
                                 extra=["Cross-border links: the sum of a country's joint articles with every partner."]),
@@ -439,9 +417,9 @@ def _fields(query: Query, db: Database) -> Result:
         summary = f"{name} has no published cross-border pair-years{with_whom} in any field in {window.label}."
     else:
         lead = frame.iloc[0]
-        others = [f"{r['field']} ({_fmt(r['joint_articles'])})" for _, r in frame.iloc[1:3].iterrows()]
+        others = [f"{r['field']} ({count(r['joint_articles'])})" for _, r in frame.iloc[1:3].iterrows()]
         summary = (f"{_possessive(name)} cross-border work{with_whom} in {window.label} is largest in {lead['field']} "
-                   f"({_fmt(lead['joint_articles'])} joint articles)" + (f", then {' and '.join(others)}." if others else "."))
+                   f"({count(lead['joint_articles'])} joint articles)" + (f", then {' and '.join(others)}." if others else "."))
     extra = ["Fields overlap (computer vision, NLP, robotics, LLMs and AI safety are parts of AI), so the rows must not be added up.",
              "joint_articles: joint articles with " + (_name(partner) if partner else "every partner, summed (cross-border links)") + "."]
     return _result(query, db, source, title=title, summary=summary, frame=frame,
@@ -461,7 +439,7 @@ def _rising(query: Query, db: Database) -> Result:
     min_volume = RISING_MIN_VOLUME if code else RISING_MIN_VOLUME * 2
     frame, sql, params = _execute(db, "rising", {**_common_params(query, source, window), "country": code,
                                                   "min_volume": min_volume, "min_years": RISING_MIN_YEARS})
-    field = _field_name(query.field)
+    field = field_words(query.field)
     who = _possessive(_name(code)) if code else "the"
     title = f"{who} fastest-rising {field} collaborations, {window.label}"
     if not code:
@@ -473,8 +451,8 @@ def _rising(query: Query, db: Database) -> Result:
         top = frame.iloc[0]
         label = _name(top["partner_code"]) if code else top["pair"]
         summary = (f"{who} fastest-rising {field} collaboration over {window.label} was {label}, growing "
-                   f"{top['cagr']:.0%} a year (from {_fmt(top['first_value'])} in {int(top['first_year'])} "
-                   f"to {_fmt(top['last_value'])} in {int(top['last_year'])}).")
+                   f"{top['cagr']:.0%} a year (from {count(top['first_value'])} in {int(top['first_year'])} "
+                   f"to {count(top['last_value'])} in {int(top['last_year'])}).")
     extra = [f"Growth: compound annual growth rate over complete years {window.label}, from each pair's first "
              f"published year to {window.year_to}; incomplete years are left out.",
              f"Only pairs with at least {min_volume} joint articles in {window.year_to} and {RISING_MIN_YEARS}+ years "
@@ -492,14 +470,14 @@ def _profile(query: Query, db: Database) -> Result:
     code = query.countries[0]
     frame, sql, params = _execute(db, "profile", {**_common_params(query, source, window), "country": code})
     row = frame.iloc[0]
-    name, field = _name(code), _field_name(query.field)
+    name, field = _name(code), field_words(query.field)
     title = f"{name}: {field} research profile, {window.label}"
     top_partners = row["top_partners"] if isinstance(row["top_partners"], str) and row["top_partners"] else ""
-    if _known(row["articles"]):
-        summary = f"{name} published {_fmt(row['articles'])} {field} articles in {window.label}"
+    if known(row["articles"]):
+        summary = f"{name} published {count(row['articles'])} {field} articles in {window.label}"
     else:
         summary = f"The source has no {field} article count for {name} in {window.label}"
-    summary += (f", with {_fmt(row['cross_border_links'])} cross-border links to {_fmt(row['partners'])} partner countries"
+    summary += (f", with {count(row['cross_border_links'])} cross-border links to {count(row['partners'])} partner countries"
                 f"; top partners {top_partners}." if top_partners else "; no cross-border pair-year was published.")
     extra = ["Patent applications and estimated investment (USD millions, ETO's estimate) cover all of AI, whatever the field.",
              "links_per_article: cross-border links per article; an article with several partner countries counts once per partner."]

@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.errors import ParseError, UserError
 from bot.render import blocks as kit
+from bot.wording import count, field_words, joined
 from bot.slack_web import CollabWebClient, api_error, find_in_history, web_client as slack_web_client
 from bot.state import Claim, Delivery, Store, Subscription, utcnow
 
@@ -94,10 +95,6 @@ def slack_date(moment: datetime, tz: str) -> str:
     local = moment.astimezone(ZoneInfo(tz))
     fallback = f"{local:%A} {local.day} {local:%B %Y} at {local:%H:%M} ({tz})"
     return f"<!date^{int(moment.timestamp())}^{{date_long_pretty}} at {{time}}|{fallback}>"
-
-
-def _and(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 # ---------------------------------------------------------------- schedules
@@ -542,18 +539,10 @@ def _country_names(codes: Iterable[str]) -> list[str]:
     return [countries[c].name if c in countries else c for c in codes]
 
 
-def _field_label(code: str) -> str:
-    from bot.fields import all_fields
-
-    words = {"ai": "AI", "llm": "large language models", "nlp": "natural language processing"}
-    field = all_fields().get(code)
-    return words.get(code) or (field.name.lower() if field else code)
-
-
 def _watching(sub: Subscription) -> str:
-    field = _field_label(sub.field)
+    field = field_words(sub.field)
     if sub.countries:
-        return f"watching {_and(_country_names(sub.countries))} in {field}"
+        return f"watching {joined(_country_names(sub.countries))} in {field}"
     return f"with a rotating country spotlight in {field}"
 
 
@@ -645,13 +634,6 @@ def spotlight_country(sub: Subscription, due: datetime) -> str:
     return NOTABLE[(year * 53 + week) % len(NOTABLE)]
 
 
-def _fmt(value: Any) -> str:
-    try:
-        return f"{int(value):,}"
-    except (TypeError, ValueError):
-        return "n/a"
-
-
 def _signed(value: int) -> str:
     return f"+{value:,}" if value > 0 else f"−{abs(value):,}"
 
@@ -679,18 +661,18 @@ def _country_block(code: str, field: str, db: Any) -> tuple[str, Any, dict[str, 
     lines = [f"*{kit.escape(name)}*"]
     top: dict[str, int] = {}
     if partners.frame.empty:
-        lines.append(f"No published {_field_label(field)} partners in {_window_label(partners)}.")
+        lines.append(f"No published {field_words(field)} partners in {_window_label(partners)}.")
     else:
         rows = partners.frame.head(3).to_dict("records")
         top = {str(r["partner_code"]): int(r["joint_articles"]) for r in partners.frame.to_dict("records")}
         lines.append(f"Top partners ({_window_label(partners)}, joint articles): "
-                     + " · ".join(f"{kit.escape(r['partner'])} {_fmt(r['joint_articles'])}" for r in rows))
+                     + " · ".join(f"{kit.escape(r['partner'])} {count(r['joint_articles'])}" for r in rows))
     try:
         rising = answer(f"rising {code} in {field} top 3", db)
         if not rising.frame.empty:
             r = rising.frame.iloc[0]
             lines.append(f"Fastest-rising partner: {kit.escape(r['partner'])}, {r['cagr']:+.0%} a year "
-                         f"({_fmt(r['first_value'])} in {int(r['first_year'])} → {_fmt(r['last_value'])} in "
+                         f"({count(r['first_value'])} in {int(r['first_year'])} → {count(r['last_value'])} in "
                          f"{int(r['last_year'])}, complete years).")
     except UserError:
         pass
@@ -699,8 +681,8 @@ def _country_block(code: str, field: str, db: Any) -> tuple[str, Any, dict[str, 
         p = profile.frame.iloc[0]
         if p["articles"] == p["articles"] and p["articles"]:
             lines.append(f"International work: {float(p['links_per_article']):.2f} cross-border links per article "
-                         f"({_fmt(p['cross_border_links'])} links, {_fmt(p['articles'])} articles, "
-                         f"{_fmt(p['partners'])} partner countries).")
+                         f"({count(p['cross_border_links'])} links, {count(p['articles'])} articles, "
+                         f"{count(p['partners'])} partner countries).")
     except (UserError, KeyError, TypeError, ValueError):
         pass
     return "\n".join(lines), partners, top
@@ -714,7 +696,7 @@ def _movers(previous: dict[str, Any], current: dict[str, Any], field: str) -> li
     changes = sorted(((after[c] - before[c], c) for c in after if c in before and after[c] != before[c]),
                      key=lambda change: (-abs(change[0]), change[1]))
     if changes:
-        lines.append(f"Biggest movers in cross-border {_field_label(field)} links: " + " · ".join(
+        lines.append(f"Biggest movers in cross-border {field_words(field)} links: " + " · ".join(
             f"{kit.escape(names.get(c, c))} {_signed(d)} ({before[c]:,} → {after[c]:,})" for d, c in changes[:3]))
     entered = [c for c in after if c not in before]
     if before and entered:
@@ -749,7 +731,7 @@ def build_digest(sub: Subscription, *, previous: Delivery | None, due: datetime,
     }
     is_new = previous is None or previous.data_version != data_version
     late = now - due > LATE_AFTER
-    field_label = _field_label(field)
+    field_label = field_words(field)
 
     # What changed
     if previous is None:
@@ -800,7 +782,7 @@ def build_digest(sub: Subscription, *, previous: Delivery | None, due: datetime,
             what += movers or ["The figures this digest follows did not change."]
         else:
             what.append("The last digest recorded no figures to compare with.")
-    spotlight_names = _and(_country_names(spotlight))
+    spotlight_names = joined(_country_names(spotlight))
     title = (f"collab digest: {spotlight_names} · {field_label}" if watched
              else f"collab digest · spotlight on {spotlight_names} · {field_label}")
     blocks = [kit.header(title)]
