@@ -27,6 +27,8 @@ def _hostile() -> list[str]:
             block.append(line)
         elif line.strip() and not line.startswith("#"):
             statements.append(line)
+    # Lines after the last `----` would open a block that never closes: refuse them, don't drop them.
+    assert not any(line.strip() for line in block), f"unclosed ---- block in {HOSTILE_FILE.name}: {block[:2]}"
     return statements
 
 
