@@ -36,7 +36,8 @@ HTTP_EXAMPLES = int(os.environ.get("COLLAB_HTTP_EXAMPLES", "60"))
 # What must never reach a person: tracebacks, source paths, Python's exception class names, our
 # own "something went wrong" (the sign of an unexpected exception).
 INTERNALS = re.compile(
-    r"Traceback|File \"|\.py\b|line \d+, in |site-packages|/work/|/usr/lib|"
+    r"Traceback|File \"|\.py\b|line \d+, in |site-packages|/usr/lib|"
+    + re.escape(str(Path(__file__).resolve().parents[1])) + "|"
     r"\b(?:[A-Z][A-Za-z]*(?:Error|Exception)|KeyError|Warning)\b|Something went wrong on my side")
 
 # ---------------------------------------------------------------- the text strategy
