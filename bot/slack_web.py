@@ -67,12 +67,16 @@ def api_method(request: RetryRequest) -> str:
     return urlparse(request.url).path.rstrip("/").rsplit("/", 1)[-1]
 
 
-class ConnectionRetry(RetryHandler):
-    """Retry dropped connections: always when nothing was sent, after sending only if the call may repeat."""
+class _RepeatableRetry(RetryHandler):
+    """A retry handler told which calls may be repeated once Slack may have acted on them."""
 
     def __init__(self, max_retry_count: int = 2, repeatable: Callable[[RetryRequest], bool] = lambda _: True):
         super().__init__(max_retry_count=max_retry_count)
         self.repeatable = repeatable
+
+
+class ConnectionRetry(_RepeatableRetry):
+    """Retry dropped connections: always when nothing was sent, after sending only if the call may repeat."""
 
     def _can_retry(self, *, state: RetryState, request: RetryRequest, response: RetryResponse | None = None,
                    error: Exception | None = None) -> bool:
@@ -83,12 +87,8 @@ class ConnectionRetry(RetryHandler):
         return isinstance(error, AFTER_SEND_ERRORS) and self.repeatable(request)
 
 
-class ServerErrorRetry(RetryHandler):
+class ServerErrorRetry(_RepeatableRetry):
     """Retry 5xx answers (slack_sdk's ServerErrorRetryHandler knows only 500 and 503) of calls that may repeat."""
-
-    def __init__(self, max_retry_count: int = 2, repeatable: Callable[[RetryRequest], bool] = lambda _: True):
-        super().__init__(max_retry_count=max_retry_count)
-        self.repeatable = repeatable
 
     def _can_retry(self, *, state: RetryState, request: RetryRequest, response: RetryResponse | None = None,
                    error: Exception | None = None) -> bool:
