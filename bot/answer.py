@@ -152,9 +152,16 @@ def _common_params(query: Query, source: str, window: Window) -> dict[str, Any]:
     }
 
 
+_datasets_seen: dict[tuple[str, str, str | None], list[dict[str, Any]]] = {}
+
+
 def _datasets(db: Database, source: str | None) -> list[dict[str, Any]]:
-    frame, _, _ = _execute(db, "sources", {"source": source})
-    return frame.to_dict("records")
+    """The datasets behind a source; read once per data version (every answer's notes and chart need them)."""
+    key = (str(db.path), db.data_version, source)
+    if key not in _datasets_seen:
+        frame, _, _ = _execute(db, "sources", {"source": source})
+        _datasets_seen[key] = frame.to_dict("records")
+    return _datasets_seen[key]
 
 
 def _notes(db: Database, source: str, window: Window, *, uses_articles: bool, extra: list[str] = ()) -> list[str]:
