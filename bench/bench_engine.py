@@ -44,9 +44,9 @@ def main() -> int:
     parser.add_argument("--process-runs", type=int, default=10)
     args = parser.parse_args()
 
-    from bot.answer import answer
-    from bot.build import ensure_built
-    from bot.db import Database
+    from bot.data.build import ensure_built
+    from bot.engine.answer import answer
+    from bot.engine.db import Database
 
     ensure_built(log=lambda line: None)
     db = Database()
@@ -67,13 +67,17 @@ def main() -> int:
     timings = []
     for _ in range(args.process_runs):
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "bot.cli", "ask", "partners Malaysia"], check=True,
-                       stdout=subprocess.DEVNULL, env=os.environ.copy())
+        subprocess.run(
+            [sys.executable, "-m", "bot.cli", "ask", "partners Malaysia"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            env=os.environ.copy(),
+        )
         timings.append(time.perf_counter() - start)
     median, p95 = statistics.median(timings), percentile(timings, 0.95)
     flag = "" if p95 < PROCESS_BUDGET_S else "  OVER BUDGET"
     failures += bool(flag)
-    print(f"\nwhole process `collab ask \"partners Malaysia\"`: median {median:.2f} s, p95 {p95:.2f} s{flag}")
+    print(f'\nwhole process `collab ask "partners Malaysia"`: median {median:.2f} s, p95 {p95:.2f} s{flag}')
     return 1 if failures else 0
 
 

@@ -78,7 +78,13 @@ def measure(label: str, argv: list[str], env: dict[str, str] | None = None) -> d
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode != 0:
         raise SystemExit(f"{label} failed ({child.returncode}):\n{err[-3000:]}")
-    return {"label": label, "seconds": seconds, "peak_mb": usage.ru_maxrss / 1024, "out": out.strip(), "err": err.strip()}
+    return {
+        "label": label,
+        "seconds": seconds,
+        "peak_mb": usage.ru_maxrss / 1024,
+        "out": out.strip(),
+        "err": err.strip(),
+    }
 
 
 def head(source: Path, target: Path, works: int) -> Path:
@@ -103,8 +109,9 @@ def main() -> int:
     parser.add_argument("--plain", action="store_true", help="generate plain JSON Lines instead of .gz")
     args = parser.parse_args()
 
-    from bot.build import ensure_built
     from gen_openalex import generate
+
+    from bot.data.build import ensure_built
 
     args.workdir.mkdir(parents=True, exist_ok=True)
     built = ensure_built(log=lambda line: print(line, file=sys.stderr))
@@ -119,32 +126,47 @@ def main() -> int:
     target = args.workdir / "collab.duckdb"
     shutil.copyfile(built, target)
     env = {**os.environ, "COLLAB_DB": str(target)}
-    ingest = measure("collab ingest openalex", [sys.executable, "-m", "bot.cli", "ingest", "openalex", str(works_file),
-                                                "--no-progress"], env)
+    ingest = measure(
+        "collab ingest openalex",
+        [sys.executable, "-m", "bot.cli", "ingest", "openalex", str(works_file), "--no-progress"],
+        env,
+    )
     ingest["works"] = args.works
     results.append(ingest)
     floor = measure("DuckDB floor (read_json + self-join)", [sys.executable, "-c", FLOOR, str(works_file)])
     floor["works"] = args.works
     results.append(floor)
     pandas_n = min(args.pandas_works, args.works)
-    pandas_file = works_file if pandas_n == args.works else head(works_file, args.workdir / f"works-head-{pandas_n}.jsonl", pandas_n)
-    pandas = measure(f"pandas (read_json lines, explode, merge) on {pandas_n:,}", [sys.executable, "-c", PANDAS, str(pandas_file)])
+    pandas_file = (
+        works_file
+        if pandas_n == args.works
+        else head(works_file, args.workdir / f"works-head-{pandas_n}.jsonl", pandas_n)
+    )
+    pandas = measure(
+        f"pandas (read_json lines, explode, merge) on {pandas_n:,}", [sys.executable, "-c", PANDAS, str(pandas_file)]
+    )
     pandas["works"] = pandas_n
     results.append(pandas)
 
     scale = args.works / pandas_n
     print(f"\n{'contender':<48} {'works':>10} {'seconds':>9} {'works/s':>10} {'peak MB':>9}")
     for r in results:
-        print(f"{r['label']:<48} {r['works']:>10,} {r['seconds']:>9.1f} {r['works'] / r['seconds']:>10,.0f} {r['peak_mb']:>9,.0f}")
+        print(
+            f"{r['label']:<48} {r['works']:>10,} {r['seconds']:>9.1f} {r['works'] / r['seconds']:>10,.0f} {r['peak_mb']:>9,.0f}"
+        )
     pandas_seconds = pandas["seconds"] * scale
     if scale != 1:
-        print(f"{'pandas, scaled linearly to ' + format(args.works, ','):<48} {args.works:>10,} {pandas_seconds:>9.1f} "
-              f"{args.works / pandas_seconds:>10,.0f} {pandas['peak_mb'] * scale:>9,.0f}  (estimate)")
+        print(
+            f"{'pandas, scaled linearly to ' + format(args.works, ','):<48} {args.works:>10,} {pandas_seconds:>9.1f} "
+            f"{args.works / pandas_seconds:>10,.0f} {pandas['peak_mb'] * scale:>9,.0f}  (estimate)"
+        )
     faster = pandas_seconds / ingest["seconds"]
     of_floor = ingest["seconds"] / floor["seconds"]
     print(f"\ningest vs pandas: {faster:.1f}x faster (aim >= 5x) {'OK' if faster >= 5 else 'MISSED'}")
     print(f"ingest vs floor:  {of_floor:.1f}x the floor's time (aim <= 3x) {'OK' if of_floor <= 3 else 'MISSED'}")
-    print(f"ingest peak memory: {ingest['peak_mb']:,.0f} MB (aim < 2,048) {'OK' if ingest['peak_mb'] < 2048 else 'MISSED'}")
+    print(
+        f"ingest peak memory: {ingest['peak_mb']:,.0f} MB (aim < 2,048) {'OK' if ingest['peak_mb'] < 2048 else 'MISSED'}"
+    )
     print(f"floor result: {floor['out']} (pair-year rows, pair links); pandas result: {pandas['out']}")
     print("ingest summary:\n  " + ingest["err"].replace("\n", "\n  "))
     return 0 if faster >= 5 and of_floor <= 3 and ingest["peak_mb"] < 2048 else 1

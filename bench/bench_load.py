@@ -45,7 +45,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
     args = parser.parse_args()
 
-    from bot.build import build
+    from bot.data.build import build
 
     with tempfile.TemporaryDirectory() as tmp:
         db_path = build(Path(tmp) / "collab.duckdb", log=lambda line: None)
@@ -64,21 +64,28 @@ def main() -> int:
                 answers += [s for s in result.answer_seconds if s is not None]
                 peak = max(peak, result.peak_rss)
                 slow += sum(s >= 3 for s in result.ack_seconds)
-                not_once += sum(1 for ack, n in zip(result.acks, result.responses)
-                                if (b"Working on" in ack.body) != (n == 1))
+                not_once += sum(
+                    1 for ack, n in zip(result.acks, result.responses) if (b"Working on" in ack.body) != (n == 1)
+                )
                 print(f"round {round_}: {len(texts)} in flight, all answered in {result.wall:.1f} s")
                 quiet(standin)  # let this round's charts finish uploading: each round starts from idle
             errors = [line for line in server.log(tail=0).splitlines() if " ERROR " in line or "Traceback" in line]
         finally:
             server.stop()
             standin.stop()
-    print(f"\n{args.in_flight} commands in flight x {args.rounds} rounds, {args.workers} gunicorn workers, "
-          f"{os.cpu_count()} cores")
+    print(
+        f"\n{args.in_flight} commands in flight x {args.rounds} rounds, {args.workers} gunicorn workers, "
+        f"{os.cpu_count()} cores"
+    )
     for name, values in (("ack", acks), ("answer", answers)):
-        print(f"  {name:<7} p50 {percentile(values, 50) * 1000:6.0f} ms   p95 {percentile(values, 95) * 1000:6.0f} ms   "
-              f"p99 {percentile(values, 99) * 1000:6.0f} ms   max {max(values) * 1000:6.0f} ms   (n={len(values)})")
+        print(
+            f"  {name:<7} p50 {percentile(values, 50) * 1000:6.0f} ms   p95 {percentile(values, 95) * 1000:6.0f} ms   "
+            f"p99 {percentile(values, 99) * 1000:6.0f} ms   max {max(values) * 1000:6.0f} ms   (n={len(values)})"
+        )
     print(f"  memory  idle {idle / 2**20:.0f} MiB, peak {peak / 2**20:.0f} MiB (RSS of master + workers)")
-    print(f"  acks over 3 s: {slow}; commands not answered exactly once: {not_once}; server errors logged: {len(errors)}")
+    print(
+        f"  acks over 3 s: {slow}; commands not answered exactly once: {not_once}; server errors logged: {len(errors)}"
+    )
     return 0 if slow == 0 and not_once == 0 and not errors else 1
 
 

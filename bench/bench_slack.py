@@ -29,10 +29,26 @@ from slack_standin import SlackStandIn  # noqa: E402
 
 # Every command draws a chart, so each measures the full path: query, answer, render, upload.
 COMMANDS = [
-    "partners Malaysia", "partners Saudi Arabia", "pair China USA", "top 10 non-western", "partners India",
-    "compare China India Japan", "rising China", "fields Malaysia China", "partners Brazil", "pair China Singapore",
-    "top 20", "partners Pakistan", "pair China Saudi Arabia", "partners Japan in computer vision", "rising India",
-    "compare USA China", "partners Germany from 2018", "top 10 asean", "partners Indonesia", "fields Saudi Arabia",
+    "partners Malaysia",
+    "partners Saudi Arabia",
+    "pair China USA",
+    "top 10 non-western",
+    "partners India",
+    "compare China India Japan",
+    "rising China",
+    "fields Malaysia China",
+    "partners Brazil",
+    "pair China Singapore",
+    "top 20",
+    "partners Pakistan",
+    "pair China Saudi Arabia",
+    "partners Japan in computer vision",
+    "rising India",
+    "compare USA China",
+    "partners Germany from 2018",
+    "top 10 asean",
+    "partners Indonesia",
+    "fields Saudi Arabia",
 ]
 ACK_BUDGET, ANSWER_BUDGET = 0.300, 2.0
 
@@ -64,8 +80,12 @@ def burst(server: SlackServer, standin: SlackStandIn, texts: list[str]) -> dict[
     for item in sent:
         ids = item["ids"]
         answered = standin.wait_for("response", where={"key": ids["key"]}, timeout=60)[0]
-        charted = standin.wait_for("files.completeUploadExternal", where={"channel_id": ids["channel"]},
-                                   timeout=60, test=lambda c: c.reply.get("ok"))[0]
+        charted = standin.wait_for(
+            "files.completeUploadExternal",
+            where={"channel_id": ids["channel"]},
+            timeout=60,
+            test=lambda c: c.reply.get("ok"),
+        )[0]
         figures["ack"].append(item["ack"])
         figures["answer"].append(answered.at - item["began"])
         figures["chart"].append(charted.at - item["began"])
@@ -76,8 +96,10 @@ def report(title: str, figures: dict[str, list[float]]) -> None:
     print(f"{title}: n={len(figures['ack'])}")
     for name, label in (("ack", "(a) ack"), ("answer", "(b) answer at response_url"), ("chart", "(c) chart uploaded")):
         values = figures[name]
-        print(f"  {label:<30} p50 {statistics.median(values) * 1000:7.0f} ms   p95 {percentile(values, 95) * 1000:7.0f} ms"
-              f"   max {max(values) * 1000:7.0f} ms")
+        print(
+            f"  {label:<30} p50 {statistics.median(values) * 1000:7.0f} ms   p95 {percentile(values, 95) * 1000:7.0f} ms"
+            f"   max {max(values) * 1000:7.0f} ms"
+        )
 
 
 def main() -> int:
@@ -89,7 +111,7 @@ def main() -> int:
     args = parser.parse_args()
     texts = [COMMANDS[i % len(COMMANDS)] for i in range(args.commands)]
 
-    from bot.build import build
+    from bot.data.build import build
 
     with tempfile.TemporaryDirectory(prefix="collab-bench-") as folder:
         db_path = build(Path(folder) / "collab.duckdb", log=lambda message: None)
@@ -122,9 +144,11 @@ def main() -> int:
     verdict = ack_p95 < ACK_BUDGET and chart_p95 < ANSWER_BUDGET
     load = os.getloadavg()
     print(f"machine: {os.cpu_count()} CPUs, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1/5/15 min)")
-    print(f"budget (warm bursts): ack p95 < {ACK_BUDGET * 1000:.0f} ms: {ack_p95 * 1000:.0f} ms; "
-          f"answer with chart p95 < {ANSWER_BUDGET:.0f} s: answer {answer_p95:.2f} s, chart {chart_p95:.2f} s; "
-          f"{'met' if verdict else 'MISSED'}")
+    print(
+        f"budget (warm bursts): ack p95 < {ACK_BUDGET * 1000:.0f} ms: {ack_p95 * 1000:.0f} ms; "
+        f"answer with chart p95 < {ANSWER_BUDGET:.0f} s: answer {answer_p95:.2f} s, chart {chart_p95:.2f} s; "
+        f"{'met' if verdict else 'MISSED'}"
+    )
     return 0 if verdict else 1
 
 

@@ -3,7 +3,7 @@
 Countries follow the real frequencies of ETO's AI data: a multi-country work draws a pair-year from
 ETO's AI pairs table weighted by joint_articles (and, for 4% of works, a third country); a
 single-country work draws a country-year from ETO's AI country_articles weighted by articles. Every
-work carries concepts and topics that map to AI (bot/ingest/mapping.py), a share of them to
+work carries concepts and topics that map to AI (bot/data/ingest/mapping.py), a share of them to
 computer vision, NLP, robotics or LLMs. Works are smaller than real ones (about 2.5 KB instead of
 5-20 KB: no abstract, fewer locations), so throughput per work is flattering next to a real
 snapshot; the baselines in bench_ingest.py read the same file, so the ratios hold.
@@ -48,7 +48,7 @@ TOPICS = {
 def _load_weights(db_path: Path | None):
     import duckdb
 
-    from bot.build import ensure_built
+    from bot.data.build import ensure_built
 
     path = ensure_built(db_path, log=lambda line: print(line, file=sys.stderr))
     with duckdb.connect(str(path), read_only=True) as con:
@@ -72,16 +72,25 @@ def _cumulative(weights):
 
 def _concept(key: str, score: float) -> dict:
     cid, name, level = CONCEPTS[key]
-    return {"id": f"https://openalex.org/{cid}", "wikidata": "https://www.wikidata.org/wiki/Q11660",
-            "display_name": name, "level": level, "score": round(score, 6)}
+    return {
+        "id": f"https://openalex.org/{cid}",
+        "wikidata": "https://www.wikidata.org/wiki/Q11660",
+        "display_name": name,
+        "level": level,
+        "score": round(score, 6),
+    }
 
 
 def _topic(key: str, score: float) -> dict:
     tid, name, sub, sub_name = TOPICS[key]
-    return {"id": f"https://openalex.org/{tid}", "display_name": name, "score": round(score, 4),
-            "subfield": {"id": f"https://openalex.org/subfields/{sub}", "display_name": sub_name},
-            "field": {"id": "https://openalex.org/fields/17", "display_name": "Computer Science"},
-            "domain": {"id": "https://openalex.org/domains/3", "display_name": "Physical Sciences"}}
+    return {
+        "id": f"https://openalex.org/{tid}",
+        "display_name": name,
+        "score": round(score, 4),
+        "subfield": {"id": f"https://openalex.org/subfields/{sub}", "display_name": sub_name},
+        "field": {"id": "https://openalex.org/fields/17", "display_name": "Computer Science"},
+        "domain": {"id": "https://openalex.org/domains/3", "display_name": "Physical Sciences"},
+    }
 
 
 def make_work(n: int, countries: list[str], year: int, rng: random.Random) -> dict:
@@ -91,20 +100,44 @@ def make_work(n: int, countries: list[str], year: int, rng: random.Random) -> di
     authorships = []
     for i, code in enumerate(assigned):
         inst = rng.randrange(200_000)
-        institutions = [] if rng.random() < 0.08 else [{
-            "id": f"https://openalex.org/I{inst}", "display_name": f"Institute {inst}",
-            "ror": f"https://ror.org/0{inst:07d}", "country_code": code, "type": "education",
-            "lineage": [f"https://openalex.org/I{inst}"]}]
-        authorships.append({
-            "author_position": "first" if i == 0 else ("last" if i == authors - 1 else "middle"),
-            "author": {"id": f"https://openalex.org/A{rng.randrange(10**10)}", "display_name": f"Author {i}", "orcid": None},
-            "institutions": institutions, "countries": [code], "is_corresponding": i == 0,
-            "raw_author_name": f"Author {i}", "raw_affiliation_strings": [f"Institute {inst}, {code}"],
-        })
+        institutions = (
+            []
+            if rng.random() < 0.08
+            else [
+                {
+                    "id": f"https://openalex.org/I{inst}",
+                    "display_name": f"Institute {inst}",
+                    "ror": f"https://ror.org/0{inst:07d}",
+                    "country_code": code,
+                    "type": "education",
+                    "lineage": [f"https://openalex.org/I{inst}"],
+                }
+            ]
+        )
+        authorships.append(
+            {
+                "author_position": "first" if i == 0 else ("last" if i == authors - 1 else "middle"),
+                "author": {
+                    "id": f"https://openalex.org/A{rng.randrange(10**10)}",
+                    "display_name": f"Author {i}",
+                    "orcid": None,
+                },
+                "institutions": institutions,
+                "countries": [code],
+                "is_corresponding": i == 0,
+                "raw_author_name": f"Author {i}",
+                "raw_affiliation_strings": [f"Institute {inst}, {code}"],
+            }
+        )
     r = rng.random()
     ai_score = rng.uniform(0.3, 0.9) if r < 0.6 else 0.0  # 40%: AI only through an ancestor + topic
-    concepts = [_concept("cs", rng.uniform(0.3, 0.8)), _concept("ai", ai_score), _concept("ml", rng.uniform(0, 0.5)),
-                _concept("math", rng.uniform(0, 0.3)), _concept("eng", rng.uniform(0, 0.2))]
+    concepts = [
+        _concept("cs", rng.uniform(0.3, 0.8)),
+        _concept("ai", ai_score),
+        _concept("ml", rng.uniform(0, 0.5)),
+        _concept("math", rng.uniform(0, 0.3)),
+        _concept("eng", rng.uniform(0, 0.2)),
+    ]
     topics = [_topic("ai", rng.uniform(0.9, 1.0))]
     keywords = [{"id": "https://openalex.org/keywords/deep-learning", "display_name": "Deep Learning", "score": 0.5}]
     sub = rng.random()
@@ -115,21 +148,36 @@ def make_work(n: int, countries: list[str], year: int, rng: random.Random) -> di
         concepts.append(_concept("nlp", rng.uniform(0.3, 0.9)))
         topics.insert(0, _topic("nlp", rng.uniform(0.9, 1.0)))
         if rng.random() < 0.3:
-            keywords.append({"id": "https://openalex.org/keywords/large-language-models",
-                             "display_name": "Large Language Models", "score": 0.6})
+            keywords.append(
+                {
+                    "id": "https://openalex.org/keywords/large-language-models",
+                    "display_name": "Large Language Models",
+                    "score": 0.6,
+                }
+            )
     elif sub < 0.52:
         concepts.append(_concept("robotics", rng.uniform(0.3, 0.9)))
         topics.insert(0, _topic("robotics", rng.uniform(0.9, 1.0)))
     topics.append(_topic("other", rng.uniform(0.5, 0.9)))
     wid = f"https://openalex.org/W{4_000_000_000 + n}"
     return {
-        "id": wid, "doi": f"https://doi.org/10.5555/bench.{n}", "title": f"Synthetic AI work {n}",
-        "display_name": f"Synthetic AI work {n}", "publication_year": year,
+        "id": wid,
+        "doi": f"https://doi.org/10.5555/bench.{n}",
+        "title": f"Synthetic AI work {n}",
+        "display_name": f"Synthetic AI work {n}",
+        "publication_year": year,
         "publication_date": f"{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
-        "ids": {"openalex": wid}, "language": "en", "type": "article",
-        "authorships": authorships, "countries_distinct_count": len(set(countries)),
-        "institutions_distinct_count": len(authorships), "cited_by_count": rng.randrange(200),
-        "primary_topic": topics[0], "topics": topics[:3], "keywords": keywords, "concepts": concepts,
+        "ids": {"openalex": wid},
+        "language": "en",
+        "type": "article",
+        "authorships": authorships,
+        "countries_distinct_count": len(set(countries)),
+        "institutions_distinct_count": len(authorships),
+        "cited_by_count": rng.randrange(200),
+        "primary_topic": topics[0],
+        "topics": topics[:3],
+        "keywords": keywords,
+        "concepts": concepts,
         "referenced_works_count": 5,
         "referenced_works": [f"https://openalex.org/W{rng.randrange(10**10)}" for _ in range(5)],
         "counts_by_year": [{"year": 2025, "cited_by_count": rng.randrange(20)}],

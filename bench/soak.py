@@ -27,7 +27,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,11 +36,28 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from conftest_slack import BOT_TOKEN, LOAD_COMMANDS, SlackServer, new_id  # noqa: E402
 from slack_standin import SlackStandIn  # noqa: E402
 
-BAD_INPUT = ["", "partners", "partners Atlantis", "pair China", "top 1000", "from 2025 to 2015 partners Malaysia",
-             "sql DROP TABLE pairs", "sql SELECT * FROM read_csv('/etc/passwd')", "partners <#C0123|general>",
-             "compare 🇲🇾 🇨🇳", "partners Malaysia'; DROP TABLE pairs;--", "x" * 3000, "rising Kosovo in chips"]
-BUTTONS = [("collab_share", "partners Malaysia"), ("collab_csv", "pair China USA"), ("collab_sql", "top 10 asean"),
-           ("collab_share", "rising China"), ("collab_sql", "partners Brazil")]
+BAD_INPUT = [
+    "",
+    "partners",
+    "partners Atlantis",
+    "pair China",
+    "top 1000",
+    "from 2025 to 2015 partners Malaysia",
+    "sql DROP TABLE pairs",
+    "sql SELECT * FROM read_csv('/etc/passwd')",
+    "partners <#C0123|general>",
+    "compare 🇲🇾 🇨🇳",
+    "partners Malaysia'; DROP TABLE pairs;--",
+    "x" * 3000,
+    "rising Kosovo in chips",
+]
+BUTTONS = [
+    ("collab_share", "partners Malaysia"),
+    ("collab_csv", "pair China USA"),
+    ("collab_sql", "top 10 asean"),
+    ("collab_share", "rising China"),
+    ("collab_sql", "partners Brazil"),
+]
 ERROR_MARKERS = (" ERROR ", " CRITICAL ", "Traceback", "[ERROR]", "[CRITICAL]")
 
 
@@ -59,23 +76,32 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
 
-    from bot.build import build
-    from bot.state import Store
+    from bot.data.build import build
+    from bot.state.store import Store
 
     tmp = Path(tempfile.mkdtemp(prefix="collab-soak-"))
     db_path = build(tmp / "collab.duckdb", log=lambda line: None)
     standin = SlackStandIn(token=BOT_TOKEN).start()
     server = SlackServer(standin, db_path, workers=args.workers).wait_until_up()
-    print(f"soak: {args.minutes:g} min, ~{args.rate:g} requests/s, server pid {server.process.pid}, log {server.log_path}")
+    print(
+        f"soak: {args.minutes:g} min, ~{args.rate:g} requests/s, server pid {server.process.pid}, log {server.log_path}"
+    )
 
-    base = next_monday_9(datetime.now(timezone.utc))
+    base = next_monday_9(datetime.now(UTC))
     store = Store(server.state_url)
     digest_channels = [new_id("C"), new_id("C")]
     for channel, countries in zip(digest_channels, (["MYS"], [])):
         owner = new_id("U")
         standin.members[channel] = [owner]
-        store.add_subscription(channel_id=channel, created_by=owner, weekday=0, time="09:00", tz="UTC",
-                               countries=countries, now=base - timedelta(days=1))
+        store.add_subscription(
+            channel_id=channel,
+            created_by=owner,
+            weekday=0,
+            time="09:00",
+            tz="UTC",
+            countries=countries,
+            now=base - timedelta(days=1),
+        )
     store.dispose()
 
     stop = threading.Event()
@@ -103,8 +129,18 @@ def main() -> int:
                 kind = "button"
             else:
                 text = "app_home_opened"
-                reply, ids = server.event({"type": "app_home_opened", "user": new_id("U"), "channel": new_id("D"),
-                                           "tab": "home", "event_ts": f"{time.time():.6f}"}), {"key": ""}
+                reply, ids = (
+                    server.event(
+                        {
+                            "type": "app_home_opened",
+                            "user": new_id("U"),
+                            "channel": new_id("D"),
+                            "tab": "home",
+                            "event_ts": f"{time.time():.6f}",
+                        }
+                    ),
+                    {"key": ""},
+                )
                 kind = "event"
             if reply.status != 200 or reply.seconds >= 3:
                 send_errors.append(f"{text[:40]!r}: HTTP {reply.status} in {reply.seconds:.2f} s")
@@ -125,8 +161,14 @@ def main() -> int:
         week = 0
         while not stop.wait(args.digest_every):
             now = base + timedelta(weeks=week, minutes=2)
-            done = subprocess.run([sys.executable, "-m", "bot.cli", "digest", "run-due", "--now", now.isoformat()],
-                                  cwd=ROOT, env=server.env, capture_output=True, text=True, timeout=120)
+            done = subprocess.run(
+                [sys.executable, "-m", "bot.cli", "digest", "run-due", "--now", now.isoformat()],
+                cwd=ROOT,
+                env=server.env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
             digest_runs.append((done.returncode, (done.stdout + done.stderr).strip()[-300:]))
             week += 1
 
@@ -150,7 +192,9 @@ def main() -> int:
             time.sleep(min(30, max(0.1, deadline - time.monotonic())))
             if samples:
                 at, rss, fds = samples[-1]
-                print(f"  {at:6.0f} s: {len(sent):5d} requests, RSS {rss / 2**20:6.0f} MiB, {fds} open files", flush=True)
+                print(
+                    f"  {at:6.0f} s: {len(sent):5d} requests, RSS {rss / 2**20:6.0f} MiB, {fds} open files", flush=True
+                )
     finally:
         stop.set()
         for thread in threads:
@@ -181,11 +225,17 @@ def main() -> int:
     kinds = {k: sum(1 for s in sent if s[0] == k) for k in ("command", "refused", "button", "event")}
     print(f"\nrequests: {len(sent)} ({json.dumps(kinds)}); send errors or acks >= 3 s: {len(send_errors)}")
     print(f"answers missing: {len(missing)}; commands answered twice: {len(twice)}")
-    print(f"digest runs: {len(digest_runs)} ({len(failed_digests)} failed), messages in the digest channels: {digest_posts}")
-    print(f"RSS  MiB: start {samples[0][1] / 2**20:.0f}, after warm-up {baseline[1] / 2**20:.0f}, "
-          f"end {end[1] / 2**20:.0f}, max {rss_max / 2**20:.0f}  -> {'flat' if rss_flat else 'GROWING'}")
-    print(f"open files: start {samples[0][2]}, after warm-up {baseline[2]}, end {end[2]}, max {fds_max}"
-          f"  -> {'flat' if fds_flat else 'GROWING'}")
+    print(
+        f"digest runs: {len(digest_runs)} ({len(failed_digests)} failed), messages in the digest channels: {digest_posts}"
+    )
+    print(
+        f"RSS  MiB: start {samples[0][1] / 2**20:.0f}, after warm-up {baseline[1] / 2**20:.0f}, "
+        f"end {end[1] / 2**20:.0f}, max {rss_max / 2**20:.0f}  -> {'flat' if rss_flat else 'GROWING'}"
+    )
+    print(
+        f"open files: start {samples[0][2]}, after warm-up {baseline[2]}, end {end[2]}, max {fds_max}"
+        f"  -> {'flat' if fds_flat else 'GROWING'}"
+    )
     print(f"errors in the server log: {len(errors)}")
     for line in (errors + send_errors + missing + failed_digests)[:10]:
         print(f"  {line[:300]}")

@@ -11,7 +11,9 @@ EXIT_USAGE = 2
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="collab", description="Cross-border AI research collaboration, from ETO's data.")
+    parser = argparse.ArgumentParser(
+        prog="collab", description="Cross-border AI research collaboration, from ETO's data."
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     build = commands.add_parser("build", help="build the DuckDB database from data/ (COLLAB_DB)")
@@ -20,13 +22,20 @@ def _parser() -> argparse.ArgumentParser:
     ingest = commands.add_parser("ingest", help="add paper-level data to the database (COLLAB_DB)")
     sources = ingest.add_subparsers(dest="ingest_source", required=True, metavar="SOURCE")
     openalex = sources.add_parser(
-        "openalex", help="OpenAlex works: JSON Lines files (plain or .gz) or folders of them (snapshot layout)")
+        "openalex", help="OpenAlex works: JSON Lines files (plain or .gz) or folders of them (snapshot layout)"
+    )
     openalex.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="works files or folders (recursive)")
-    openalex.add_argument("--all-works", action="store_true",
-                          help="keep every work under the field `all` (plus its AI fields), not only AI works")
-    openalex.add_argument("--strict", action="store_true",
-                          help="fail on the first malformed line or work, leaving the database unchanged")
-    openalex.add_argument("--db", type=Path, help="the database to ingest into (default: COLLAB_DB or data/collab.duckdb)")
+    openalex.add_argument(
+        "--all-works",
+        action="store_true",
+        help="keep every work under the field `all` (plus its AI fields), not only AI works",
+    )
+    openalex.add_argument(
+        "--strict", action="store_true", help="fail on the first malformed line or work, leaving the database unchanged"
+    )
+    openalex.add_argument(
+        "--db", type=Path, help="the database to ingest into (default: COLLAB_DB or data/collab.duckdb)"
+    )
     openalex.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     ask = commands.add_parser("ask", help='answer a command, e.g. collab ask "partners Malaysia"')
@@ -58,14 +67,17 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as error:  # a bug: say so in one line, never a traceback
-        print(f"collab: something went wrong inside collab ({type(error).__name__}: {error}). "
-              "Please report it with the command you ran.", file=sys.stderr)
+        print(
+            f"collab: something went wrong inside collab ({type(error).__name__}: {error}). "
+            "Please report it with the command you ran.",
+            file=sys.stderr,
+        )
         return 1
 
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "build":
-        from bot.build import BuildError, build
+        from bot.data.build import BuildError, build
 
         try:
             build(args.db)
@@ -78,7 +90,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "ask":
         return _ask(" ".join(args.text), args.format, args.chart)
     if args.command == "serve":
-        from bot.server import serve
+        from bot.slack.server import serve
 
         serve(args.port, socket_mode=args.socket)
         return 0
@@ -95,12 +107,18 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _ingest(args: argparse.Namespace) -> int:
-    from bot.ingest import IngestError, ingest_openalex
+    from bot.data.ingest import IngestError, ingest_openalex
 
     log = lambda line: print(line, file=sys.stderr)  # noqa: E731
     try:
-        report = ingest_openalex(args.paths, args.db, all_works=args.all_works, strict=args.strict,
-                                 progress=not args.no_progress and sys.stderr.isatty(), log=log)
+        report = ingest_openalex(
+            args.paths,
+            args.db,
+            all_works=args.all_works,
+            strict=args.strict,
+            progress=not args.no_progress and sys.stderr.isatty(),
+            log=log,
+        )
     except IngestError as error:
         print(f"collab ingest failed: {error.message}", file=sys.stderr)
         return 1
@@ -110,8 +128,8 @@ def _ingest(args: argparse.Namespace) -> int:
 
 
 def _ask(text: str, output: str, chart: Path | None) -> int:
-    from bot.answer import answer
-    from bot.build import ensure_built
+    from bot.data.build import ensure_built
+    from bot.engine.answer import answer
 
     ensure_built(log=lambda line: print(line, file=sys.stderr))
     result = answer(text)
@@ -131,7 +149,7 @@ def _ask(text: str, output: str, chart: Path | None) -> int:
         if result.chart is None:
             print(f"collab: `{result.command}` has no chart; nothing written to {chart}", file=sys.stderr)
             return EXIT_USAGE
-        from bot.charts import write_png
+        from bot.render.charts import write_png
 
         write_png(result, chart)
         print(f"chart written to {chart}", file=sys.stderr)

@@ -46,7 +46,7 @@ INCOMPLETE_YEARS = [2024, 2025]
 @pytest.fixture(scope="session")
 def db_path(tmp_path_factory: pytest.TempPathFactory):
     """The real database, built once from data/ into a temporary directory; COLLAB_DB points at it."""
-    from bot.build import build
+    from bot.data.build import build
 
     path = tmp_path_factory.mktemp("collab-db") / "collab.duckdb"
     build(path, log=lambda line: None)
@@ -58,7 +58,7 @@ def db_path(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="session")
 def db(db_path: Path):
-    from bot.db import Database
+    from bot.engine.db import Database
 
     database = Database(db_path)
     yield database
@@ -122,8 +122,11 @@ class Eto:
     def world_articles(self, fld: str, years: list[int]) -> int:
         """Sum of every country's (not group's) articles in the field and years."""
         wanted = set(years)
-        return sum(n for (name, f, y), (n, _) in self.articles.items()
-                   if f == fld and y in wanted and name in self.activity_code)
+        return sum(
+            n
+            for (name, f, y), (n, _) in self.articles.items()
+            if f == fld and y in wanted and name in self.activity_code
+        )
 
 
 def _read_eto() -> Eto:
@@ -199,10 +202,8 @@ def state_url(request, tmp_path) -> str:
 
 @pytest.fixture
 def store(state_url: str):
-    from bot.state import Store
+    from bot.state.store import Store
 
     s = Store(state_url)
     yield s
     s.dispose()
-
-

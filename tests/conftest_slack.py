@@ -23,9 +23,10 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -60,8 +61,9 @@ def sign(body: str, timestamp: int, secret: str = SIGNING_SECRET) -> str:
     return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
 
 
-def http(method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None,
-         timeout: float = 10) -> Reply:
+def http(
+    method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None, timeout: float = 10
+) -> Reply:
     request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
     started = time.perf_counter()
     try:
@@ -85,26 +87,43 @@ def new_trigger_id() -> str:
 class SlackServer:
     """The real `collab serve` subprocess, and signed requests to it as Slack would send them."""
 
-    def __init__(self, standin: SlackStandIn, db_path: Path, workers: int = 2, env: dict[str, str] | None = None,
-                 state_url: str | None = None):
+    def __init__(
+        self,
+        standin: SlackStandIn,
+        db_path: Path,
+        workers: int = 2,
+        env: dict[str, str] | None = None,
+        state_url: str | None = None,
+    ):
         """state_url: the state database (default: a SQLite file of its own); env: more environment variables."""
         self.standin = standin
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.state_url = state_url or f"sqlite:///{db_path.parent / f'state-{self.port}.sqlite'}"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
-        self.env.update(SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_API_URL=standin.api_url,
-                        COLLAB_DB=str(db_path), WEB_CONCURRENCY=str(workers), COLLAB_ACCESS_LOG="",
-                        DATABASE_URL=self.state_url, PYTHONUNBUFFERED="1")
+        self.env.update(
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_BOT_TOKEN=BOT_TOKEN,
+            SLACK_API_URL=standin.api_url,
+            COLLAB_DB=str(db_path),
+            WEB_CONCURRENCY=str(workers),
+            COLLAB_ACCESS_LOG="",
+            DATABASE_URL=self.state_url,
+            PYTHONUNBUFFERED="1",
+        )
         self.env.update(env or {})
         self.log_path = db_path.parent / f"server-{self.port}.log"
         self._log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bot.cli", "serve", "--port", str(self.port)],
-            cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=ROOT,
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
-    def wait_until_up(self, timeout: float = 60) -> "SlackServer":
+    def wait_until_up(self, timeout: float = 60) -> SlackServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -168,9 +187,15 @@ class SlackServer:
 
     # ------------------------------------------------------------ requests as Slack sends them
 
-    def post_signed(self, body: str, content_type: str = "application/x-www-form-urlencoded",
-                    timestamp: int | None = None, signature: str | None = None,
-                    headers: dict[str, str] | None = None, timeout: float = 10) -> Reply:
+    def post_signed(
+        self,
+        body: str,
+        content_type: str = "application/x-www-form-urlencoded",
+        timestamp: int | None = None,
+        signature: str | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 10,
+    ) -> Reply:
         timestamp = int(time.time()) if timestamp is None else timestamp
         sent = {
             "Content-Type": content_type,
@@ -180,62 +205,111 @@ class SlackServer:
         }
         return http("POST", self.url + "/slack/events", body.encode(), sent, timeout=timeout)
 
-    def slash_command(self, text: str, *, channel: str | None = None, user: str | None = None,
-                      response_key: str | None = None, trigger_id: str | None = None,
-                      **sign_options: Any) -> tuple[Reply, dict[str, str]]:
+    def slash_command(
+        self,
+        text: str,
+        *,
+        channel: str | None = None,
+        user: str | None = None,
+        response_key: str | None = None,
+        trigger_id: str | None = None,
+        **sign_options: Any,
+    ) -> tuple[Reply, dict[str, str]]:
         """POST /collab as Slack does; returns the ack and the fields sent (channel, user, response key, trigger).
 
         Each invocation gets its own trigger_id, as in Slack; pass the same one (and a response_key)
         with headers={"X-Slack-Retry-Num": "1", ...} to play a repeated delivery.
         """
         fields = {
-            "token": "legacy-verification-token", "team_id": TEAM, "team_domain": "standin",
-            "channel_id": channel or new_id("C"), "channel_name": "research", "user_id": user or new_id("U"),
-            "user_name": "person", "command": "/collab", "text": text, "api_app_id": "A0COLLAB",
-            "is_enterprise_install": "false", "trigger_id": trigger_id or new_trigger_id(),
+            "token": "legacy-verification-token",
+            "team_id": TEAM,
+            "team_domain": "standin",
+            "channel_id": channel or new_id("C"),
+            "channel_name": "research",
+            "user_id": user or new_id("U"),
+            "user_name": "person",
+            "command": "/collab",
+            "text": text,
+            "api_app_id": "A0COLLAB",
+            "is_enterprise_install": "false",
+            "trigger_id": trigger_id or new_trigger_id(),
         }
         key = response_key or uuid.uuid4().hex
         fields["response_url"] = self.standin.response_url(key)
         reply = self.post_signed(urllib.parse.urlencode(fields), **sign_options)
-        return reply, {"channel": fields["channel_id"], "user": fields["user_id"], "key": key,
-                       "trigger_id": fields["trigger_id"]}
+        return reply, {
+            "channel": fields["channel_id"],
+            "user": fields["user_id"],
+            "key": key,
+            "trigger_id": fields["trigger_id"],
+        }
 
-    def click(self, action_id: str, value: str, *, channel: str | None = None, user: str | None = None,
-              ephemeral: bool = True, response_key: str | None = None, trigger_id: str | None = None,
-              headers: dict[str, str] | None = None) -> tuple[Reply, dict[str, str]]:
+    def click(
+        self,
+        action_id: str,
+        value: str,
+        *,
+        channel: str | None = None,
+        user: str | None = None,
+        ephemeral: bool = True,
+        response_key: str | None = None,
+        trigger_id: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[Reply, dict[str, str]]:
         """A button press (block_actions) on one of collab's messages."""
         channel, user, key = channel or new_id("C"), user or new_id("U"), response_key or uuid.uuid4().hex
         trigger_id = trigger_id or new_trigger_id()
         payload = {
-            "type": "block_actions", "api_app_id": "A0COLLAB", "token": "legacy-verification-token",
+            "type": "block_actions",
+            "api_app_id": "A0COLLAB",
+            "token": "legacy-verification-token",
             "team": {"id": TEAM, "domain": "standin"},
             "user": {"id": user, "username": "person", "name": "person", "team_id": TEAM},
-            "container": {"type": "message", "message_ts": f"{time.time():.6f}", "channel_id": channel,
-                          "is_ephemeral": ephemeral},
+            "container": {
+                "type": "message",
+                "message_ts": f"{time.time():.6f}",
+                "channel_id": channel,
+                "is_ephemeral": ephemeral,
+            },
             "channel": {"id": channel, "name": "research"},
             "trigger_id": trigger_id,
             "response_url": self.standin.response_url(key),
-            "actions": [{"type": "button", "action_id": action_id, "block_id": "collab_actions",
-                         "text": {"type": "plain_text", "text": action_id}, "value": value,
-                         "action_ts": f"{time.time():.6f}"}],
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": action_id,
+                    "block_id": "collab_actions",
+                    "text": {"type": "plain_text", "text": action_id},
+                    "value": value,
+                    "action_ts": f"{time.time():.6f}",
+                }
+            ],
         }
         reply = self.post_signed(urllib.parse.urlencode({"payload": json.dumps(payload)}), headers=headers)
         return reply, {"channel": channel, "user": user, "key": key, "trigger_id": trigger_id}
 
-    def event(self, event: dict[str, Any], *, event_id: str | None = None,
-              headers: dict[str, str] | None = None) -> Reply:
-        envelope = {"token": "legacy-verification-token", "team_id": TEAM, "api_app_id": "A0COLLAB",
-                    "event": event, "type": "event_callback", "event_id": event_id or new_id("Ev"),
-                    "event_time": int(time.time())}
+    def event(
+        self, event: dict[str, Any], *, event_id: str | None = None, headers: dict[str, str] | None = None
+    ) -> Reply:
+        envelope = {
+            "token": "legacy-verification-token",
+            "team_id": TEAM,
+            "api_app_id": "A0COLLAB",
+            "event": event,
+            "type": "event_callback",
+            "event_id": event_id or new_id("Ev"),
+            "event_time": int(time.time()),
+        }
         return self.post_signed(json.dumps(envelope), content_type="application/json", headers=headers)
 
 
 # ---------------------------------------------------------------- fixtures
 
+
 @pytest.fixture(scope="session")
 def collab_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A database built once per session from the shipped data, outside the work tree."""
-    from bot.build import build
+    from bot.data.build import build
 
     return build(tmp_path_factory.mktemp("slack-db") / "collab.duckdb", log=lambda message: None)
 
@@ -259,8 +333,8 @@ def server(standin: SlackStandIn, collab_db: Path) -> Iterator[SlackServer]:
 @pytest.fixture
 def answer_for(collab_db: Path):
     """The real answer() on the session database, computed in the test process for comparison."""
-    from bot.answer import answer
-    from bot.db import Database
+    from bot.engine.answer import answer
+    from bot.engine.db import Database
 
     database = Database(collab_db)
     yield lambda text: answer(text, database)
@@ -270,11 +344,31 @@ def answer_for(collab_db: Path):
 # ---------------------------------------------------------------- load: many commands in flight at once
 
 LOAD_COMMANDS = [
-    "partners Malaysia", "partners Saudi Arabia", "pair China USA", "top 10 non-western", "partners India",
-    "compare China India Japan", "rising China", "fields Malaysia China", "partners Brazil", "pair China Singapore",
-    "top 20", "partners Pakistan", "pair China Saudi Arabia", "partners Japan in computer vision", "rising India",
-    "compare USA China", "partners Germany from 2018", "top 10 asean", "partners Indonesia", "fields Saudi Arabia",
-    "profile Malaysia", "about", "help partners", "sql SELECT * FROM datasets", "partners Malasia",
+    "partners Malaysia",
+    "partners Saudi Arabia",
+    "pair China USA",
+    "top 10 non-western",
+    "partners India",
+    "compare China India Japan",
+    "rising China",
+    "fields Malaysia China",
+    "partners Brazil",
+    "pair China Singapore",
+    "top 20",
+    "partners Pakistan",
+    "pair China Saudi Arabia",
+    "partners Japan in computer vision",
+    "rising India",
+    "compare USA China",
+    "partners Germany from 2018",
+    "top 10 asean",
+    "partners Indonesia",
+    "fields Saudi Arabia",
+    "profile Malaysia",
+    "about",
+    "help partners",
+    "sql SELECT * FROM datasets",
+    "partners Malasia",
 ]
 
 
@@ -299,10 +393,14 @@ class Burst:
 
     def summary(self) -> dict[str, float]:
         answered = [s for s in self.answer_seconds if s is not None]
-        return {"n": len(self.texts), "answered": len(answered),
-                **{f"ack_p{p}": percentile(self.ack_seconds, p) for p in (50, 95, 99)},
-                **{f"answer_p{p}": percentile(answered, p) for p in (50, 95, 99)},
-                "peak_rss_mb": self.peak_rss / 2**20, "wall": self.wall}
+        return {
+            "n": len(self.texts),
+            "answered": len(answered),
+            **{f"ack_p{p}": percentile(self.ack_seconds, p) for p in (50, 95, 99)},
+            **{f"answer_p{p}": percentile(answered, p) for p in (50, 95, 99)},
+            "peak_rss_mb": self.peak_rss / 2**20,
+            "wall": self.wall,
+        }
 
 
 def burst(server: SlackServer, standin: SlackStandIn, texts: list[str], timeout: float = 120) -> Burst:
@@ -349,5 +447,13 @@ def burst(server: SlackServer, standin: SlackStandIn, texts: list[str], timeout:
     sampling.set()
     sampler.join()
     responses = [len(standin.calls_to("response", where={"key": s["key"]})) for s in sent]
-    return Burst(list(texts), [a for a in acks if a is not None], [s["key"] for s in sent],
-                 [a.seconds for a in acks if a is not None], answer_seconds, responses, peak[0], wall)
+    return Burst(
+        list(texts),
+        [a for a in acks if a is not None],
+        [s["key"] for s in sent],
+        [a.seconds for a in acks if a is not None],
+        answer_seconds,
+        responses,
+        peak[0],
+        wall,
+    )

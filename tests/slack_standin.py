@@ -28,9 +28,10 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qsl, urlparse
 
 BOT_USER = "U0COLLAB"
@@ -84,7 +85,7 @@ class SlackStandIn:
 
     # ------------------------------------------------------------ lifecycle
 
-    def start(self) -> "SlackStandIn":
+    def start(self) -> SlackStandIn:
         standin = self
 
         class Handler(_Handler):
@@ -129,8 +130,9 @@ class SlackStandIn:
         """The next post to response_url(key) is refused the way Slack refuses bad blocks."""
         self._script("response", {"key": key}, 400, error, {})
 
-    def server_error_once(self, method: str, where: dict[str, str] | None = None, *, processed: bool = False,
-                          status: int = 500) -> None:
+    def server_error_once(
+        self, method: str, where: dict[str, str] | None = None, *, processed: bool = False, status: int = 500
+    ) -> None:
         """The next matching call answers HTTP 500 (after acting on it when `processed`)."""
         self._script(method, where, status, "Internal Server Error", {}, processed=processed)
 
@@ -142,8 +144,16 @@ class SlackStandIn:
         with self._condition:
             self._scripted.clear()
 
-    def _script(self, method: str, where: dict[str, str] | None, status: int, body: Any, headers: dict[str, str],
-                drop: bool = False, processed: bool = False) -> None:
+    def _script(
+        self,
+        method: str,
+        where: dict[str, str] | None,
+        status: int,
+        body: Any,
+        headers: dict[str, str],
+        drop: bool = False,
+        processed: bool = False,
+    ) -> None:
         """method: a Web API method, "upload" (where: file_id or filename) or "response" (where: key)."""
         with self._condition:
             self._scripted.append(_Scripted(method, dict(where or {}), status, body, headers, drop, processed))
@@ -158,18 +168,27 @@ class SlackStandIn:
 
     # ------------------------------------------------------------ reading what happened
 
-    def calls_to(self, method: str, where: dict[str, str] | None = None,
-                 test: Callable[[Call], bool] | None = None) -> list[Call]:
+    def calls_to(
+        self, method: str, where: dict[str, str] | None = None, test: Callable[[Call], bool] | None = None
+    ) -> list[Call]:
         with self._condition:
             return [c for c in self.calls if c.method == method and _matches(c, where) and (test is None or test(c))]
 
-    def wait_for(self, method: str, count: int = 1, where: dict[str, str] | None = None,
-                 test: Callable[[Call], bool] | None = None, timeout: float = 15) -> list[Call]:
+    def wait_for(
+        self,
+        method: str,
+        count: int = 1,
+        where: dict[str, str] | None = None,
+        test: Callable[[Call], bool] | None = None,
+        timeout: float = 15,
+    ) -> list[Call]:
         """Block until `count` matching calls arrived; AssertionError with what did arrive otherwise."""
         deadline = time.monotonic() + timeout
         with self._condition:
             while True:
-                found = [c for c in self.calls if c.method == method and _matches(c, where) and (test is None or test(c))]
+                found = [
+                    c for c in self.calls if c.method == method and _matches(c, where) and (test is None or test(c))
+                ]
                 if len(found) >= count:
                     return found
                 remaining = deadline - time.monotonic()
@@ -225,8 +244,12 @@ class SlackStandIn:
             for message in messages:
                 message.pop("metadata", None)
         limit = int(body.get("limit") or 100)
-        return {"ok": True, "messages": messages[::-1][:limit], "has_more": len(messages) > limit,
-                "response_metadata": {"next_cursor": ""}}
+        return {
+            "ok": True,
+            "messages": messages[::-1][:limit],
+            "has_more": len(messages) > limit,
+            "response_metadata": {"next_cursor": ""},
+        }
 
     def _get_upload_url(self, body: dict[str, Any]) -> dict[str, Any]:
         file_id = self._next_id("F")
@@ -239,13 +262,30 @@ class SlackStandIn:
         if not files or missing:
             return {"ok": False, "error": "file_upload_not_found" if missing else "invalid_arguments"}
         if body.get("channel_id"):  # shared: people in the channel see it
-            self._add_to_history(str(body["channel_id"]), {
-                "type": "message", "user": BOT_USER, "ts": self._new_ts(), "text": body.get("initial_comment", ""),
-                "upload": True, "files": [{"id": f["id"], "title": f.get("title", "")} for f in files]})
-        return {"ok": True, "files": [{
-            "id": f["id"], "title": f.get("title", ""), "name": self.upload_requests[f["id"]].get("filename"),
-            "permalink": f"{self.url}/files/{f['id']}", "size": len(self.uploads[f["id"]]),
-        } for f in files]}
+            self._add_to_history(
+                str(body["channel_id"]),
+                {
+                    "type": "message",
+                    "user": BOT_USER,
+                    "ts": self._new_ts(),
+                    "text": body.get("initial_comment", ""),
+                    "upload": True,
+                    "files": [{"id": f["id"], "title": f.get("title", "")} for f in files],
+                },
+            )
+        return {
+            "ok": True,
+            "files": [
+                {
+                    "id": f["id"],
+                    "title": f.get("title", ""),
+                    "name": self.upload_requests[f["id"]].get("filename"),
+                    "permalink": f"{self.url}/files/{f['id']}",
+                    "size": len(self.uploads[f["id"]]),
+                }
+                for f in files
+            ],
+        }
 
     def _join(self, body: dict[str, Any]) -> dict[str, Any]:
         self.joined.add(str(body.get("channel")))
@@ -253,19 +293,31 @@ class SlackStandIn:
 
 
 _ANSWERS: dict[str, Callable[[SlackStandIn, dict[str, Any]], dict[str, Any]]] = {
-    "auth.test": lambda s, b: {"ok": True, "url": "https://standin.slack.com/", "team": "Stand-in", "user": "collab",
-                               "team_id": "T0STANDIN", "user_id": BOT_USER, "bot_id": "B0COLLAB"},
+    "auth.test": lambda s, b: {
+        "ok": True,
+        "url": "https://standin.slack.com/",
+        "team": "Stand-in",
+        "user": "collab",
+        "team_id": "T0STANDIN",
+        "user_id": BOT_USER,
+        "bot_id": "B0COLLAB",
+    },
     "chat.postMessage": SlackStandIn._post_message,
     "chat.postEphemeral": lambda s, b: {"ok": True, "message_ts": f"{time.time():.6f}"},
     "views.publish": lambda s, b: {"ok": True, "view": {"id": s._next_id("V"), "type": "home"}},
     "conversations.join": SlackStandIn._join,
     "conversations.open": lambda s, b: {"ok": True, "channel": {"id": "D" + str(b.get("users", "")).lstrip("U")}},
-    "conversations.members": lambda s, b: {"ok": True, "members": s.members.get(str(b.get("channel")), []),
-                                           "response_metadata": {"next_cursor": ""}},
+    "conversations.members": lambda s, b: {
+        "ok": True,
+        "members": s.members.get(str(b.get("channel")), []),
+        "response_metadata": {"next_cursor": ""},
+    },
     "conversations.list": lambda s, b: {"ok": True, "channels": [], "response_metadata": {"next_cursor": ""}},
     "conversations.history": SlackStandIn._history,
-    "users.info": lambda s, b: {"ok": True, "user": {"id": b.get("user"), "name": "person", "real_name": "A Person",
-                                                     "tz": "Europe/London"}},
+    "users.info": lambda s, b: {
+        "ok": True,
+        "user": {"id": b.get("user"), "name": "person", "real_name": "A Person", "tz": "Europe/London"},
+    },
     "files.getUploadURLExternal": SlackStandIn._get_upload_url,
     "files.completeUploadExternal": SlackStandIn._complete_upload,
 }
@@ -287,7 +339,7 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {k.lower(): v for k, v in self.headers.items()}
         path = urlparse(self.path).path
         if path.startswith("/api/"):
-            self._api(path, path[len("/api/"):], headers, raw)
+            self._api(path, path[len("/api/") :], headers, raw)
         elif path.startswith("/upload/"):
             file_id = path.rsplit("/", 1)[-1]
             fields = {"file_id": file_id, **self.owner.upload_requests.get(file_id, {})}
@@ -328,8 +380,12 @@ class _Handler(BaseHTTPRequestHandler):
         status, reply = (scripted.status, scripted.body) if scripted else (200, "ok")
         if scripted is None and not (body.get("text") or body.get("blocks") or body.get("delete_original")):
             status, reply = 400, "no_text"
-        self._record_and_send(Call("response", path, headers, {**body, "key": key}, raw, status), status, reply,
-                              scripted.headers if scripted else None)
+        self._record_and_send(
+            Call("response", path, headers, {**body, "key": key}, raw, status),
+            status,
+            reply,
+            scripted.headers if scripted else None,
+        )
 
     def _fail(self, call: Call, scripted: _Scripted) -> None:
         """A scripted 5xx, or the connection closed with no response at all."""

@@ -13,7 +13,7 @@ import re
 import pandas as pd
 import pytest
 
-from bot.answer import answer
+from bot.engine.answer import answer
 from bot.errors import UserError
 
 COUNTRIES = ["Malaysia", "Saudi Arabia", "China", "United States", "Brazil"]
@@ -25,10 +25,32 @@ WINDOWS = {
     "complete": ("complete", None, None, True),
     "single-year": ("in 2021", 2021, 2021, False),
 }
-REST_OF_WORLD_NON_WESTERN = {"China", "India", "Japan", "Singapore", "South Korea", "Saudi Arabia", "Pakistan",
-                             "Malaysia", "Brazil", "Taiwan"}
-CLEARLY_WESTERN = {"United States", "United Kingdom", "Germany", "France", "Canada", "Australia", "Italy",
-                   "Spain", "Netherlands", "Switzerland", "Sweden", "New Zealand"}
+REST_OF_WORLD_NON_WESTERN = {
+    "China",
+    "India",
+    "Japan",
+    "Singapore",
+    "South Korea",
+    "Saudi Arabia",
+    "Pakistan",
+    "Malaysia",
+    "Brazil",
+    "Taiwan",
+}
+CLEARLY_WESTERN = {
+    "United States",
+    "United Kingdom",
+    "Germany",
+    "France",
+    "Canada",
+    "Australia",
+    "Italy",
+    "Spain",
+    "Netherlands",
+    "Switzerland",
+    "Sweden",
+    "New Zealand",
+}
 
 
 def _ask(db, text: str):
@@ -48,6 +70,7 @@ def _label(years: list[int]) -> str:
 
 
 # ---------------------------------------------------------------- partners
+
 
 @pytest.mark.parametrize("window", list(WINDOWS))
 @pytest.mark.parametrize("fld", FIELDS)
@@ -121,6 +144,7 @@ def test_partners_ranked_by_metric(db, metric, column):
 
 # ---------------------------------------------------------------- the sentences of DESIGN.md
 
+
 def test_malaysia_top_partners_sentence(db):
     frame = _ask(db, "partners Malaysia").frame
     assert list(frame["partner"][:4]) == ["China", "India", "Saudi Arabia", "Indonesia"]
@@ -154,8 +178,14 @@ def test_top_non_western_sentence(db):
 
 # ---------------------------------------------------------------- pair
 
-PAIRS = [("China", "United States", "ai"), ("Malaysia", "Saudi Arabia", "ai"), ("Brazil", "China", "cv"),
-         ("United States", "United Kingdom", "cv"), ("China", "Singapore", "llm"), ("Saudi Arabia", "Pakistan", "robotics")]
+PAIRS = [
+    ("China", "United States", "ai"),
+    ("Malaysia", "Saudi Arabia", "ai"),
+    ("Brazil", "China", "cv"),
+    ("United States", "United Kingdom", "cv"),
+    ("China", "Singapore", "llm"),
+    ("Saudi Arabia", "Pakistan", "robotics"),
+]
 
 
 @pytest.mark.parametrize("a,b,fld", PAIRS)
@@ -205,19 +235,26 @@ def test_pair_china_usa_equals_usa_china(db):
 
 # ---------------------------------------------------------------- the symmetry trap in a non-AI field
 
+
 def test_us_uk_computer_vision_counted_once_not_lost(db, eto):
-    rows = [(y, n) for (f, a, b, y), (n, _) in eto.pairs.items()
-            if f == "cv" and (a, b) == ("United Kingdom", "United States")]
+    rows = [
+        (y, n)
+        for (f, a, b, y), (n, _) in eto.pairs.items()
+        if f == "cv" and (a, b) == ("United Kingdom", "United States")
+    ]
     assert len(rows) == 11
     frame = _ask(db, "pair UK USA in cv").frame
     assert dict(zip(frame["year"], frame["joint_articles"])) == dict(rows)
     partners = _ask(db, "partners UK in cv limit 100").frame
     assert _by_code(partners, "partner_code", "joint_articles")["USA"] == sum(n for _, n in rows)
-    count = _ask(db, "sql SELECT count(*) AS n FROM pairs WHERE field = 'cv' AND country_a = 'GBR' AND country_b = 'USA'")
+    count = _ask(
+        db, "sql SELECT count(*) AS n FROM pairs WHERE field = 'cv' AND country_a = 'GBR' AND country_b = 'USA'"
+    )
     assert count.frame["n"].iloc[0] == 11
 
 
 # ---------------------------------------------------------------- top
+
 
 @pytest.mark.parametrize("window", list(WINDOWS))
 @pytest.mark.parametrize("fld", FIELDS)
@@ -245,8 +282,19 @@ def test_top_non_western_members(db, eto):
 
 def test_top_among_group_is_inside_group(db):
     frame = _ask(db, "top 100 among asean").frame
-    assert set(frame["country"]) <= {"Brunei", "Cambodia", "Indonesia", "Laos", "Malaysia", "Myanmar",
-                                     "Philippines", "Singapore", "Thailand", "Vietnam", "Timor-Leste"}
+    assert set(frame["country"]) <= {
+        "Brunei",
+        "Cambodia",
+        "Indonesia",
+        "Laos",
+        "Malaysia",
+        "Myanmar",
+        "Philippines",
+        "Singapore",
+        "Thailand",
+        "Vietnam",
+        "Timor-Leste",
+    }
     assert {"Malaysia", "Singapore"} <= set(frame["country"])
 
 
@@ -264,6 +312,7 @@ def test_top_by_share_summary_does_not_claim_most_links(db):
 
 
 # ---------------------------------------------------------------- incomplete years
+
 
 def test_incomplete_years_flagged(db):
     result = _ask(db, "partners Malaysia")
@@ -285,6 +334,7 @@ def test_complete_excludes_incomplete_years(db, eto):
 
 
 # ---------------------------------------------------------------- rising
+
 
 def _expected_rising(eto, country: str, fld: str, min_volume: int, year_to: int = 2023, min_years: int = 3):
     out = {}
@@ -344,6 +394,7 @@ def test_rising_without_country_ranks_pairs(db, eto):
 
 # ---------------------------------------------------------------- profile
 
+
 def _activity_sum(filename: str, column: str, name: str, field_value: str, years: range) -> int:
     import csv
 
@@ -372,9 +423,12 @@ def test_profile_numbers(db, eto, country):
     top3 = sorted(partners, key=lambda p: (-partners[p], eto.cb_code[p]))[:3]
     assert row["top_partners"] == ", ".join(eto.code_name[eto.cb_code[p]] for p in top3)
     span = range(2015, 2026)
-    assert row["citations"] == _activity_sum("publications_yearly_citations.csv", "num_citations", activity, "All", span)
-    assert row["patent_applications"] == _activity_sum("patents_yearly_applications.csv", "num_patent_applications",
-                                                       activity, "All", span)
+    assert row["citations"] == _activity_sum(
+        "publications_yearly_citations.csv", "num_citations", activity, "All", span
+    )
+    assert row["patent_applications"] == _activity_sum(
+        "patents_yearly_applications.csv", "num_patent_applications", activity, "All", span
+    )
 
 
 def test_saudi_profile_sentence(db):
@@ -391,6 +445,7 @@ def test_profile_of_country_without_data_is_an_answer(db, text):
 
 # ---------------------------------------------------------------- about and notes
 
+
 def test_about_lists_both_datasets_with_licences(db):
     result = _ask(db, "about")
     titles = set(result.frame["title"])
@@ -403,10 +458,16 @@ def test_about_lists_both_datasets_with_licences(db):
 
 
 NOTED = [
-    ("partners Malaysia", "2015–2025"), ("partners Brazil in cv from 2018", "2018–2025"), ("top", "2015–2025"),
-    ("top 10 non-western complete", "2015–2023"), ("pair China USA in 2019", "2019"),
-    ("compare China India Japan", "2015–2025"), ("fields Malaysia", "2015–2025"), ("rising China", "2015–2023"),
-    ("profile Saudi Arabia", "2015–2025"), ("partners Malaysia in llm", "2016–2025"),
+    ("partners Malaysia", "2015–2025"),
+    ("partners Brazil in cv from 2018", "2018–2025"),
+    ("top", "2015–2025"),
+    ("top 10 non-western complete", "2015–2023"),
+    ("pair China USA in 2019", "2019"),
+    ("compare China India Japan", "2015–2025"),
+    ("fields Malaysia", "2015–2025"),
+    ("rising China", "2015–2023"),
+    ("profile Saudi Arabia", "2015–2025"),
+    ("partners Malaysia in llm", "2016–2025"),
 ]
 
 
@@ -422,9 +483,18 @@ def test_notes_name_source_years_and_floor(db, text, years):
     assert result.data_version
 
 
-@pytest.mark.parametrize("text", ["partners Malaysia from 2050", "rising from 2021", "top by affinity",
-                                  "partners Malaysia count fractional", "partners Malaysia source openalex",
-                                  "partners Malaysia in all", "top by international"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "partners Malaysia from 2050",
+        "rising from 2021",
+        "top by affinity",
+        "partners Malaysia count fractional",
+        "partners Malaysia source openalex",
+        "partners Malaysia in all",
+        "top by international",
+    ],
+)
 def test_unanswerable_questions_are_user_errors(db, text):
     with pytest.raises(UserError) as raised:
         _ask(db, text)
@@ -443,8 +513,20 @@ from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 _COMMANDS = st.tuples(
-    st.sampled_from(["partners {c}", "pair {c} {d}", "compare {c} {d}", "fields {c}", "fields {c} {d}", "rising {c}",
-                     "rising", "profile {c}", "top", "top 5 {g}"]),
+    st.sampled_from(
+        [
+            "partners {c}",
+            "pair {c} {d}",
+            "compare {c} {d}",
+            "fields {c}",
+            "fields {c} {d}",
+            "rising {c}",
+            "rising",
+            "profile {c}",
+            "top",
+            "top 5 {g}",
+        ]
+    ),
     st.sampled_from(["Malaysia", "Tuvalu", "North Korea", "China", "Kosovo", "Brunei", "Saint Lucia", "USA"]),
     st.sampled_from(["India", "Nauru", "Brazil", "Egypt", "Honduras"]),
     st.sampled_from(["non-western", "asean", "gcc", "africa", "oceania", "eu", "quad"]),
@@ -454,8 +536,13 @@ _COMMANDS = st.tuples(
 )
 
 
-@settings(max_examples=120, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck),
-          phases=(Phase.explicit, Phase.generate))  # no shrinking: keep the suite fast
+@settings(
+    max_examples=120,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
+    phases=(Phase.explicit, Phase.generate),
+)  # no shrinking: keep the suite fast
 @given(_COMMANDS)
 def test_any_well_formed_command_answers_or_explains(db, parts):
     from bot.render.data import to_csv, to_json
@@ -474,6 +561,7 @@ def test_any_well_formed_command_answers_or_explains(db, parts):
 
 # ---------------------------------------------------------------- review findings, kept fixed
 
+
 def test_compare_summary_names_each_country_once_as_in_a_sentence(db):
     summary = answer("compare USA Kosovo", db).summary
     assert summary.startswith("Of the United States and Kosovo, the United States had the most")
@@ -481,8 +569,9 @@ def test_compare_summary_names_each_country_once_as_in_a_sentence(db):
     assert "the United States, Kosovo" not in summary
 
 
-@pytest.mark.parametrize("text", ["top 5 in cyber by share", "partners China in chips by affinity",
-                                  "partners China in chips by share"])
+@pytest.mark.parametrize(
+    "text", ["top 5 in cyber by share", "partners China in chips by affinity", "partners China in chips by share"]
+)
 def test_ranking_by_share_or_affinity_needs_article_counts(db, text):
     with pytest.raises(UserError, match="article count"):
         answer(text, db)

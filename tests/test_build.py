@@ -11,12 +11,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import ACTIVITY_DIR, DATA, ETO_DIR
 
-import bot.build
+import bot.data.build
 import bot.paths
-from bot.build import BuildError, build, ensure_built, is_stale
-
-from conftest import ACTIVITY_DIR, CROSS_BORDER_DIR, DATA, ETO_DIR
+from bot.data.build import BuildError, build, ensure_built, is_stale
 
 
 def _rows(db, sql: str) -> list[tuple]:
@@ -29,17 +28,28 @@ def _one(db, sql: str):
 
 # ---------------------------------------------------------------- what the build holds
 
+
 def test_one_row_per_unordered_pair_year(db, eto):
     assert _one(db, "SELECT count(*) FROM pairs") == len(eto.pairs) == 10_829
     assert _one(db, "SELECT count(*) FROM pairs WHERE country_a >= country_b") == 0
-    assert _one(db, """SELECT count(*) FROM (SELECT least(country_a, country_b), greatest(country_a, country_b), field, year
-                       FROM pairs GROUP BY ALL HAVING count(*) > 1)""") == 0
+    assert (
+        _one(
+            db,
+            """SELECT count(*) FROM (SELECT least(country_a, country_b), greatest(country_a, country_b), field, year
+                       FROM pairs GROUP BY ALL HAVING count(*) > 1)""",
+        )
+        == 0
+    )
     assert eto.raw_rows == 21_118  # so the build really did fold two orientations into one
 
 
 def test_pair_values_equal_the_files(db, eto):
-    built = {(f, a, b, y): (n, c) for a, b, f, y, n, c in _rows(
-        db, "SELECT country_a, country_b, field, year, joint_articles, complete FROM pairs")}
+    built = {
+        (f, a, b, y): (n, c)
+        for a, b, f, y, n, c in _rows(
+            db, "SELECT country_a, country_b, field, year, joint_articles, complete FROM pairs"
+        )
+    }
     expected = {}
     for (f, a, b, y), value in eto.pairs.items():
         ca, cb = sorted((eto.cb_code[a], eto.cb_code[b]))
@@ -81,7 +91,7 @@ def test_datasets_table(db):
 
 def test_build_info(db):
     info = dict(_rows(db, "SELECT key, value FROM build_info"))
-    assert info["schema_version"] == bot.build.SCHEMA_VERSION
+    assert info["schema_version"] == bot.data.build.SCHEMA_VERSION
     assert len(info["data_version"]) == 12
     assert db.data_version == info["data_version"]
 
@@ -100,12 +110,19 @@ def test_groups_are_kept_apart_from_countries(db, eto):
         names = [row["country"] for row in csv.DictReader(f)]
     assert _one(db, "SELECT count(*) FROM country_articles") == sum(n in eto.activity_code for n in names)
     assert _one(db, "SELECT count(*) FROM group_metrics WHERE metric = 'articles'") == sum(
-        n not in eto.activity_code for n in names)
-    assert _one(db, "SELECT count(*) FROM group_metrics WHERE group_code = 'congo_ambiguous' "
-                    "AND metric = 'articles'") == names.count("Congo")
+        n not in eto.activity_code for n in names
+    )
+    assert _one(
+        db, "SELECT count(*) FROM group_metrics WHERE group_code = 'congo_ambiguous' AND metric = 'articles'"
+    ) == names.count("Congo")
     eu = sum(n for (name, f, _), (n, _) in eto.articles.items() if name == "EU" and f == "ai")
-    assert _one(db, "SELECT sum(value) FROM group_metrics WHERE group_code = 'eu' AND metric = 'articles' "
-                    "AND category = 'ai'") == eu
+    assert (
+        _one(
+            db,
+            "SELECT sum(value) FROM group_metrics WHERE group_code = 'eu' AND metric = 'articles' AND category = 'ai'",
+        )
+        == eu
+    )
 
 
 def test_country_names_differ_between_files_but_join(db, eto):
@@ -117,6 +134,7 @@ def test_country_names_differ_between_files_but_join(db, eto):
 
 # ---------------------------------------------------------------- failures
 
+
 @pytest.fixture
 def data_copy(tmp_path, monkeypatch):
     """A copy of data/eto that the build (and is_stale) read instead of the real one."""
@@ -124,7 +142,7 @@ def data_copy(tmp_path, monkeypatch):
     shutil.copytree(ETO_DIR, eto_copy)
     for name in ("countries.csv", "groups.csv", "fields.csv"):
         shutil.copy2(DATA / name, tmp_path / "data" / name)
-    monkeypatch.setattr(bot.build, "ETO_DIR", eto_copy)
+    monkeypatch.setattr(bot.data.build, "ETO_DIR", eto_copy)
     monkeypatch.setattr(bot.paths, "ETO_DIR", eto_copy)
     monkeypatch.setattr(bot.paths, "DATA_DIR", tmp_path / "data")
     return eto_copy
@@ -156,8 +174,11 @@ def existing_db(db_path, tmp_path):
 
 def _leftovers(directory: Path) -> list[str]:
     """Files a build may not leave behind: its temporary database and WAL (a `.lock` file may stay)."""
-    return sorted(p.name for p in directory.iterdir() if ".building" in p.name or p.name.endswith(".wal")
-                  or p.name.endswith(".tmp"))
+    return sorted(
+        p.name
+        for p in directory.iterdir()
+        if ".building" in p.name or p.name.endswith(".wal") or p.name.endswith(".tmp")
+    )
 
 
 def _assert_untouched(target: Path, digest: str) -> None:
@@ -167,8 +188,10 @@ def _assert_untouched(target: Path, digest: str) -> None:
 
 
 def test_unknown_country_in_pair_file_fails_and_names_it(data_copy, existing_db):
-    _append(data_copy / "cross-border" / "Artificial intelligence.csv",
-            ["Atlantis", "Malaysia", "Artificial intelligence", "2020", "30", "True"])
+    _append(
+        data_copy / "cross-border" / "Artificial intelligence.csv",
+        ["Atlantis", "Malaysia", "Artificial intelligence", "2020", "30", "True"],
+    )
     digest = _sha(existing_db)
     with pytest.raises(BuildError) as raised:
         build(existing_db, log=lambda line: None)
@@ -178,8 +201,9 @@ def test_unknown_country_in_pair_file_fails_and_names_it(data_copy, existing_db)
 
 def test_unknown_country_in_activity_file_fails_late_and_cleans_up(data_copy, existing_db):
     # Fails after the pair tables were written to the temporary file: it must still vanish.
-    _append(data_copy / "country-activity" / "publications_yearly_articles.csv",
-            ["Atlantis", "All", "2020", "12", "True"])
+    _append(
+        data_copy / "country-activity" / "publications_yearly_articles.csv", ["Atlantis", "All", "2020", "12", "True"]
+    )
     digest = _sha(existing_db)
     with pytest.raises(BuildError) as raised:
         build(existing_db, log=lambda line: None)
@@ -244,6 +268,7 @@ def test_a_file_with_other_line_endings_is_not_silently_dropped(data_copy, tmp_p
 
 # ---------------------------------------------------------------- staleness
 
+
 def test_is_stale_for_a_missing_file(tmp_path):
     assert is_stale(tmp_path / "missing.duckdb") is True
 
@@ -263,7 +288,7 @@ def test_not_stale_while_the_database_is_open(db_path, tmp_path):
     # Bug: is_stale() opens the file with duckdb's default configuration; when this process already
     # has it open through Database (read-only, sandbox config) duckdb refuses ("different configuration"),
     # the error is taken for staleness, and ensure_built() rebuilds a fresh database under a live reader.
-    from bot.db import Database
+    from bot.engine.db import Database
 
     target = tmp_path / "open.duckdb"
     shutil.copyfile(db_path, target)

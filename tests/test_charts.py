@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bot.charts import render_png, write_png
-from bot.result import ChartSpec, Result
+from bot.engine.result import ChartSpec, Result
+from bot.render.charts import render_png, write_png
 
 ROOT = Path(__file__).parents[1]
 AI_CSV = ROOT / "data" / "eto" / "cross-border" / "Artificial intelligence.csv"
@@ -32,7 +32,8 @@ def pairs() -> pd.DataFrame:
 def partners_result(pairs: pd.DataFrame, country: str = "Malaysia") -> Result:
     rows = pairs[pairs["country1"] == country]
     frame = (
-        rows.groupby("country2", as_index=False)["num_articles"].sum()
+        rows.groupby("country2", as_index=False)["num_articles"]
+        .sum()
         .rename(columns={"country2": "partner", "num_articles": "joint_articles"})
         .sort_values("joint_articles", ascending=False, ignore_index=True)
     )
@@ -62,8 +63,9 @@ def pair_trend_result(pairs: pd.DataFrame) -> Result:
         frame=frame,
         incomplete_years=INCOMPLETE,
         source_line=SOURCE,
-        chart=ChartSpec("line", x="year", y="joint_articles", x_label="Year", y_label="Joint articles",
-                        complete_column="complete"),
+        chart=ChartSpec(
+            "line", x="year", y="joint_articles", x_label="Year", y_label="Joint articles", complete_column="complete"
+        ),
     )
 
 
@@ -82,8 +84,15 @@ def multi_trend_result(pairs: pd.DataFrame) -> Result:
         frame=frame,
         incomplete_years=INCOMPLETE,
         source_line=SOURCE,
-        chart=ChartSpec("line", x="year", y="joint_articles", series="country", x_label="Year",
-                        y_label="Joint articles", complete_column="complete"),
+        chart=ChartSpec(
+            "line",
+            x="year",
+            y="joint_articles",
+            series="country",
+            x_label="Year",
+            y_label="Joint articles",
+            complete_column="complete",
+        ),
     )
 
 
@@ -185,5 +194,5 @@ def test_renders_in_four_threads(pairs):
 
 
 def test_importing_charts_does_not_import_matplotlib():
-    code = "import sys, bot.charts; sys.exit('matplotlib' in sys.modules)"
+    code = "import sys, bot.render.charts; sys.exit('matplotlib' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0

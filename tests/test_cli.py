@@ -19,8 +19,19 @@ from pathlib import Path
 
 import pytest
 
-JSON_KEYS = ["command", "title", "summary", "columns", "rows", "notes", "sql", "params", "data_version",
-             "incomplete_years", "truncated"]
+JSON_KEYS = [
+    "command",
+    "title",
+    "summary",
+    "columns",
+    "rows",
+    "notes",
+    "sql",
+    "params",
+    "data_version",
+    "incomplete_years",
+    "truncated",
+]
 
 
 @dataclass(frozen=True)
@@ -31,8 +42,9 @@ class Run:
 
 
 def _run(args: list[str], env: dict[str, str], cwd: Path) -> Run:
-    done = subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, env=env,
-                          cwd=cwd, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=120
+    )
     return Run(done.returncode, done.stdout, done.stderr)
 
 
@@ -75,8 +87,9 @@ def runs(db_path, tmp_path_factory):
     results: dict[str, Run] = {}
     with ThreadPoolExecutor(max_workers=4) as pool:
         futures = {name: pool.submit(_run, args, env, work) for name, args in jobs.items()}
-        futures["build-on-demand"] = pool.submit(_run, ["ask", "partners Malaysia", "--format", "json"],
-                                                 {**env, "COLLAB_DB": str(missing)}, work)
+        futures["build-on-demand"] = pool.submit(
+            _run, ["ask", "partners Malaysia", "--format", "json"], {**env, "COLLAB_DB": str(missing)}, work
+        )
         for name, future in futures.items():
             results[name] = future.result()
     return results, work, missing
@@ -124,16 +137,19 @@ def test_json_has_exactly_the_documented_keys(runs, eto):
     assert any("Source:" in note for note in data["notes"])
 
 
-@pytest.mark.parametrize("name,command,columns", [
-    ("json-top", "top", ["country", "cross_border_links"]),
-    ("json-pair", "pair", ["year", "joint_articles", "complete"]),
-    ("json-rising", "rising", ["partner", "cagr"]),
-])
+@pytest.mark.parametrize(
+    "name,command,columns",
+    [
+        ("json-top", "top", ["country", "cross_border_links"]),
+        ("json-pair", "pair", ["year", "joint_articles", "complete"]),
+        ("json-rising", "rising", ["partner", "cagr"]),
+    ],
+)
 def test_json_column_names_are_stable(runs, name, command, columns):
     data = _json(runs[0][name])
     assert list(data) == JSON_KEYS
     assert data["command"] == command
-    assert data["columns"][:len(columns)] == columns
+    assert data["columns"][: len(columns)] == columns
     assert data["rows"]
 
 
@@ -192,12 +208,12 @@ def test_bad_input_exits_2_with_a_friendly_message(runs, name):
 
 @pytest.mark.parametrize("name", list(BAD))
 def test_bad_input_in_process(db_path, tmp_path, capsys, monkeypatch, name):
-    import bot.build
+    import bot.data.build
     from bot.cli import main
 
     # In-process, a Database may already hold the file open, and is_stale() then wrongly says True (see
     # test_build.py::test_not_stale_while_the_database_is_open); keep these tests about the error paths.
-    monkeypatch.setattr(bot.build, "is_stale", lambda path=None: False)
+    monkeypatch.setattr(bot.data.build, "is_stale", lambda path=None: False)
     args, word = BAD[name]
     chart = tmp_path / "no.png"
     code = main([str(chart) if a == "CHART" else a for a in args])

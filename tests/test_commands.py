@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.commands import MAX_LIMIT, parse
+from bot.engine.commands import MAX_LIMIT, parse
 from bot.errors import ParseError, UnknownName, UserError
 
 # ---------------------------------------------------------------- good texts
@@ -55,13 +55,22 @@ GOOD = [
     ("pair China, USA", dict(countries=("CHN", "USA"))),
     ("pair USA China", dict(countries=("USA", "CHN"))),
     # options anywhere after the verb, in any order, any case
-    ("partners Malaysia in cv from 2016 to 2020 limit 5 by share",
-     dict(field="cv", year_from=2016, year_to=2020, limit=5, metric="share")),
-    ("partners from 2016 Malaysia to 2020 in robotics", dict(countries=("MYS",), field="robotics", year_from=2016, year_to=2020)),
-    ("partners by affinity limit 7 complete Malaysia in computer vision",
-     dict(countries=("MYS",), field="cv", limit=7, metric="affinity", complete_only=True)),
-    ("partners Malaysia IN CV FROM 2016 TO 2020 LIMIT 5 BY SHARE COMPLETE",
-     dict(field="cv", year_from=2016, year_to=2020, limit=5, metric="share", complete_only=True)),
+    (
+        "partners Malaysia in cv from 2016 to 2020 limit 5 by share",
+        dict(field="cv", year_from=2016, year_to=2020, limit=5, metric="share"),
+    ),
+    (
+        "partners from 2016 Malaysia to 2020 in robotics",
+        dict(countries=("MYS",), field="robotics", year_from=2016, year_to=2020),
+    ),
+    (
+        "partners by affinity limit 7 complete Malaysia in computer vision",
+        dict(countries=("MYS",), field="cv", limit=7, metric="affinity", complete_only=True),
+    ),
+    (
+        "partners Malaysia IN CV FROM 2016 TO 2020 LIMIT 5 BY SHARE COMPLETE",
+        dict(field="cv", year_from=2016, year_to=2020, limit=5, metric="share", complete_only=True),
+    ),
     ("partners Malaysia, in cv, since 2016", dict(field="cv", year_from=2016, year_to=None)),
     ("partners\tMalaysia\n in cv", dict(countries=("MYS",), field="cv")),
     ("partners Malaysia\u00a0in\u00a0cv", dict(countries=("MYS",), field="cv")),
@@ -90,7 +99,7 @@ GOOD = [
     ("top 5 among asean", dict(group="asean", limit=5)),
     ("top non-western limit 5", dict(group="non_western", limit=5)),
     ("top limit 5 non-western from 2016", dict(group="non_western", limit=5, year_from=2016)),
-    ("top 5 among \"Non-Western\"", dict(group="non_western", limit=5)),
+    ('top 5 among "Non-Western"', dict(group="non_western", limit=5)),
     ("top 3 european union in cv", dict(group="eu", limit=3, field="cv")),
     ("top in cv", dict(field="cv")),
     # other verbs
@@ -264,10 +273,39 @@ def test_max_limit_is_100():
 
 PIECES = st.one_of(
     st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=6),
-    st.sampled_from(list("\"'“”‘’«»„`,;-–—&/()\x00\t\n ") + [
-        "partners", "pair", "top", "in", "from", "to", "since", "limit", "by", "among", "complete", "2016",
-        "2020", "2016-2020", "2020-2016", "Malaysia", "Korea", "South", "United", "States", "cv", "share",
-        "non-western", "100", "0", "Congo", "EU", "🙂"]),
+    st.sampled_from(
+        list("\"'“”‘’«»„`,;-–—&/()\x00\t\n ")
+        + [
+            "partners",
+            "pair",
+            "top",
+            "in",
+            "from",
+            "to",
+            "since",
+            "limit",
+            "by",
+            "among",
+            "complete",
+            "2016",
+            "2020",
+            "2016-2020",
+            "2020-2016",
+            "Malaysia",
+            "Korea",
+            "South",
+            "United",
+            "States",
+            "cv",
+            "share",
+            "non-western",
+            "100",
+            "0",
+            "Congo",
+            "EU",
+            "🙂",
+        ]
+    ),
 )
 TEXT = st.lists(PIECES, max_size=12).map(" ".join)
 

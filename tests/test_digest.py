@@ -23,7 +23,7 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -33,14 +33,22 @@ import pytest
 import sqlalchemy as sa
 
 from bot import digest
-from bot.digest import (Pacer, fire_times, handle_digest_command, next_run, parse_subscribe, period_key, run_due,
-                        web_client)
+from bot.digest import (
+    Pacer,
+    fire_times,
+    handle_digest_command,
+    next_run,
+    parse_subscribe,
+    period_key,
+    run_due,
+    web_client,
+)
 from bot.errors import ParseError, UnknownName, UserError
-from bot.state import Store, Subscription, deliveries
+from bot.state.store import Store, Subscription, deliveries
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "xoxb-digest-test"
-UTC = timezone.utc
+UTC = UTC
 
 
 def utc(*args: int) -> datetime:
@@ -48,6 +56,7 @@ def utc(*args: int) -> datetime:
 
 
 # ---------------------------------------------------------------- a stand-in for Slack's Web API
+
 
 class FakeSlack:
     """Records calls and answers like Slack; channels, members, time zones and failures are scriptable."""
@@ -69,7 +78,7 @@ class FakeSlack:
         self._n = itertools.count(1)
         self.server: ThreadingHTTPServer | None = None
 
-    def start(self) -> "FakeSlack":
+    def start(self) -> FakeSlack:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -171,7 +180,7 @@ class FakeSlack:
                 self.responses.append({**params, "key": path.rsplit("/", 1)[-1]})
                 self.cond.notify_all()
             return 200, "ok", {}
-        method = path[len("/api/"):]
+        method = path[len("/api/") :]
         with self.cond:
             self.calls.append((method, params))
             self.cond.notify_all()
@@ -190,14 +199,21 @@ class FakeSlack:
             if channel in self.outside:
                 return {"ok": False, "error": "not_in_channel"}
             ts = f"{1790000000 + n}.{n:06d}"
-            message = {"type": "message", "ts": ts, "text": p.get("text", ""), "blocks": p.get("blocks"),
-                       "metadata": p.get("metadata")}
+            message = {
+                "type": "message",
+                "ts": ts,
+                "text": p.get("text", ""),
+                "blocks": p.get("blocks"),
+                "metadata": p.get("metadata"),
+            }
             self.messages[channel].append(message)
             return {"ok": True, "channel": channel, "ts": ts, "message": message}
         if method == "conversations.history":
             with_metadata = str(p.get("include_all_metadata")).lower() in ("1", "true")
-            found = [{k: v for k, v in m.items() if k != "metadata" or with_metadata}
-                     for m in reversed(self.messages.get(channel, []))]
+            found = [
+                {k: v for k, v in m.items() if k != "metadata" or with_metadata}
+                for m in reversed(self.messages.get(channel, []))
+            ]
             return {"ok": True, "messages": found, "has_more": False}
         if method == "conversations.members":
             if channel in self.private and channel in self.outside:
@@ -205,11 +221,17 @@ class FakeSlack:
             members, start = self.members.get(channel, []), int(p.get("cursor") or 0)
             size = min(int(p.get("limit") or 100), self.page_size)
             rest = start + size < len(members)
-            return {"ok": True, "members": members[start:start + size],
-                    "response_metadata": {"next_cursor": str(start + size) if rest else ""}}
+            return {
+                "ok": True,
+                "members": members[start : start + size],
+                "response_metadata": {"next_cursor": str(start + size) if rest else ""},
+            }
         if method == "conversations.list":
-            return {"ok": True, "channels": [{"id": c, "name": name} for c, name in self.names.items()],
-                    "response_metadata": {"next_cursor": ""}}
+            return {
+                "ok": True,
+                "channels": [{"id": c, "name": name} for c, name in self.names.items()],
+                "response_metadata": {"next_cursor": ""},
+            }
         if method == "conversations.join":
             if channel in self.private:
                 return {"ok": False, "error": "method_not_supported_for_channel_type"}
@@ -232,22 +254,24 @@ class FakeSlack:
 
 # ---------------------------------------------------------------- fixtures
 
+
 @pytest.fixture(scope="module")
 def analytics(request) -> Path:
     """The analytics database (the shared conftest's `db_path` when there is one), as the default for answer()."""
     try:
         path = request.getfixturevalue("db_path")
     except pytest.FixtureLookupError:  # pragma: no cover - without the shared conftest
-        from bot.build import build
+        from bot.data.build import build
 
-        path = build(request.getfixturevalue("tmp_path_factory").mktemp("digest-db") / "collab.duckdb",
-                     log=lambda line: None)
-    import bot.answer
-    from bot.db import Database
+        path = build(
+            request.getfixturevalue("tmp_path_factory").mktemp("digest-db") / "collab.duckdb", log=lambda line: None
+        )
+    import bot.engine.answer
+    from bot.engine.db import Database
 
     patch = pytest.MonkeyPatch()
     patch.setenv("COLLAB_DB", str(path))
-    patch.setattr(bot.answer, "_default_db", Database(path))
+    patch.setattr(bot.engine.answer, "_default_db", Database(path))
     yield path
     patch.undo()
 
@@ -267,11 +291,29 @@ def client(slack):
     return web_client(TOKEN, slack.api_url)
 
 
-def _subscribe(store: Store, channel: str = "C0DIGEST", *, tz: str = "Europe/London", weekday: int = 0,
-               at: str = "09:00", countries=("MYS",), field: str = "ai", quiet: bool = False,
-               created: datetime = utc(2026, 11, 25)) -> Subscription:
-    return store.add_subscription(channel_id=channel, created_by="U0OWNER", weekday=weekday, time=at, tz=tz,
-                                  countries=countries, field=field, quiet=quiet, now=created)
+def _subscribe(
+    store: Store,
+    channel: str = "C0DIGEST",
+    *,
+    tz: str = "Europe/London",
+    weekday: int = 0,
+    at: str = "09:00",
+    countries=("MYS",),
+    field: str = "ai",
+    quiet: bool = False,
+    created: datetime = utc(2026, 11, 25),
+) -> Subscription:
+    return store.add_subscription(
+        channel_id=channel,
+        created_by="U0OWNER",
+        weekday=weekday,
+        time=at,
+        tz=tz,
+        countries=countries,
+        field=field,
+        quiet=quiet,
+        now=created,
+    )
 
 
 def _run(store, client, now, **kw):
@@ -280,22 +322,38 @@ def _run(store, client, now, **kw):
 
 def _env(slack: FakeSlack, state_url: str, analytics: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "COLLAB_DIGEST_"))}
-    env.update(SLACK_BOT_TOKEN=TOKEN, SLACK_API_URL=slack.api_url, DATABASE_URL=state_url,
-               COLLAB_DB=str(analytics), COLLAB_DIGEST_PACE_SECONDS="0", PYTHONUNBUFFERED="1", **extra)
+    env.update(
+        SLACK_BOT_TOKEN=TOKEN,
+        SLACK_API_URL=slack.api_url,
+        DATABASE_URL=state_url,
+        COLLAB_DB=str(analytics),
+        COLLAB_DIGEST_PACE_SECONDS="0",
+        PYTHONUNBUFFERED="1",
+        **extra,
+    )
     return env
 
 
 def _run_due_process(env: dict[str, str], now: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "bot.cli", "digest", "run-due", "--now", now], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "digest", "run-due", "--now", now],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def _age_claim(store: Store, sub_id: int, by: timedelta = timedelta(minutes=11)) -> None:
     """As if the worker holding the claim had stopped `by` ago: leases are measured by the real clock."""
     [row] = store.deliveries(sub_id)
     with store.engine.begin() as conn:
-        conn.execute(sa.update(deliveries).where(deliveries.c.id == row.id).values(
-            claimed_at=(row.claimed_at - by).replace(tzinfo=None)))
+        conn.execute(
+            sa.update(deliveries)
+            .where(deliveries.c.id == row.id)
+            .values(claimed_at=(row.claimed_at - by).replace(tzinfo=None))
+        )
 
 
 def _text(payload: dict[str, Any]) -> str:
@@ -304,40 +362,56 @@ def _text(payload: dict[str, Any]) -> str:
 
 # ---------------------------------------------------------------- parsing (no state, no Slack)
 
+
 def _parse(text: str):
     words, channels = digest._tokens(text)
     return parse_subscribe(words, channels)
 
 
-@pytest.mark.parametrize("text, channel", [
-    ("<#C0123ABCD|research>", "C0123ABCD"), ("<#C0123ABCD>", "C0123ABCD"), ("C0123ABCD", "C0123ABCD"),
-    ("#C0123ABCD", "C0123ABCD"), ("#ai-research", "#ai-research"),
-])
+@pytest.mark.parametrize(
+    "text, channel",
+    [
+        ("<#C0123ABCD|research>", "C0123ABCD"),
+        ("<#C0123ABCD>", "C0123ABCD"),
+        ("C0123ABCD", "C0123ABCD"),
+        ("#C0123ABCD", "C0123ABCD"),
+        ("#ai-research", "#ai-research"),
+    ],
+)
 def test_channel_reference_forms(text, channel):
     assert _parse(f"{text} every friday").channel == channel
 
 
 def test_subscribe_options_in_any_order():
-    request = _parse("quiet in computer vision for South Korea and Trinidad and Tobago, Japan at 5:30pm "
-                     "america/new_york every Tue")
+    request = _parse(
+        "quiet in computer vision for South Korea and Trinidad and Tobago, Japan at 5:30pm america/new_york every Tue"
+    )
     assert (request.weekday, request.time, request.tz, request.field, request.quiet) == (
-        1, "17:30", "America/New_York", "cv", True)
+        1,
+        "17:30",
+        "America/New_York",
+        "cv",
+        True,
+    )
     assert request.countries == ["KOR", "TTO", "JPN"]  # "and" joins names, and is not Andorra
     assert _parse("").weekday is None and _parse("at 9am").time == "09:00" and _parse("at 12 am").time == "00:00"
 
 
-@pytest.mark.parametrize("text, error, says", [
-    ("every funday", ParseError, "day of the week"),
-    ("every day", ParseError, "weekly"),
-    ("at 25:00", ParseError, "09:00"),
-    ("Europe/Londn", ParseError, "Europe/London"),
-    ("for Atlantis", UnknownName, "no country 'Atlantis'"),
-    ("for Sout Korea", UnknownName, "South Korea"),
-    ("in cooking", UnknownName, "no field 'cooking'"),
-    ("for USA CHN IND JPN KOR SGP", ParseError, "at most 5"),
-    ("bananas", ParseError, "digest subscribe [#channel]"),
-    ("#one #two", ParseError, "one channel"),
-])
+@pytest.mark.parametrize(
+    "text, error, says",
+    [
+        ("every funday", ParseError, "day of the week"),
+        ("every day", ParseError, "weekly"),
+        ("at 25:00", ParseError, "09:00"),
+        ("Europe/Londn", ParseError, "Europe/London"),
+        ("for Atlantis", UnknownName, "no country 'Atlantis'"),
+        ("for Sout Korea", UnknownName, "South Korea"),
+        ("in cooking", UnknownName, "no field 'cooking'"),
+        ("for USA CHN IND JPN KOR SGP", ParseError, "at most 5"),
+        ("bananas", ParseError, "digest subscribe [#channel]"),
+        ("#one #two", ParseError, "one channel"),
+    ],
+)
 def test_subscribe_errors_say_what_works(text, error, says):
     with pytest.raises(error) as raised:
         _parse(text)
@@ -351,17 +425,21 @@ def test_is_digest_command():
 
 # ---------------------------------------------------------------- schedules (pure)
 
+
 def _sub(tz: str, weekday: int = 0, at: str = "09:00") -> Subscription:
     return Subscription(1, "", "C1", "U1", weekday, at, tz, (), "ai", False, utc(2026, 1, 1))
 
 
-@pytest.mark.parametrize("tz, before, after", [
-    # (zone, the Monday 09:00 before the autumn change in UTC, the Monday 09:00 after it in UTC)
-    ("Europe/London", utc(2026, 10, 19, 8), utc(2026, 10, 26, 9)),  # BST ends Sun 25 Oct
-    ("America/New_York", utc(2026, 10, 26, 13), utc(2026, 11, 2, 14)),  # EDT ends Sun 1 Nov
-    ("Australia/Sydney", utc(2026, 9, 27, 23), utc(2026, 10, 4, 22)),  # AEDT starts Sun 4 Oct
-    ("Asia/Kuala_Lumpur", utc(2026, 10, 19, 1), utc(2026, 10, 26, 1)),  # no DST
-])
+@pytest.mark.parametrize(
+    "tz, before, after",
+    [
+        # (zone, the Monday 09:00 before the autumn change in UTC, the Monday 09:00 after it in UTC)
+        ("Europe/London", utc(2026, 10, 19, 8), utc(2026, 10, 26, 9)),  # BST ends Sun 25 Oct
+        ("America/New_York", utc(2026, 10, 26, 13), utc(2026, 11, 2, 14)),  # EDT ends Sun 1 Nov
+        ("Australia/Sydney", utc(2026, 9, 27, 23), utc(2026, 10, 4, 22)),  # AEDT starts Sun 4 Oct
+        ("Asia/Kuala_Lumpur", utc(2026, 10, 19, 1), utc(2026, 10, 26, 1)),  # no DST
+    ],
+)
 def test_monday_nine_is_nine_local_across_dst(tz, before, after):
     sub = _sub(tz)
     assert next_run(sub, before - timedelta(days=1)) == before
@@ -381,33 +459,59 @@ def test_spring_forward_week_and_fire_times():
 
 # ---------------------------------------------------------------- the commands
 
+
 def test_subscribe_list_unsubscribe(store, slack, client, analytics, state_url):
     slack.members["C0HERE"] = ["U0ME"]
     slack.tz["U0ME"] = "Australia/Sydney"
     now = utc(2026, 11, 25, 17)
-    reply = handle_digest_command("digest subscribe", user_id="U0ME", channel_id="C0HERE", client=client,
-                                  store=store, now=now)
+    reply = handle_digest_command(
+        "digest subscribe", user_id="U0ME", channel_id="C0HERE", client=client, store=store, now=now
+    )
     sub = store.subscriptions("C0HERE")[0]
     assert (sub.weekday, sub.time, sub.tz, sub.countries, sub.field, sub.quiet) == (
-        0, "09:00", "Australia/Sydney", (), "ai", False)
+        0,
+        "09:00",
+        "Australia/Sydney",
+        (),
+        "ai",
+        False,
+    )
     nxt = utc(2026, 11, 29, 22)  # Monday 30 Nov 09:00 AEDT
-    assert f"<!date^{int(nxt.timestamp())}^{{date_long_pretty}} at {{time}}|Monday 30 November 2026 at 09:00" in reply["text"]
+    assert (
+        f"<!date^{int(nxt.timestamp())}^{{date_long_pretty}} at {{time}}|Monday 30 November 2026 at 09:00"
+        in reply["text"]
+    )
     assert "every Monday at 09:00 (Australia/Sydney)" in reply["text"] and reply["blocks"]
 
     # Another channel, named as Slack escapes it, with the member list on a second page.
     slack.members["C0OTHER"] = ["U0A", "U0B", "U0ME"]
     slack.page_size = 2
-    reply = handle_digest_command("subscribe <#C0OTHER|research> every fri at 16:30 America/New_York for Malaysia "
-                                  "Singapore in computer vision quiet", user_id="U0ME", channel_id="C0HERE",
-                                  client=client, store=store, team_id="T0", now=now)
+    reply = handle_digest_command(
+        "subscribe <#C0OTHER|research> every fri at 16:30 America/New_York for Malaysia "
+        "Singapore in computer vision quiet",
+        user_id="U0ME",
+        channel_id="C0HERE",
+        client=client,
+        store=store,
+        team_id="T0",
+        now=now,
+    )
     other = store.subscriptions("C0OTHER")[0]
     assert (other.weekday, other.time, other.tz, other.countries, other.field, other.quiet, other.team_id) == (
-        4, "16:30", "America/New_York", ("MYS", "SGP"), "cv", True, "T0")
+        4,
+        "16:30",
+        "America/New_York",
+        ("MYS", "SGP"),
+        "cv",
+        True,
+        "T0",
+    )
     assert "watching Malaysia and Singapore in computer vision" in reply["text"]
     assert len(slack.called("conversations.members", channel="C0OTHER")) == 2  # paginated
 
-    listed = _text(handle_digest_command("digest list", user_id="U0ME", channel_id="C0HERE", client=client,
-                                         store=store, now=now))
+    listed = _text(
+        handle_digest_command("digest list", user_id="U0ME", channel_id="C0HERE", client=client, store=store, now=now)
+    )
     assert f"#{sub.id}" in listed and "Last: none yet." in listed and f"#{other.id}" not in listed
     assert f"<!date^{int(nxt.timestamp())}^" in listed
 
@@ -416,14 +520,18 @@ def test_subscribe_list_unsubscribe(store, slack, client, analytics, state_url):
     assert [s.id for s in again.subscriptions()] == [sub.id, other.id]
     again.dispose()
 
-    reply = handle_digest_command(f"digest unsubscribe {sub.id}", user_id="U0ME", channel_id="C0HERE",
-                                  client=client, store=store, now=now)
+    reply = handle_digest_command(
+        f"digest unsubscribe {sub.id}", user_id="U0ME", channel_id="C0HERE", client=client, store=store, now=now
+    )
     assert "Unsubscribed" in reply["text"] and store.subscriptions("C0HERE") == []
-    assert "No digests" in handle_digest_command("digest list", user_id="U0ME", channel_id="C0HERE",
-                                                 client=client, store=store, now=now)["text"]
+    assert (
+        "No digests"
+        in handle_digest_command(
+            "digest list", user_id="U0ME", channel_id="C0HERE", client=client, store=store, now=now
+        )["text"]
+    )
     with pytest.raises(UserError, match="no active digest #999"):
-        handle_digest_command("digest unsubscribe 999", user_id="U0ME", channel_id="C0HERE", client=client,
-                              store=store)
+        handle_digest_command("digest unsubscribe 999", user_id="U0ME", channel_id="C0HERE", client=client, store=store)
     with pytest.raises(ParseError, match="digest bogus"):
         handle_digest_command("digest bogus", user_id="U0ME", channel_id="C0HERE", client=client, store=store)
 
@@ -432,21 +540,18 @@ def test_only_members_or_admins_manage_a_channel(store, slack, client, analytics
     slack.members["C0TEAM"] = ["U0IN"]
     slack.names["C0TEAM"] = "team-room"
     with pytest.raises(UserError, match="Only members of #team-room"):
-        handle_digest_command("subscribe #team-room", user_id="U0OUT", channel_id="C0HERE", client=client,
-                              store=store)
+        handle_digest_command("subscribe #team-room", user_id="U0OUT", channel_id="C0HERE", client=client, store=store)
     assert store.subscriptions() == []
     monkeypatch.setenv("COLLAB_ADMINS", "U0X, U0OUT")
     handle_digest_command("subscribe #team-room", user_id="U0OUT", channel_id="C0HERE", client=client, store=store)
     sub = store.subscriptions("C0TEAM")[0]  # "#team-room" was found with conversations.list
     monkeypatch.setenv("COLLAB_ADMINS", "")
     with pytest.raises(UserError, match="Only members"):
-        handle_digest_command(f"unsubscribe {sub.id}", user_id="U0OUT", channel_id="C0HERE", client=client,
-                              store=store)
+        handle_digest_command(f"unsubscribe {sub.id}", user_id="U0OUT", channel_id="C0HERE", client=client, store=store)
     slack.private.add("C0SECRET")
     slack.outside.add("C0SECRET")
     with pytest.raises(UserError, match="(?i)invite me"):
-        handle_digest_command("subscribe <#C0SECRET>", user_id="U0IN", channel_id="C0HERE", client=client,
-                              store=store)
+        handle_digest_command("subscribe <#C0SECRET>", user_id="U0IN", channel_id="C0HERE", client=client, store=store)
 
 
 def test_preview_and_failed_delivery_in_list(store, slack, client, analytics):
@@ -454,8 +559,9 @@ def test_preview_and_failed_delivery_in_list(store, slack, client, analytics):
     slack.private.add("C0PRIV")
     slack.outside.add("C0PRIV")  # the bot was never invited, and can't join a private channel
     sub = _subscribe(store, "C0PRIV")
-    preview = handle_digest_command("digest preview", user_id="U0OWNER", channel_id="C0PRIV", client=client,
-                                    store=store, now=utc(2026, 11, 25))
+    preview = handle_digest_command(
+        "digest preview", user_id="U0OWNER", channel_id="C0PRIV", client=client, store=store, now=utc(2026, 11, 25)
+    )
     text = _text(preview)
     assert "Preview of digest" in text and "Top partners" in text and "Malaysia" in text
     assert slack.posts() == []  # a preview posts nothing
@@ -466,13 +572,17 @@ def test_preview_and_failed_delivery_in_list(store, slack, client, analytics):
     assert (row.status, row.error, row.retryable) == ("failed", "not_in_channel", False)
     dm = slack.called("chat.postMessage", channel="DU0OWNER")
     assert len(dm) == 1 and "not_in_channel" in dm[0]["text"] and slack.called("conversations.open")
-    listed = _text(handle_digest_command("digest list", user_id="U0OWNER", channel_id="C0PRIV", client=client,
-                                         store=store, now=utc(2026, 11, 30, 10)))
+    listed = _text(
+        handle_digest_command(
+            "digest list", user_id="U0OWNER", channel_id="C0PRIV", client=client, store=store, now=utc(2026, 11, 30, 10)
+        )
+    )
     assert ":x: failed" in listed and "not_in_channel" in listed
     assert _run(store, client, utc(2026, 11, 30, 9, 5)).outcomes == []  # not retried: it needs an invitation
 
 
 # ---------------------------------------------------------------- what a digest says
+
 
 def test_watched_digest_content_chart_and_movers(store, slack, client, analytics):
     sub = _subscribe(store, countries=("MYS",))
@@ -482,7 +592,9 @@ def test_watched_digest_content_chart_and_movers(store, slack, client, analytics
     text = json.dumps(post["blocks"], ensure_ascii=False)
     marker = post["metadata"]["event_payload"].pop("collab_post")  # CollabWebClient's mark of this one post
     assert len(marker) == 32 and post["metadata"] == {
-        "event_type": "collab_digest", "event_payload": {"subscription_id": sub.id, "period": "2026-11-30T09:00"}}
+        "event_type": "collab_digest",
+        "event_payload": {"subscription_id": sub.id, "period": "2026-11-30T09:00"},
+    }
     assert "first collab digest" in text and "Top partners" in text and "China 2,218" in text
     assert "Fastest-rising partner: China" in text and "cross-border links per article" in text
     assert "Source: ETO" in text and "2024–2025 are incomplete" in text and "late" not in post["text"]
@@ -499,13 +611,17 @@ def test_watched_digest_content_chart_and_movers(store, slack, client, analytics
 
     # Pretend the last digest saw an older release with other numbers: the next one names the movers.
     with store.engine.begin() as conn:
-        last = conn.execute(sa.select(deliveries.c.id, deliveries.c.snapshot).where(
-            deliveries.c.period_key == "2026-12-07T09:00")).one()
+        last = conn.execute(
+            sa.select(deliveries.c.id, deliveries.c.snapshot).where(deliveries.c.period_key == "2026-12-07T09:00")
+        ).one()
         snapshot = dict(last.snapshot)
         snapshot["top"] = {**snapshot["top"], "USA": 200000, "CHN": 174000}
         snapshot["partners"] = {"MYS": {**snapshot["partners"]["MYS"], "CHN": 2000}}
-        conn.execute(sa.update(deliveries).where(deliveries.c.id == last.id).values(
-            data_version="0ld0ld0ld0ld", snapshot=snapshot))
+        conn.execute(
+            sa.update(deliveries)
+            .where(deliveries.c.id == last.id)
+            .values(data_version="0ld0ld0ld0ld", snapshot=snapshot)
+        )
     _run(store, client, utc(2026, 12, 14, 9, 0, 30))
     third = json.dumps(slack.posts("C0DIGEST")[2]["blocks"], ensure_ascii=False)
     assert "New data since the last digest" in third and "was `0ld0ld0ld0ld`" in third
@@ -537,36 +653,53 @@ def test_unwatched_digest_rotates_then_one_line_or_quiet(store, slack, client, a
 
 # ---------------------------------------------------------------- when digests are due
 
+
 def test_due_in_several_zones_across_the_us_dst_change(store, slack, client, analytics):
     created = utc(2026, 10, 28)
-    subs = {tz: _subscribe(store, "C0" + tz.split("/")[1].upper()[:6], tz=tz, created=created)
-            for tz in ("Australia/Sydney", "Asia/Kuala_Lumpur", "Europe/London", "America/New_York")}
+    subs = {
+        tz: _subscribe(store, "C0" + tz.split("/")[1].upper()[:6], tz=tz, created=created)
+        for tz in ("Australia/Sydney", "Asia/Kuala_Lumpur", "Europe/London", "America/New_York")
+    }
     # Monday 2 November 2026 09:00 local, in UTC; New York has just left EDT, London left BST a week ago.
-    runs = [("Australia/Sydney", utc(2026, 11, 1, 22)), ("Asia/Kuala_Lumpur", utc(2026, 11, 2, 1)),
-            ("Europe/London", utc(2026, 11, 2, 9)), ("America/New_York", utc(2026, 11, 2, 14))]
+    runs = [
+        ("Australia/Sydney", utc(2026, 11, 1, 22)),
+        ("Asia/Kuala_Lumpur", utc(2026, 11, 2, 1)),
+        ("Europe/London", utc(2026, 11, 2, 9)),
+        ("America/New_York", utc(2026, 11, 2, 14)),
+    ]
     for tz, moment in runs:
         assert _run(store, client, moment - timedelta(minutes=1)).outcomes == []  # not yet
         report = _run(store, client, moment)
         assert [(o.status, o.subscription_id, o.period) for o in report.outcomes] == [
-            ("sent", subs[tz].id, "2026-11-02T09:00")]
+            ("sent", subs[tz].id, "2026-11-02T09:00")
+        ]
     assert len(slack.posts()) == 4 and _run(store, client, utc(2026, 11, 2, 15)).outcomes == []
 
 
 def test_catch_up_within_grace_says_late_and_beyond_grace_skips(store, slack, client, analytics):
     sub = _subscribe(store, created=utc(2026, 11, 1))
     report = _run(store, client, utc(2026, 11, 9, 20))  # 11 h after Monday 09:00 London
-    assert [(o.status, o.period) for o in report.outcomes] == [("missed", "2026-11-02T09:00"), ("sent", "2026-11-09T09:00")]
+    assert [(o.status, o.period) for o in report.outcomes] == [
+        ("missed", "2026-11-02T09:00"),
+        ("sent", "2026-11-09T09:00"),
+    ]
     [post] = slack.posts()
     assert "This digest is late: it was due <!date^" in json.dumps(post["blocks"]) and "late" in post["text"]
     assert _run(store, client, utc(2026, 11, 9, 21)).outcomes == []  # once
 
     report = _run(store, client, utc(2026, 11, 25, 12))  # the worker was down for over two weeks
-    assert [(o.status, o.period) for o in report.outcomes] == [("missed", "2026-11-16T09:00"), ("missed", "2026-11-23T09:00")]
+    assert [(o.status, o.period) for o in report.outcomes] == [
+        ("missed", "2026-11-16T09:00"),
+        ("missed", "2026-11-23T09:00"),
+    ]
     assert len(slack.posts()) == 1
     rows = {d.period_key: d for d in store.deliveries(sub.id)}
     assert {k: d.status for k, d in rows.items()} == {
-        "2026-11-02T09:00": "skipped", "2026-11-09T09:00": "sent", "2026-11-16T09:00": "skipped",
-        "2026-11-23T09:00": "skipped"}
+        "2026-11-02T09:00": "skipped",
+        "2026-11-09T09:00": "sent",
+        "2026-11-16T09:00": "skipped",
+        "2026-11-23T09:00": "skipped",
+    }
     assert "missed" in rows["2026-11-23T09:00"].note
     assert _run(store, client, utc(2026, 11, 25, 13)).outcomes == []
 
@@ -605,6 +738,7 @@ def test_run_due_command_exit_codes(store, slack, analytics, state_url, monkeypa
 
 
 # ---------------------------------------------------------------- exactly once, across processes
+
 
 def test_two_run_due_processes_at_once_post_once(store, slack, analytics, state_url):
     subs = [_subscribe(store, f"C0RACE{i}", countries=(c,)) for i, c in enumerate(("MYS", "SGP", "KOR"))]
@@ -674,7 +808,10 @@ def test_connection_dropped_after_the_post_reached_slack_posts_once(store, slack
     assert slack.called("conversations.history", channel="C0DIGEST")  # looked for it instead
     payload = post["metadata"]["event_payload"]
     assert (post["metadata"]["event_type"], payload["subscription_id"], payload["period"]) == (
-        digest.EVENT_TYPE, sub.id, "2026-11-30T09:00")
+        digest.EVENT_TYPE,
+        sub.id,
+        "2026-11-30T09:00",
+    )
     [row] = store.deliveries(sub.id)
     assert (row.status, row.attempts, row.message_ts) == ("sent", 1, post["ts"])
 
@@ -693,8 +830,9 @@ def test_claims_are_stamped_with_the_real_clock_not_the_run_time(store, slack, c
     """A run for a moment an hour ago claims at the real time, so a concurrent run can't take the claim over."""
     real = datetime.now(UTC)
     due = (real - timedelta(hours=1)).replace(second=0, microsecond=0)
-    sub = _subscribe(store, "C0CLOCK", tz="UTC", weekday=due.weekday(), at=due.strftime("%H:%M"),
-                     created=due - timedelta(days=1))
+    sub = _subscribe(
+        store, "C0CLOCK", tz="UTC", weekday=due.weekday(), at=due.strftime("%H:%M"), created=due - timedelta(days=1)
+    )
     build, meanwhile = digest.build_digest, []
 
     def build_while_another_run_starts(*args: Any, **kwargs: Any):
@@ -719,11 +857,17 @@ def test_claims_are_stamped_with_the_real_clock_not_the_run_time(store, slack, c
 def test_worker_posts_what_is_due_and_stops_on_sigterm(store, slack, analytics, state_url):
     now = datetime.now(UTC)
     due = (now - timedelta(minutes=2)).replace(second=0, microsecond=0)
-    sub = _subscribe(store, "C0WORKER", tz="UTC", weekday=due.weekday(), at=due.strftime("%H:%M"),
-                     created=now - timedelta(hours=1))
-    worker = subprocess.Popen([sys.executable, "-m", "bot.cli", "worker"], cwd=ROOT,
-                              env=_env(slack, state_url, analytics), stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True)
+    sub = _subscribe(
+        store, "C0WORKER", tz="UTC", weekday=due.weekday(), at=due.strftime("%H:%M"), created=now - timedelta(hours=1)
+    )
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "worker"],
+        cwd=ROOT,
+        env=_env(slack, state_url, analytics),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         slack.wait_for(lambda: slack.posts("C0WORKER") and slack.called("files.completeUploadExternal"), timeout=30)
         deadline = time.monotonic() + 10
@@ -742,11 +886,6 @@ def test_worker_posts_what_is_due_and_stops_on_sigterm(store, slack, analytics, 
 SIGNING_SECRET = "digest-test-signing-secret"
 
 
-def _wired() -> bool:
-    source = ROOT / "bot" / "slack_app.py"
-    return source.exists() and "handle_digest_command" in source.read_text()
-
-
 class Served:
     """`collab serve` as a subprocess, and slash commands sent to it signed as Slack signs them."""
 
@@ -756,11 +895,17 @@ class Served:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
-        env = _env(slack, state_url, analytics, SLACK_SIGNING_SECRET=SIGNING_SECRET, WEB_CONCURRENCY="1",
-                   COLLAB_ACCESS_LOG="")
+        env = _env(
+            slack, state_url, analytics, SLACK_SIGNING_SECRET=SIGNING_SECRET, WEB_CONCURRENCY="1", COLLAB_ACCESS_LOG=""
+        )
         self.slack_url, self.log_path, self.log = slack.url, log_path, open(log_path, "wb")
-        self.process = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--port", str(self.port)],
-                                        cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "serve", "--port", str(self.port)],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -776,15 +921,32 @@ class Served:
         import hmac
 
         key = uuid.uuid4().hex
-        body = urllib.parse.urlencode({
-            "token": "x", "team_id": "T0SERVED", "channel_id": channel, "user_id": user, "command": "/collab",
-            "text": text, "response_url": f"{self.slack_url}/response/{key}", "trigger_id": "1.2.3",
-            "api_app_id": "A0", "channel_name": "research", "user_name": "person"})
+        body = urllib.parse.urlencode(
+            {
+                "token": "x",
+                "team_id": "T0SERVED",
+                "channel_id": channel,
+                "user_id": user,
+                "command": "/collab",
+                "text": text,
+                "response_url": f"{self.slack_url}/response/{key}",
+                "trigger_id": "1.2.3",
+                "api_app_id": "A0",
+                "channel_name": "research",
+                "user_name": "person",
+            }
+        )
         stamp = str(int(time.time()))
         signature = "v0=" + hmac.new(SIGNING_SECRET.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256).hexdigest()
-        request = urllib.request.Request(f"http://127.0.0.1:{self.port}/slack/events", data=body.encode(), headers={
-            "Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": stamp,
-            "X-Slack-Signature": signature})
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/slack/events",
+            data=body.encode(),
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-Slack-Request-Timestamp": stamp,
+                "X-Slack-Signature": signature,
+            },
+        )
         started = time.perf_counter()
         with urllib.request.urlopen(request, timeout=10) as reply:
             reply.read()
@@ -801,7 +963,6 @@ class Served:
         self.log.close()
 
 
-@pytest.mark.skipif(not _wired(), reason="bot/slack_app.py does not route `/collab digest` yet")
 def test_digest_commands_through_signed_requests(slack, analytics, tmp_path):
     url = f"sqlite:///{tmp_path / 'served-state.sqlite'}"
     slack.members["C0SERVED"] = ["U0SERVED"]
@@ -812,8 +973,9 @@ def test_digest_commands_through_signed_requests(slack, analytics, tmp_path):
 
     server = Served(slack, analytics, url, tmp_path / "serve.log")
     try:
-        status, seconds, key = server.command("digest subscribe every friday at 16:30 for Malaysia",
-                                              channel="C0SERVED", user="U0SERVED")
+        status, seconds, key = server.command(
+            "digest subscribe every friday at 16:30 for Malaysia", channel="C0SERVED", user="U0SERVED"
+        )
         assert status == 200 and seconds < 3  # acked at once; the work happens after
         replied(key, "Subscribed <#C0SERVED> to collab digest")
         _, _, key = server.command("digest list", channel="C0SERVED", user="U0SERVED")
@@ -824,12 +986,18 @@ def test_digest_commands_through_signed_requests(slack, analytics, tmp_path):
         server.stop()
     state = Store(url)
     [sub] = state.subscriptions("C0SERVED")
-    assert (sub.weekday, sub.time, sub.tz, sub.countries, sub.team_id) == (4, "16:30", "Europe/London", ("MYS",), "T0SERVED")
+    assert (sub.weekday, sub.time, sub.tz, sub.countries, sub.team_id) == (
+        4,
+        "16:30",
+        "Europe/London",
+        ("MYS",),
+        "T0SERVED",
+    )
     state.dispose()
 
 
 def test_missing_analytics_database_is_a_retryable_failure(store, slack, client, analytics, tmp_path):
-    from bot.db import Database
+    from bot.engine.db import Database
 
     sub = _subscribe(store)
     report = _run(store, client, utc(2026, 11, 30, 9, 0, 30), db=Database(tmp_path / "nowhere.duckdb"))

@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from conftest_slack import SlackServer, collab_db, server, standin  # noqa: E402,F401  (fixtures)
 from slack_standin import Call, SlackStandIn  # noqa: E402
 
-from bot.commands import VERB_ALIASES, VERBS
+from bot.engine.commands import VERB_ALIASES, VERBS
 
 IN_PROCESS_EXAMPLES = int(os.environ.get("COLLAB_HYPOTHESIS_EXAMPLES", "500"))
 HTTP_EXAMPLES = int(os.environ.get("COLLAB_HTTP_EXAMPLES", "60"))
@@ -37,63 +37,273 @@ HTTP_EXAMPLES = int(os.environ.get("COLLAB_HTTP_EXAMPLES", "60"))
 # own "something went wrong" (the sign of an unexpected exception).
 INTERNALS = re.compile(
     r"Traceback|File \"|\.py\b|line \d+, in |site-packages|/usr/lib|"
-    + re.escape(str(Path(__file__).resolve().parents[1])) + "|"
-    r"\b(?:[A-Z][A-Za-z]*(?:Error|Exception)|KeyError|Warning)\b|Something went wrong on my side")
+    + re.escape(str(Path(__file__).resolve().parents[1]))
+    + "|"
+    r"\b(?:[A-Z][A-Za-z]*(?:Error|Exception)|KeyError|Warning)\b|Something went wrong on my side"
+)
 
 # ---------------------------------------------------------------- the text strategy
 
-WORDS = [*VERBS, *VERB_ALIASES, "digest", "digest subscribe", "public", "complete", "in", "from", "to", "since",
-         "top", "limit", "by", "among", "count", "source", "share", "affinity", "fractional", "openalex", "eto",
-         "Malaysia", "China", "USA", "U.S.", "UK", "Ukraine", "Saudi Arabia", "Republic of Korea", "Kosovo",
-         "Georgia", "Türkiye", "Holland", "Brunei Darussalam", "EU", "ASEAN", "non-western", "G7", "BRICS",
-         "computer vision", "nlp", "robotics", "llm", "ai safety", "chips", "cyber", "Atlantis", "Malasia"]
-ODD = ["'; DROP TABLE pairs; --", "Malaysia' OR '1'='1", 'Robert"); DELETE FROM countries;--', "1; ATTACH 'x'",
-       "SELECT * FROM read_csv('/etc/passwd')", "UNION SELECT getenv('HOME')", "%s", "{0}", "${HOME}", "$(id)",
-       "-1", "0", "1e309", "NaN", "99999999999999999999", "2099", "1900", "0000", "2024-2015", "2015-2024",
-       "from 2025 to 2015", "top 0", "top -5", "top 101", "limit 1000000", "since 3000", "--", "/*", "*/", ";",
-       "\\", "\\n", "NULL", "None", "true", "[]", "{}", "<script>alert(1)</script>", "&", "&&", "|", "||"]
-MARKUP = ["<#C0123ABCD|general>", "<#C0123ABCD>", "<@U0123ABCD>", "<@U0123ABCD|bob>", "<mailto:a@b.co|a@b.co>",
-          "<https://example.com/x?a=1&amp;b=2|a link>", "<https://example.com>", "&amp;", "&lt;", "&gt;",
-          "&amp;lt;", "<!here>", "<!channel>", "<!subteam^S0123|@team>", "<!date^1392734382^{date}|Feb 18>",
-          "<#C0123ABCD|", "<@", ">", "<", "<|>", "<<>>"]
+WORDS = [
+    *VERBS,
+    *VERB_ALIASES,
+    "digest",
+    "digest subscribe",
+    "public",
+    "complete",
+    "in",
+    "from",
+    "to",
+    "since",
+    "top",
+    "limit",
+    "by",
+    "among",
+    "count",
+    "source",
+    "share",
+    "affinity",
+    "fractional",
+    "openalex",
+    "eto",
+    "Malaysia",
+    "China",
+    "USA",
+    "U.S.",
+    "UK",
+    "Ukraine",
+    "Saudi Arabia",
+    "Republic of Korea",
+    "Kosovo",
+    "Georgia",
+    "Türkiye",
+    "Holland",
+    "Brunei Darussalam",
+    "EU",
+    "ASEAN",
+    "non-western",
+    "G7",
+    "BRICS",
+    "computer vision",
+    "nlp",
+    "robotics",
+    "llm",
+    "ai safety",
+    "chips",
+    "cyber",
+    "Atlantis",
+    "Malasia",
+]
+ODD = [
+    "'; DROP TABLE pairs; --",
+    "Malaysia' OR '1'='1",
+    'Robert"); DELETE FROM countries;--',
+    "1; ATTACH 'x'",
+    "SELECT * FROM read_csv('/etc/passwd')",
+    "UNION SELECT getenv('HOME')",
+    "%s",
+    "{0}",
+    "${HOME}",
+    "$(id)",
+    "-1",
+    "0",
+    "1e309",
+    "NaN",
+    "99999999999999999999",
+    "2099",
+    "1900",
+    "0000",
+    "2024-2015",
+    "2015-2024",
+    "from 2025 to 2015",
+    "top 0",
+    "top -5",
+    "top 101",
+    "limit 1000000",
+    "since 3000",
+    "--",
+    "/*",
+    "*/",
+    ";",
+    "\\",
+    "\\n",
+    "NULL",
+    "None",
+    "true",
+    "[]",
+    "{}",
+    "<script>alert(1)</script>",
+    "&",
+    "&&",
+    "|",
+    "||",
+]
+MARKUP = [
+    "<#C0123ABCD|general>",
+    "<#C0123ABCD>",
+    "<@U0123ABCD>",
+    "<@U0123ABCD|bob>",
+    "<mailto:a@b.co|a@b.co>",
+    "<https://example.com/x?a=1&amp;b=2|a link>",
+    "<https://example.com>",
+    "&amp;",
+    "&lt;",
+    "&gt;",
+    "&amp;lt;",
+    "<!here>",
+    "<!channel>",
+    "<!subteam^S0123|@team>",
+    "<!date^1392734382^{date}|Feb 18>",
+    "<#C0123ABCD|",
+    "<@",
+    ">",
+    "<",
+    "<|>",
+    "<<>>",
+]
 QUOTES = list("\"'`´“”‘’„‚«»‹›「」『』") + ["''", '""', "“Malaysia”", "‘China’", "«Brazil»", "'South Africa'"]
 RTL = ["ماليزيا", "الصين", "المملكة العربية السعودية", "ישראל", "\u202eaisyalaM\u202c", "\u200fMalaysia\u200e"]
 EMOJI = ["🇲🇾", "🇨🇳", "🇺🇸", "🤖", "📈", "👩🏽‍🔬", "❤️", "\u200d", "\ufe0f"]
-CONTROL = ["\x00", "\x01", "\x07", "\x08", "\t", "\n", "\r", "\x0b", "\x0c", "\x1b[31m", "\x7f", "\u0085", "\u2028",
-           "\u00a0", "\u200b", "\ufeff"]
+CONTROL = [
+    "\x00",
+    "\x01",
+    "\x07",
+    "\x08",
+    "\t",
+    "\n",
+    "\r",
+    "\x0b",
+    "\x0c",
+    "\x1b[31m",
+    "\x7f",
+    "\u0085",
+    "\u2028",
+    "\u00a0",
+    "\u200b",
+    "\ufeff",
+]
 
 token = st.one_of(
-    st.sampled_from(WORDS), st.sampled_from(ODD), st.sampled_from(MARKUP), st.sampled_from(QUOTES),
-    st.sampled_from(RTL), st.sampled_from(EMOJI), st.sampled_from(CONTROL),
-    st.integers(min_value=-10**12, max_value=10**12).map(str),
+    st.sampled_from(WORDS),
+    st.sampled_from(ODD),
+    st.sampled_from(MARKUP),
+    st.sampled_from(QUOTES),
+    st.sampled_from(RTL),
+    st.sampled_from(EMOJI),
+    st.sampled_from(CONTROL),
+    st.integers(min_value=-(10**12), max_value=10**12).map(str),
     st.text(st.characters(blacklist_categories=("Cs",)), max_size=12),
 )
 # Mostly well-formed commands with odd parts, so many get past the parser and reach the database.
-PLACES = ["Malaysia", "China", "USA", "U.S.", "Saudi Arabia", "India", "Japan", "Brazil", "“Malaysia”",
-          "'Saudi Arabia'", "«China»", "<#C0123ABCD|malaysia>", "Republic of Korea", "Georgia", "Türkiye", "UK",
-          "Brunei", "Kosovo", "Holland", "America"]
-ODD_PLACES = ["ماليزيا", "🇲🇾", "Malaysia'; DROP TABLE pairs;--", "Atlantis", "non-western", "asean", "EU",
-              "Malaysia &amp; China", "China\x00"]
-OPTIONS = ["from 2015", "to 2020", "since 2018", "2016-2020", "2024-2015", "from 2025 to 2015", "from 1800",
-           "to 2999", "top 5", "top 0", "top 101", "top 99999999999999999999", "limit 100", "complete", "by share",
-           "by affinity", "by international", "in computer vision", "in robotics", "in llm", "in 🤖",
-           "count fractional", "source openalex", "source eto", "among asean", "among G7", "public"]
-ARITY = {"partners": (1, 1), "pair": (2, 2), "compare": (2, 4), "fields": (1, 2), "rising": (0, 1),
-         "profile": (1, 1), "top": (0, 0), "vs": (2, 3), "trend": (2, 2)}
-place = st.one_of(st.sampled_from(PLACES), st.sampled_from(PLACES), st.sampled_from(PLACES), st.sampled_from(ODD_PLACES))
-plausible = st.sampled_from(sorted(ARITY)).flatmap(lambda verb: st.tuples(
-    st.just(verb), st.lists(place, min_size=ARITY[verb][0], max_size=ARITY[verb][1]),
-    st.lists(st.one_of(st.sampled_from(OPTIONS), st.sampled_from(OPTIONS),
-                       st.sampled_from(MARKUP + QUOTES + EMOJI + CONTROL)), max_size=3),
-)).map(lambda t: " ".join([t[0], *t[1], *t[2]]))
+PLACES = [
+    "Malaysia",
+    "China",
+    "USA",
+    "U.S.",
+    "Saudi Arabia",
+    "India",
+    "Japan",
+    "Brazil",
+    "“Malaysia”",
+    "'Saudi Arabia'",
+    "«China»",
+    "<#C0123ABCD|malaysia>",
+    "Republic of Korea",
+    "Georgia",
+    "Türkiye",
+    "UK",
+    "Brunei",
+    "Kosovo",
+    "Holland",
+    "America",
+]
+ODD_PLACES = [
+    "ماليزيا",
+    "🇲🇾",
+    "Malaysia'; DROP TABLE pairs;--",
+    "Atlantis",
+    "non-western",
+    "asean",
+    "EU",
+    "Malaysia &amp; China",
+    "China\x00",
+]
+OPTIONS = [
+    "from 2015",
+    "to 2020",
+    "since 2018",
+    "2016-2020",
+    "2024-2015",
+    "from 2025 to 2015",
+    "from 1800",
+    "to 2999",
+    "top 5",
+    "top 0",
+    "top 101",
+    "top 99999999999999999999",
+    "limit 100",
+    "complete",
+    "by share",
+    "by affinity",
+    "by international",
+    "in computer vision",
+    "in robotics",
+    "in llm",
+    "in 🤖",
+    "count fractional",
+    "source openalex",
+    "source eto",
+    "among asean",
+    "among G7",
+    "public",
+]
+ARITY = {
+    "partners": (1, 1),
+    "pair": (2, 2),
+    "compare": (2, 4),
+    "fields": (1, 2),
+    "rising": (0, 1),
+    "profile": (1, 1),
+    "top": (0, 0),
+    "vs": (2, 3),
+    "trend": (2, 2),
+}
+place = st.one_of(
+    st.sampled_from(PLACES), st.sampled_from(PLACES), st.sampled_from(PLACES), st.sampled_from(ODD_PLACES)
+)
+plausible = (
+    st.sampled_from(sorted(ARITY))
+    .flatmap(
+        lambda verb: st.tuples(
+            st.just(verb),
+            st.lists(place, min_size=ARITY[verb][0], max_size=ARITY[verb][1]),
+            st.lists(
+                st.one_of(
+                    st.sampled_from(OPTIONS),
+                    st.sampled_from(OPTIONS),
+                    st.sampled_from(MARKUP + QUOTES + EMOJI + CONTROL),
+                ),
+                max_size=3,
+            ),
+        )
+    )
+    .map(lambda t: " ".join([t[0], *t[1], *t[2]]))
+)
 
 command_text = st.one_of(
-    plausible, plausible, plausible,
-    st.just(""), st.just(" \t\n "), st.lists(token, max_size=10).map(" ".join), st.lists(token, max_size=10).map("".join),
+    plausible,
+    plausible,
+    plausible,
+    st.just(""),
+    st.just(" \t\n "),
+    st.lists(token, max_size=10).map(" ".join),
+    st.lists(token, max_size=10).map("".join),
     st.tuples(st.sampled_from(list(VERBS)), st.lists(token, min_size=1, max_size=6)).map(
-        lambda t: " ".join([t[0], *t[1]])),
+        lambda t: " ".join([t[0], *t[1]])
+    ),
     st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=60).map(  # 10,000 characters
-        lambda t: (t * (10_000 // len(t) + 1))[:10_000]),
+        lambda t: (t * (10_000 // len(t) + 1))[:10_000]
+    ),
     st.sampled_from(WORDS + ODD).map(lambda w: (w + " ") * (10_000 // (len(w) + 1))),
 )
 
@@ -107,15 +317,19 @@ def internals_in(text: str) -> list[str]:
 
 # ---------------------------------------------------------------- (a) in process
 
-@settings(max_examples=IN_PROCESS_EXAMPLES, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture])
+
+@settings(
+    max_examples=IN_PROCESS_EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
+)
 @given(text=any_text)
 def test_any_command_text_is_answered_or_refused_in_plain_words(db, text: str) -> None:
-    from bot.answer import answer
-    from bot.commands import parse
+    from bot.engine.answer import answer
+    from bot.engine.commands import parse
     from bot.errors import UserError
     from bot.render import blocks
-    from bot.slack_text import unescape_command
+    from bot.render.mrkdwn import unescape_command
 
     plain = unescape_command(text)
     try:
@@ -133,17 +347,21 @@ def test_any_command_text_is_answered_or_refused_in_plain_words(db, text: str) -
 
 # ---------------------------------------------------------------- (b) over HTTP
 
+
 def reply_text(call: Call) -> str:
     return json.dumps(call.body, ensure_ascii=False)
 
 
-def test_any_command_text_over_http_gets_a_friendly_reply_within_3s(server: SlackServer,
-                                                                      standin: SlackStandIn) -> None:
+def test_any_command_text_over_http_gets_a_friendly_reply_within_3s(server: SlackServer, standin: SlackStandIn) -> None:
     pending: list[tuple[str, str]] = []  # (text, response key) of commands acked "working on it"
     tried: list[str] = []
 
-    @settings(max_examples=HTTP_EXAMPLES, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @settings(
+        max_examples=HTTP_EXAMPLES,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     @given(text=any_text)
     def send(text: str) -> None:
         tried.append(text)
@@ -164,11 +382,14 @@ def test_any_command_text_over_http_gets_a_friendly_reply_within_3s(server: Slac
         shown = reply_text(reply)
         assert reply.status == 200 and not internals_in(shown), (text[:200], shown[:500])
         assert reply.body.get("blocks") or reply.body.get("delete_original"), (text[:200], shown[:500])
-    print(f"\n{len(tried)} command texts over HTTP ({len(pending)} answered after the ack), "
-          f"{time.monotonic() - started:.1f} s")
+    print(
+        f"\n{len(tried)} command texts over HTTP ({len(pending)} answered after the ack), "
+        f"{time.monotonic() - started:.1f} s"
+    )
 
 
 # ---------------------------------------------------------------- the SQL corpus, through Slack
+
 
 def hostile_sample(every: int = 8) -> list[str]:
     from test_validate import HOSTILE

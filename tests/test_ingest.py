@@ -27,14 +27,13 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
-from bot.answer import answer
-from bot.db import Database
-from bot.errors import DataUnavailable
-from bot.ingest import IngestError, ingest_openalex
-from bot.ingest.mapping import fields_for
-
 from conftest import DATA, ROOT
+
+from bot.data.ingest import IngestError, ingest_openalex
+from bot.data.ingest.mapping import fields_for
+from bot.engine.answer import answer
+from bot.engine.db import Database
+from bot.errors import DataUnavailable
 
 OPENALEX = Path(__file__).resolve().parent / "data" / "openalex"
 SAMPLE = OPENALEX / "works-sample.jsonl"
@@ -45,6 +44,7 @@ MALAYSIA_WORK = "W3122364323"  # one of the sample's three Malaysian works (line
 
 
 # ---------------------------------------------------------------- the independent reading
+
 
 def _iso2_to_alpha3() -> dict[str, str]:
     with open(DATA / "countries.csv", newline="", encoding="utf-8") as f:
@@ -71,7 +71,7 @@ class Expected:
     international: Counter = field(default_factory=Counter)
 
     @classmethod
-    def of(cls, works: list[dict]) -> "Expected":
+    def of(cls, works: list[dict]) -> Expected:
         expected = cls()
         for work in works:
             short = work["id"].rsplit("/", 1)[-1]
@@ -86,7 +86,7 @@ class Expected:
                 if k >= 2:
                     expected.international[(c, year)] += 1
             for i, a in enumerate(countries):
-                for b in countries[i + 1:]:
+                for b in countries[i + 1 :]:
                     expected.pairs[(a, b, year)] += 1
                     expected.fractional[(a, b, year)] += 1 / (k - 1)
         return expected
@@ -116,6 +116,7 @@ def sample() -> list[dict]:
 
 # ---------------------------------------------------------------- databases
 
+
 @pytest.fixture
 def fresh_db(db_path: Path, tmp_path: Path) -> Path:
     """A private copy of the session's built database (ETO only)."""
@@ -137,15 +138,29 @@ def _rows(path: Path, sql: str, params=None) -> list[tuple]:
 
 
 def _pairs(path: Path, field_code: str = "all") -> dict[tuple, tuple]:
-    return {(a, b, y): (n, f) for a, b, y, n, f in _rows(path, """
+    return {
+        (a, b, y): (n, f)
+        for a, b, y, n, f in _rows(
+            path,
+            """
         SELECT country_a, country_b, year, joint_articles, fractional_articles FROM pairs
-        WHERE source = 'openalex' AND field = ?""", [field_code])}
+        WHERE source = 'openalex' AND field = ?""",
+            [field_code],
+        )
+    }
 
 
 def _articles(path: Path, field_code: str = "all") -> dict[tuple, tuple]:
-    return {(c, y): (n, i) for c, y, n, i in _rows(path, """
+    return {
+        (c, y): (n, i)
+        for c, y, n, i in _rows(
+            path,
+            """
         SELECT country, year, articles, international_articles FROM country_articles
-        WHERE source = 'openalex' AND field = ?""", [field_code])}
+        WHERE source = 'openalex' AND field = ?""",
+            [field_code],
+        )
+    }
 
 
 def _assert_matches(path: Path, expected: Expected) -> None:
@@ -160,10 +175,13 @@ def _assert_matches(path: Path, expected: Expected) -> None:
 
 def _snapshot(path: Path) -> tuple:
     """What's in a database, to compare two ingests."""
-    return (sorted(_rows(path, "SELECT * FROM papers")), sorted(_rows(path, "SELECT * FROM paper_countries")),
-            sorted(_rows(path, "SELECT * FROM paper_fields")),
-            sorted(_rows(path, "SELECT * FROM pairs WHERE source = 'openalex'")),
-            sorted(_rows(path, "SELECT * FROM country_articles WHERE source = 'openalex'")))
+    return (
+        sorted(_rows(path, "SELECT * FROM papers")),
+        sorted(_rows(path, "SELECT * FROM paper_countries")),
+        sorted(_rows(path, "SELECT * FROM paper_fields")),
+        sorted(_rows(path, "SELECT * FROM pairs WHERE source = 'openalex'")),
+        sorted(_rows(path, "SELECT * FROM country_articles WHERE source = 'openalex'")),
+    )
 
 
 def _write_works(path: Path, works: list[dict], gz: bool = False) -> Path:
@@ -195,6 +213,7 @@ def _with_countries(work: dict, short_id: str, countries: list[str], updated: st
 
 # ---------------------------------------------------------------- counts against the JSON
 
+
 def test_sample_counts_match_an_independent_reading(fresh_db, sample):
     report = _ingest(fresh_db, SAMPLE, all_works=True)
     expected = Expected.of(sample)
@@ -210,17 +229,30 @@ def test_sample_counts_match_an_independent_reading(fresh_db, sample):
 
 def test_fractional_weights_sum_to_one_per_country_and_paper(fresh_db, sample):
     _ingest(fresh_db, SAMPLE, all_works=True)
-    per_paper = _rows(fresh_db, """
+    per_paper = _rows(
+        fresh_db,
+        """
         WITH pc AS (SELECT c.work_id, c.country, p.countries AS k FROM paper_countries c JOIN papers p USING (work_id)
                     WHERE p.countries >= 2)
         SELECT a.work_id, a.country, sum(1.0 / (a.k - 1)) FROM pc a JOIN pc b ON a.work_id = b.work_id AND a.country <> b.country
-        GROUP BY ALL""")
+        GROUP BY ALL""",
+    )
     assert per_paper and all(total == pytest.approx(1.0) for _, _, total in per_paper)
     # So a country's fractional links over every partner equal its international articles.
-    links = dict(_rows(fresh_db, """SELECT country, sum(fractional_articles) FROM partner_links
-                                     WHERE source = 'openalex' AND field = 'all' GROUP BY country"""))
-    international = dict(_rows(fresh_db, """SELECT country, sum(international_articles) FROM country_articles
-                                             WHERE source = 'openalex' AND field = 'all' GROUP BY country HAVING sum(international_articles) > 0"""))
+    links = dict(
+        _rows(
+            fresh_db,
+            """SELECT country, sum(fractional_articles) FROM partner_links
+                                     WHERE source = 'openalex' AND field = 'all' GROUP BY country""",
+        )
+    )
+    international = dict(
+        _rows(
+            fresh_db,
+            """SELECT country, sum(international_articles) FROM country_articles
+                                             WHERE source = 'openalex' AND field = 'all' GROUP BY country HAVING sum(international_articles) > 0""",
+        )
+    )
     assert links.keys() == international.keys()
     for country, value in links.items():
         assert value == pytest.approx(international[country])
@@ -246,9 +278,11 @@ def test_malaysia_partners_answer(fresh_db, sample):
 def test_fractional_ranking_differs_from_full_count(fresh_db, sample):
     # Malaysia: one paper with Japan alone (weight 1); two with India and two others (1/3 each).
     base = sample[0]
-    works = [_with_countries(base, "W900000001", ["MY", "JP"], "2025-01-01T00:00:00"),
-             _with_countries(base, "W900000002", ["MY", "IN", "FR", "DE"], "2025-01-01T00:00:00"),
-             _with_countries(base, "W900000003", ["MY", "IN", "BR", "AR"], "2025-01-01T00:00:00")]
+    works = [
+        _with_countries(base, "W900000001", ["MY", "JP"], "2025-01-01T00:00:00"),
+        _with_countries(base, "W900000002", ["MY", "IN", "FR", "DE"], "2025-01-01T00:00:00"),
+        _with_countries(base, "W900000003", ["MY", "IN", "BR", "AR"], "2025-01-01T00:00:00"),
+    ]
     _ingest(fresh_db, _write_works(fresh_db.parent / "in" / "fractional.jsonl", works), all_works=True)
     db = Database(fresh_db)
     try:
@@ -288,14 +322,21 @@ def test_top_by_international_share_is_exact(fresh_db, sample):
 
 # ---------------------------------------------------------------- fields
 
+
 def test_field_mapping_on_the_sample(fresh_db, sample):
     report = _ingest(fresh_db, SAMPLE)  # AI works only
     ai_works = {w["id"].rsplit("/", 1)[-1]: fields_for(w) for w in sample if fields_for(w)}
     # One sample work has AI topics (subfields Artificial Intelligence and Computer Vision); five more
     # carry the AI or machine-learning concept only as an ancestor with score 0, which doesn't count.
     assert ai_works == {"W2755950973": {"ai", "cv"}}
-    zero_score = [w for w in sample if any(c["display_name"] in ("Artificial intelligence", "Machine learning")
-                                           and c["score"] < 0.3 for c in w["concepts"])]
+    zero_score = [
+        w
+        for w in sample
+        if any(
+            c["display_name"] in ("Artificial intelligence", "Machine learning") and c["score"] < 0.3
+            for c in w["concepts"]
+        )
+    ]
     assert len(zero_score) == 5
     assert report.not_in_a_field == 176
     stored = defaultdict(set)
@@ -307,8 +348,11 @@ def test_field_mapping_on_the_sample(fresh_db, sample):
 def test_field_mapping_rules(fresh_db, sample):
     base = {**sample[0], "concepts": [], "topics": [], "keywords": []}
     concept = lambda cid, score: {"id": f"https://openalex.org/{cid}", "display_name": "x", "score": score}  # noqa: E731
-    topic = lambda tid, sub: {"id": f"https://openalex.org/{tid}", "display_name": "Something",  # noqa: E731
-                              "subfield": {"id": f"https://openalex.org/subfields/{sub}"}}
+    topic = lambda tid, sub: {
+        "id": f"https://openalex.org/{tid}",
+        "display_name": "Something",  # noqa: E731
+        "subfield": {"id": f"https://openalex.org/subfields/{sub}"},
+    }
     cases = {
         "W910000001": ({"concepts": [concept("C154945302", 0.4)]}, {"ai"}),
         "W910000002": ({"concepts": [concept("C154945302", 0.29)]}, set()),
@@ -321,7 +365,9 @@ def test_field_mapping_rules(fresh_db, sample):
         "W910000009": ({"concepts": [concept("C119857082", 0.6)]}, {"ai"}),
         "W910000010": ({"topics": [topic("T11042", "3312")]}, set()),
     }
-    works = [_with_countries(base, wid, ["MY", "SG"], "2025-01-01T00:00:00", **extra) for wid, (extra, _) in cases.items()]
+    works = [
+        _with_countries(base, wid, ["MY", "SG"], "2025-01-01T00:00:00", **extra) for wid, (extra, _) in cases.items()
+    ]
     for work, (_, fields) in zip(works, cases.values()):
         assert fields_for(work) == fields  # the documented Python twin agrees with the cases
     _ingest(fresh_db, _write_works(fresh_db.parent / "in" / "fields.jsonl", works), all_works=True)
@@ -334,6 +380,7 @@ def test_field_mapping_rules(fresh_db, sample):
 
 
 # ---------------------------------------------------------------- formats and layouts
+
 
 def test_gzip_and_plain_ingest_the_same(fresh_db, db_path, tmp_path):
     _ingest(fresh_db, SAMPLE, all_works=True)
@@ -358,6 +405,7 @@ def test_small_chunks_give_the_same_result(fresh_db, sample):
 
 # ---------------------------------------------------------------- malformed input
 
+
 def test_corrupt_line_and_malformed_work_are_reported_and_skipped(fresh_db, sample):
     report = _ingest(fresh_db, CORRUPT, all_works=True, chunk_bytes=64 << 10)
     assert report.malformed_lines == 1 and report.malformed_works == 1
@@ -375,28 +423,39 @@ def test_corrupt_line_and_malformed_work_are_reported_and_skipped(fresh_db, samp
 def test_every_kind_of_bad_line(fresh_db, sample, tmp_path):
     good = json.dumps(sample[0])
     lines = [
-        good,                                            # 1
-        "",                                              # 2 blank: not a work, not an error
-        "{not json",                                     # 3
-        "[1, 2]",                                        # 4 JSON, not an object
-        json.dumps({**sample[1], "id": 17}),             # 5 id not an OpenAlex work id
+        good,  # 1
+        "",  # 2 blank: not a work, not an error
+        "{not json",  # 3
+        "[1, 2]",  # 4 JSON, not an object
+        json.dumps({**sample[1], "id": 17}),  # 5 id not an OpenAlex work id
         json.dumps({**sample[2], "publication_year": "soon"}),  # 6
-        json.dumps({**sample[3], "authorships": "many"}),       # 7
-        "null",                                          # 8
-        json.dumps(sample[4]),                           # 9
+        json.dumps({**sample[3], "authorships": "many"}),  # 7
+        "null",  # 8
+        json.dumps(sample[4]),  # 9
     ]
     path = tmp_path / "bad.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     report = _ingest(fresh_db, path, all_works=True)
     assert {(p.line, p.kind) for p in report.problems} == {
-        (3, "line"), (4, "work"), (5, "work"), (6, "work"), (7, "work"), (8, "work")}
+        (3, "line"),
+        (4, "work"),
+        (5, "work"),
+        (6, "work"),
+        (7, "work"),
+        (8, "work"),
+    }
     assert report.works_read == 2
     assert sorted(r[0] for r in _rows(fresh_db, "SELECT work_id FROM papers")) == sorted(
-        w["id"].rsplit("/", 1)[-1] for w in (sample[0], sample[4]))
+        w["id"].rsplit("/", 1)[-1] for w in (sample[0], sample[4])
+    )
 
 
 def test_invalid_utf8_and_truncated_gzip(fresh_db, sample, tmp_path):
-    raw = (json.dumps(sample[0]) + "\n").encode() + b'{"id": "W1", "title": "\xff\xfe"}\n' + (json.dumps(sample[1]) + "\n").encode()
+    raw = (
+        (json.dumps(sample[0]) + "\n").encode()
+        + b'{"id": "W1", "title": "\xff\xfe"}\n'
+        + (json.dumps(sample[1]) + "\n").encode()
+    )
     bad_bytes = tmp_path / "in" / "latin.jsonl"
     bad_bytes.parent.mkdir()
     bad_bytes.write_bytes(raw)
@@ -428,6 +487,7 @@ def test_strict_fails_and_leaves_the_database_untouched(fresh_db):
 
 # ---------------------------------------------------------------- newer copies replace older ones
 
+
 def test_newer_copy_replaces_the_older(fresh_db, sample, tmp_path):
     base = sample[0]
     old = _with_countries(base, "W920000001", ["MY", "CN"], "2024-01-01T00:00:00")
@@ -448,7 +508,10 @@ def test_newer_copy_replaces_the_older(fresh_db, sample, tmp_path):
     report = _ingest(fresh_db, _write_works(tmp_path / "later.jsonl", [newest]), all_works=True)
     assert report.replaced == 1
     assert {k: v for k, v in _pairs(fresh_db).items()} == {
-        ("MYS", "SGP", year): (1, 0.5), ("MYS", "THA", year): (1, 0.5), ("SGP", "THA", year): (1, 0.5)}
+        ("MYS", "SGP", year): (1, 0.5),
+        ("MYS", "THA", year): (1, 0.5),
+        ("SGP", "THA", year): (1, 0.5),
+    }
     assert _rows(fresh_db, "SELECT count(*) FROM papers")[0][0] == 1
 
 
@@ -482,8 +545,9 @@ def test_unknown_country_codes_are_counted_not_silent(fresh_db, sample, tmp_path
 
 # ---------------------------------------------------------------- living with build and the bot
 
+
 def test_ingest_survives_a_rebuild(fresh_db, sample):
-    from bot.build import build
+    from bot.data.build import build
 
     _ingest(fresh_db, SAMPLE, all_works=True)
     before = _snapshot(fresh_db)
@@ -497,12 +561,16 @@ def test_ingest_survives_a_rebuild(fresh_db, sample):
 
 def test_concurrent_writers_do_not_lose_each_other(fresh_db, sample, tmp_path):
     """Two ingests and a rebuild at once: the writer lock serialises them, so nothing is lost."""
-    from bot.build import build
+    from bot.data.build import build
 
-    first = _write_works(tmp_path / "one.jsonl", [
-        _with_countries(sample[0], f"W97{i:07d}", ["MY", "JP"], "2025-01-01T00:00:00") for i in range(50)])
-    second = _write_works(tmp_path / "two.jsonl", [
-        _with_countries(sample[0], f"W98{i:07d}", ["MY", "KR"], "2025-01-01T00:00:00") for i in range(50)])
+    first = _write_works(
+        tmp_path / "one.jsonl",
+        [_with_countries(sample[0], f"W97{i:07d}", ["MY", "JP"], "2025-01-01T00:00:00") for i in range(50)],
+    )
+    second = _write_works(
+        tmp_path / "two.jsonl",
+        [_with_countries(sample[0], f"W98{i:07d}", ["MY", "KR"], "2025-01-01T00:00:00") for i in range(50)],
+    )
     errors: list[BaseException] = []
 
     def run(target, *args, **kwargs):
@@ -511,9 +579,11 @@ def test_concurrent_writers_do_not_lose_each_other(fresh_db, sample, tmp_path):
         except BaseException as error:  # noqa: BLE001 - reported below
             errors.append(error)
 
-    threads = [threading.Thread(target=run, args=(_ingest, fresh_db, first), kwargs={"all_works": True}),
-               threading.Thread(target=run, args=(build, fresh_db), kwargs={"log": lambda line: None}),
-               threading.Thread(target=run, args=(_ingest, fresh_db, second), kwargs={"all_works": True})]
+    threads = [
+        threading.Thread(target=run, args=(_ingest, fresh_db, first), kwargs={"all_works": True}),
+        threading.Thread(target=run, args=(build, fresh_db), kwargs={"log": lambda line: None}),
+        threading.Thread(target=run, args=(_ingest, fresh_db, second), kwargs={"all_works": True}),
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -525,8 +595,11 @@ def test_concurrent_writers_do_not_lose_each_other(fresh_db, sample, tmp_path):
 
 def test_datasets_row_and_about(fresh_db):
     _ingest(fresh_db, SAMPLE, all_works=True)
-    (row,) = _rows(fresh_db, """SELECT name, source, title, publisher, licence, release, row_count, first_year,
-                                       last_year, incomplete_years FROM datasets WHERE source = 'openalex'""")
+    (row,) = _rows(
+        fresh_db,
+        """SELECT name, source, title, publisher, licence, release, row_count, first_year,
+                                       last_year, incomplete_years FROM datasets WHERE source = 'openalex'""",
+    )
     assert row[:5] == ("openalex", "openalex", "OpenAlex works", "OurResearch (OpenAlex)", "CC0")
     assert row[5] == "works updated to 2025-10-08" and row[6] == 177
     assert (row[7], row[8]) == (1988, 2018)
@@ -541,11 +614,18 @@ def test_datasets_row_and_about(fresh_db):
 
 
 def test_incomplete_years_follow_the_snapshot_date(fresh_db, sample, tmp_path):
-    works = [_with_countries(sample[0], f"W95000000{y - 2020}", ["MY", "SG"], "2025-03-01T00:00:00", publication_year=y)
-             for y in range(2021, 2026)]
+    works = [
+        _with_countries(sample[0], f"W95000000{y - 2020}", ["MY", "SG"], "2025-03-01T00:00:00", publication_year=y)
+        for y in range(2021, 2026)
+    ]
     _ingest(fresh_db, _write_works(tmp_path / "years.jsonl", works), all_works=True)
     assert dict(_rows(fresh_db, "SELECT year, complete FROM pairs WHERE source = 'openalex'")) == {
-        2021: True, 2022: True, 2023: True, 2024: False, 2025: False}
+        2021: True,
+        2022: True,
+        2023: True,
+        2024: False,
+        2025: False,
+    }
 
 
 VERBS = [
@@ -570,8 +650,17 @@ VERBS = [
 def test_every_verb_answers_from_ingested_data(fresh_db, sample, tmp_path):
     base = sample[0]
     ai = [{"id": "https://openalex.org/C154945302", "display_name": "Artificial intelligence", "score": 0.7}]
-    works = [_with_countries(base, f"W96{i:07d}", ["MY", ["US", "GB", "CN"][i % 3]], "2025-01-01T00:00:00",
-                             publication_year=2010 + i % 8, concepts=ai) for i in range(60)]
+    works = [
+        _with_countries(
+            base,
+            f"W96{i:07d}",
+            ["MY", ["US", "GB", "CN"][i % 3]],
+            "2025-01-01T00:00:00",
+            publication_year=2010 + i % 8,
+            concepts=ai,
+        )
+        for i in range(60)
+    ]
     _ingest(fresh_db, SAMPLE, _write_works(tmp_path / "more.jsonl", works), all_works=True)
     db = Database(fresh_db)
     try:
@@ -638,12 +727,24 @@ def test_an_open_database_sees_the_ingested_file(fresh_db, sample):
 
 def test_cli_ingest_and_ask(fresh_db, tmp_path):
     env = {**os.environ, "COLLAB_DB": str(fresh_db)}
-    done = subprocess.run([sys.executable, "-m", "bot.cli", "ingest", "openalex", str(SAMPLE), "--all-works"],
-                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "ingest", "openalex", str(SAMPLE), "--all-works"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert "177 works" in done.stderr
-    done = subprocess.run([sys.executable, "-m", "bot.cli", "ask", "partners Malaysia source openalex in all",
-                           "--format", "json"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "ask", "partners Malaysia source openalex in all", "--format", "json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     partner = result["columns"].index("partner")
@@ -654,8 +755,14 @@ def test_cli_ingest_and_ask(fresh_db, tmp_path):
 
 def test_cli_corrupt_line_and_strict(fresh_db, tmp_path):
     env = {**os.environ, "COLLAB_DB": str(fresh_db)}
-    run = lambda *args: subprocess.run([sys.executable, "-m", "bot.cli", "ingest", "openalex", *args],  # noqa: E731
-                                       capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    run = lambda *args: subprocess.run(
+        [sys.executable, "-m", "bot.cli", "ingest", "openalex", *args],  # noqa: E731
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
     before = fresh_db.read_bytes()
     strict = run(str(CORRUPT), "--strict")
     assert strict.returncode != 0

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.countries import (
+from bot.errors import UnknownName
+from bot.reference.countries import (
     DATA_DIR,
     all_countries,
     all_groups,
@@ -17,8 +18,7 @@ from bot.countries import (
     resolve_country,
     resolve_group,
 )
-from bot.errors import UnknownName
-from bot.fields import DEFAULT_FIELD, all_fields, field_for_eto_name, resolve_field
+from bot.reference.fields import DEFAULT_FIELD, all_fields, field_for_eto_name, resolve_field
 
 ETO = DATA_DIR / "eto"
 REGIONS = {"Africa", "Americas", "Asia", "Europe", "Oceania"}
@@ -285,8 +285,7 @@ def test_fields_match_eto_files() -> None:
 
 def test_reference_tables_have_exact_columns() -> None:
     expected = {
-        "countries.csv": "code,iso2,name,region,subregion,groups,aliases,"
-        "eto_cross_border_name,eto_activity_name",
+        "countries.csv": "code,iso2,name,region,subregion,groups,aliases,eto_cross_border_name,eto_activity_name",
         "groups.csv": "code,kind,name,aliases,definition,eto_activity_name",
         "fields.csv": "code,name,aliases,eto_cross_border_name,eto_activity_name,description",
     }

@@ -15,14 +15,21 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
-
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from conftest_slack import (  # noqa: E402,F401  (fixtures)
-    ROOT, SlackServer, answer_for, collab_db, http, new_id, server, standin,
+    ROOT,
+    SlackServer,
+    answer_for,
+    collab_db,
+    http,
+    new_id,
+    server,
+    standin,
 )
 from slack_standin import Call, SlackStandIn  # noqa: E402
 
@@ -35,8 +42,11 @@ def all_text(call: Call) -> str:
 
 def answers(standin: SlackStandIn, key: str) -> list[Call]:
     """Answers delivered to a response_url: accepted posts carrying the answer's table or blocks."""
-    return standin.calls_to("response", where={"key": key},
-                            test=lambda c: c.status == 200 and "collab_" in all_text(c) and bool(c.body.get("blocks")))
+    return standin.calls_to(
+        "response",
+        where={"key": key},
+        test=lambda c: c.status == 200 and "collab_" in all_text(c) and bool(c.body.get("blocks")),
+    )
 
 
 def posts(standin: SlackStandIn, channel: str) -> list[dict]:
@@ -59,18 +69,24 @@ def settle(condition: Callable[[], bool], timeout: float = 20) -> bool:
 
 # ---------------------------------------------------------------- Slack's own retries
 
+
 def retry_headers(number: int = 1, reason: str = "http_timeout") -> dict[str, str]:
     return {"X-Slack-Retry-Num": str(number), "X-Slack-Retry-Reason": reason}
 
 
-def test_a_repeated_slash_command_is_acknowledged_and_answered_once(server: SlackServer,
-                                                                    standin: SlackStandIn) -> None:
+def test_a_repeated_slash_command_is_acknowledged_and_answered_once(server: SlackServer, standin: SlackStandIn) -> None:
     channel, user, key = new_id("C"), new_id("U"), uuid.uuid4().hex
     first, sent = server.slash_command("pair China Singapore", channel=channel, user=user, response_key=key)
     assert first.status == 200 and "Working on" in first.json()["text"]
     for number in (1, 2):  # Slack's retries: same request, same trigger_id
-        again, _ = server.slash_command("pair China Singapore", channel=channel, user=user, response_key=key,
-                                        trigger_id=sent["trigger_id"], headers=retry_headers(number))
+        again, _ = server.slash_command(
+            "pair China Singapore",
+            channel=channel,
+            user=user,
+            response_key=key,
+            trigger_id=sent["trigger_id"],
+            headers=retry_headers(number),
+        )
         assert again.status == 200 and again.body == b""  # acknowledged, nothing more
     assert settle(lambda: len(answers(standin, key)) >= 1)
     time.sleep(1.0)
@@ -92,8 +108,14 @@ def test_simultaneous_deliveries_to_both_workers_are_answered_once(server: Slack
 
     def deliver(number: int) -> None:
         start.wait()
-        reply, _ = server.slash_command("partners Indonesia public", channel=channel, user=user, response_key=key,
-                                        trigger_id=trigger, headers=retry_headers(number) if number else None)
+        reply, _ = server.slash_command(
+            "partners Indonesia public",
+            channel=channel,
+            user=user,
+            response_key=key,
+            trigger_id=trigger,
+            headers=retry_headers(number) if number else None,
+        )
         replies.append(reply)
 
     threads = [threading.Thread(target=deliver, args=(n,)) for n in range(8)]
@@ -110,23 +132,35 @@ def test_simultaneous_deliveries_to_both_workers_are_answered_once(server: Slack
 
 def test_a_repeated_event_and_button_press_are_handled_once(server: SlackServer, standin: SlackStandIn) -> None:
     user, event_id = new_id("U"), new_id("Ev")
-    event = {"type": "app_home_opened", "user": user, "channel": new_id("D"), "tab": "home",
-             "event_ts": f"{time.time():.6f}"}
+    event = {
+        "type": "app_home_opened",
+        "user": user,
+        "channel": new_id("D"),
+        "tab": "home",
+        "event_ts": f"{time.time():.6f}",
+    }
     assert server.event(event, event_id=event_id).status == 200
     assert server.event(event, event_id=event_id, headers=retry_headers(1, "http_error")).status == 200
     standin.wait_for("views.publish", where={"user_id": user})
 
     channel, key = new_id("C"), uuid.uuid4().hex
     _, sent = server.click("collab_share", "pair China Saudi Arabia", channel=channel, user=user, response_key=key)
-    reply, _ = server.click("collab_share", "pair China Saudi Arabia", channel=channel, user=user, response_key=key,
-                            trigger_id=sent["trigger_id"], headers=retry_headers(1))
+    reply, _ = server.click(
+        "collab_share",
+        "pair China Saudi Arabia",
+        channel=channel,
+        user=user,
+        response_key=key,
+        trigger_id=sent["trigger_id"],
+        headers=retry_headers(1),
+    )
     assert reply.status == 200
     assert settle(lambda: len(shares(standin, channel)) >= 1)
     time.sleep(1.0)
     assert len(standin.calls_to("views.publish", where={"user_id": user})) == 1
     assert len(posts(standin, channel)) == 1 and len(shares(standin, channel)) == 1
 
-    from bot.state import Store, slack_requests  # the keys are in the state database, by kind
+    from bot.state.store import Store, slack_requests  # the keys are in the state database, by kind
 
     store = Store(server.state_url)
     try:
@@ -139,10 +173,44 @@ def test_a_repeated_event_and_button_press_are_handled_once(server: SlackServer,
 
 # ---------------------------------------------------------------- faults on every call
 
-COUNTRIES = ["Kenya", "Nigeria", "Egypt", "Pakistan", "Japan", "Brazil", "Germany", "France", "Italy", "Spain",
-             "Canada", "Australia", "Mexico", "Turkey", "Iran", "Vietnam", "Thailand", "Singapore", "South Korea",
-             "Chile", "Argentina", "Netherlands", "Sweden", "Switzerland", "Poland", "Qatar", "Israel",
-             "Bangladesh", "Portugal", "Greece", "Norway", "Denmark", "Finland", "Austria", "Belgium", "Ireland"]
+COUNTRIES = [
+    "Kenya",
+    "Nigeria",
+    "Egypt",
+    "Pakistan",
+    "Japan",
+    "Brazil",
+    "Germany",
+    "France",
+    "Italy",
+    "Spain",
+    "Canada",
+    "Australia",
+    "Mexico",
+    "Turkey",
+    "Iran",
+    "Vietnam",
+    "Thailand",
+    "Singapore",
+    "South Korea",
+    "Chile",
+    "Argentina",
+    "Netherlands",
+    "Sweden",
+    "Switzerland",
+    "Poland",
+    "Qatar",
+    "Israel",
+    "Bangladesh",
+    "Portugal",
+    "Greece",
+    "Norway",
+    "Denmark",
+    "Finland",
+    "Austria",
+    "Belgium",
+    "Ireland",
+]
 
 
 @dataclass
@@ -165,7 +233,7 @@ class Case:
 def fault_cases() -> list[Case]:
     cases = []
     for fault in ("429", "500", "drop"):
-        for processed in ((False, True) if fault != "429" else (False,)):
+        for processed in (False, True) if fault != "429" else (False,):
             cases.append(Case("chat.postMessage", fault, processed, public=True))
             cases.append(Case("files.completeUploadExternal", fault, processed))
         for endpoint in ("response", "files.getUploadURLExternal", "upload", "conversations.join"):
@@ -176,8 +244,11 @@ def fault_cases() -> list[Case]:
 
 
 def script(standin: SlackStandIn, case: Case, filename: str) -> None:
-    where = {"response": {"key": case.key}, "upload": {"filename": filename},
-             "files.getUploadURLExternal": {"filename": filename}}.get(case.endpoint, {"channel": case.channel})
+    where = {
+        "response": {"key": case.key},
+        "upload": {"filename": filename},
+        "files.getUploadURLExternal": {"filename": filename},
+    }.get(case.endpoint, {"channel": case.channel})
     if case.endpoint == "files.completeUploadExternal":
         where = {"channel_id": case.channel}
     if case.endpoint == "conversations.join":  # the bot has to join first: its upload meets not_in_channel
@@ -196,8 +267,16 @@ def check(standin: SlackStandIn, case: Case) -> list[str]:
     responses = standin.calls_to("response", where={"key": case.key})
     if any(t in all_text(c) for c in responses for t in FAILURE_TEXTS):
         problems.append("a failure message was sent")
-    faulted = [c for c in standin.calls if c.status in (0, 429, 500) and (
-        case.key in c.path or case.channel in json.dumps(c.body) or c.method in ("upload", "files.getUploadURLExternal"))]
+    faulted = [
+        c
+        for c in standin.calls
+        if c.status in (0, 429, 500)
+        and (
+            case.key in c.path
+            or case.channel in json.dumps(c.body)
+            or c.method in ("upload", "files.getUploadURLExternal")
+        )
+    ]
     if not any(c.method == case.endpoint for c in faulted):
         problems.append("the fault was never hit")
     if case.public:
@@ -218,9 +297,10 @@ def check(standin: SlackStandIn, case: Case) -> list[str]:
     return problems
 
 
-def test_every_fault_on_every_call_ends_in_one_delivered_answer(server: SlackServer, standin: SlackStandIn,
-                                                                answer_for) -> None:
-    from bot.slack_app import file_stem
+def test_every_fault_on_every_call_ends_in_one_delivered_answer(
+    server: SlackServer, standin: SlackStandIn, answer_for
+) -> None:
+    from bot.slack.app import file_stem
 
     cases = fault_cases()
     for case in cases:
@@ -254,8 +334,9 @@ def test_a_post_that_cannot_be_confirmed_is_reported_not_repeated(server: SlackS
     assert len(posts(standin, channel)) == 1  # the one Slack made before failing
 
 
-def test_a_chart_that_keeps_failing_is_explained_and_the_answer_stays(server: SlackServer,
-                                                                      standin: SlackStandIn) -> None:
+def test_a_chart_that_keeps_failing_is_explained_and_the_answer_stays(
+    server: SlackServer, standin: SlackStandIn
+) -> None:
     channel, key = new_id("C"), uuid.uuid4().hex
     for _ in range(3):  # a join that fails more often than it is retried
         standin.drop_once("conversations.join", where={"channel": channel})
@@ -269,9 +350,15 @@ def test_a_chart_that_keeps_failing_is_explained_and_the_answer_stays(server: Sl
 
 # ---------------------------------------------------------------- the analytics database
 
+
 def collab_build(path: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "bot.cli", "build", "--db", str(path)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", "build", "--db", str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def ask(server: SlackServer, standin: SlackStandIn, text: str) -> Call:
@@ -280,10 +367,11 @@ def ask(server: SlackServer, standin: SlackStandIn, text: str) -> Call:
 
 
 def test_missing_or_corrupt_database_is_reported_then_answered_after_a_build_and_during_rebuilds(
-        standin: SlackStandIn, tmp_path: Path) -> None:
+    standin: SlackStandIn, tmp_path: Path
+) -> None:
     """The server starts without data, says so, answers once `collab build` ran, and keeps answering through rebuilds.
 
-    (A file overwritten in place while a worker has it open is a different story: bot/db.py reopens
+    (A file overwritten in place while a worker has it open is a different story: bot/engine/db.py reopens
     through DuckDB's per-path instance cache, see the xfail in test_ingest.py.)
     """
     db_path = tmp_path / "collab.duckdb"
@@ -331,12 +419,19 @@ def test_missing_or_corrupt_database_is_reported_then_answered_after_a_build_and
                 thread.join()
         assert len(keys) >= 10
         replies = [standin.wait_for("response", where={"key": k}, timeout=30)[0] for k in keys]
-        bad = [all_text(r)[:300] for r in replies if not (r.status == 200 and r.body.get("blocks")
-                                                          and ":thinking_face:" not in all_text(r)
-                                                          and not any(t in all_text(r) for t in FAILURE_TEXTS))]
+        bad = [
+            all_text(r)[:300]
+            for r in replies
+            if not (
+                r.status == 200
+                and r.body.get("blocks")
+                and ":thinking_face:" not in all_text(r)
+                and not any(t in all_text(r) for t in FAILURE_TEXTS)
+            )
+        ]
         log = served.log(tail=0)
-        assert not bad, f"{bad}\n{log[log.find('Traceback') - 300:][:4000]}"
-        assert "Traceback" not in log, log[log.find("Traceback") - 300:][:4000]
+        assert not bad, f"{bad}\n{log[log.find('Traceback') - 300 :][:4000]}"
+        assert "Traceback" not in log, log[log.find("Traceback") - 300 :][:4000]
     finally:
         served.stop()
 

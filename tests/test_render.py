@@ -11,50 +11,64 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bot.answer import answer
+from bot.engine.answer import answer
+from bot.engine.result import Result
 from bot.render.data import to_csv, to_json
 from bot.render.text import MISSING, display_columns, format_value, render_text, text_table
-from bot.result import Result
 
-JSON_KEYS = ["command", "title", "summary", "columns", "rows", "notes", "sql", "params", "data_version",
-             "incomplete_years", "truncated"]
+JSON_KEYS = [
+    "command",
+    "title",
+    "summary",
+    "columns",
+    "rows",
+    "notes",
+    "sql",
+    "params",
+    "data_version",
+    "incomplete_years",
+    "truncated",
+]
 
 
-@pytest.mark.parametrize("column,value,expected", [
-    ("joint_articles", 12345, "12,345"),
-    ("joint_articles", np.int64(1234567), "1,234,567"),
-    ("joint_articles", 7, "7"),
-    ("joint_articles", 3.0, "3"),
-    ("cross_border_links", np.float64(205902.0), "205,902"),
-    ("partner_share", 0.07947, "7.9%"),
-    ("country_share", np.float64(0.25), "25.0%"),
-    ("international_share", 1.0, "100.0%"),
-    ("cagr", 0.4536, "45.4%"),
-    ("cagr", -0.25, "-25.0%"),
-    ("affinity", 5.7891, "5.79"),
-    ("affinity", 12345.678, "12,345.68"),
-    ("links_per_article", 1, "1.00"),
-    ("year", 2020, "2020"),
-    ("year", np.int64(2015), "2015"),
-    ("first_year", 2015, "2015"),
-    ("last_year", np.int32(2023), "2023"),
-    ("complete", True, "yes"),
-    ("complete", False, "no (incomplete)"),
-    ("complete", np.bool_(False), "no (incomplete)"),
-    ("other_flag", True, "yes"),
-    ("incomplete_years", [2024, 2025], "2024, 2025"),
-    ("incomplete_years", np.array([2024, 2025]), "2024, 2025"),
-    ("incomplete_years", [], MISSING),
-    ("partner", "Saudi Arabia", "Saudi Arabia"),
-    ("joint_articles", None, MISSING),
-    ("joint_articles", float("nan"), MISSING),
-    ("joint_articles", np.nan, MISSING),
-    ("joint_articles", pd.NA, MISSING),
-    ("partner_share", None, MISSING),
-    ("year", pd.NA, MISSING),
-    ("complete", pd.NA, MISSING),
-    ("top_partners", None, MISSING),
-])
+@pytest.mark.parametrize(
+    "column,value,expected",
+    [
+        ("joint_articles", 12345, "12,345"),
+        ("joint_articles", np.int64(1234567), "1,234,567"),
+        ("joint_articles", 7, "7"),
+        ("joint_articles", 3.0, "3"),
+        ("cross_border_links", np.float64(205902.0), "205,902"),
+        ("partner_share", 0.07947, "7.9%"),
+        ("country_share", np.float64(0.25), "25.0%"),
+        ("international_share", 1.0, "100.0%"),
+        ("cagr", 0.4536, "45.4%"),
+        ("cagr", -0.25, "-25.0%"),
+        ("affinity", 5.7891, "5.79"),
+        ("affinity", 12345.678, "12,345.68"),
+        ("links_per_article", 1, "1.00"),
+        ("year", 2020, "2020"),
+        ("year", np.int64(2015), "2015"),
+        ("first_year", 2015, "2015"),
+        ("last_year", np.int32(2023), "2023"),
+        ("complete", True, "yes"),
+        ("complete", False, "no (incomplete)"),
+        ("complete", np.bool_(False), "no (incomplete)"),
+        ("other_flag", True, "yes"),
+        ("incomplete_years", [2024, 2025], "2024, 2025"),
+        ("incomplete_years", np.array([2024, 2025]), "2024, 2025"),
+        ("incomplete_years", [], MISSING),
+        ("partner", "Saudi Arabia", "Saudi Arabia"),
+        ("joint_articles", None, MISSING),
+        ("joint_articles", float("nan"), MISSING),
+        ("joint_articles", np.nan, MISSING),
+        ("joint_articles", pd.NA, MISSING),
+        ("partner_share", None, MISSING),
+        ("year", pd.NA, MISSING),
+        ("complete", pd.NA, MISSING),
+        ("top_partners", None, MISSING),
+    ],
+)
 def test_format_value(column, value, expected):
     assert format_value(column, value) == expected
 
@@ -68,13 +82,15 @@ def _result(frame: pd.DataFrame, **kwargs) -> Result:
 
 
 def _frame() -> pd.DataFrame:
-    return pd.DataFrame({
-        "partner": ["China", "India", "Saudi Arabia"],
-        "joint_articles": pd.array([2218, None, 1676], dtype="Int64"),
-        "partner_share": [0.0795, np.nan, 0.06],
-        "affinity": [0.349, 0.75, 5.79],
-        "partner_code": ["CHN", "IND", "SAU"],
-    })
+    return pd.DataFrame(
+        {
+            "partner": ["China", "India", "Saudi Arabia"],
+            "joint_articles": pd.array([2218, None, 1676], dtype="Int64"),
+            "partner_share": [0.0795, np.nan, 0.06],
+            "affinity": [0.349, 0.75, 5.79],
+            "partner_code": ["CHN", "IND", "SAU"],
+        }
+    )
 
 
 def test_text_table_formats_and_aligns():
@@ -92,8 +108,18 @@ def test_text_table_formats_and_aligns():
 
 
 def test_text_table_single_wide_row_is_label_value_lines():
-    frame = pd.DataFrame([{"country": "Saudi Arabia", "articles": 29250, "citations": None,
-                           "cross_border_links": 34858, "links_per_article": 1.19, "top_partners": "Pakistan, India, Egypt"}])
+    frame = pd.DataFrame(
+        [
+            {
+                "country": "Saudi Arabia",
+                "articles": 29250,
+                "citations": None,
+                "cross_border_links": 34858,
+                "links_per_article": 1.19,
+                "top_partners": "Pakistan, India, Egypt",
+            }
+        ]
+    )
     lines = text_table(_result(frame)).splitlines()
     assert len(lines) == 6
     assert [line.split()[0] for line in lines] == ["country", "articles", "citations", "cross", "links", "top"]
@@ -121,8 +147,14 @@ def test_render_text_has_title_summary_table_and_notes():
 
 
 def test_json_round_trip_of_missing_values_and_numpy_types():
-    result = _result(_frame(), notes=["n"], sql="SELECT 1", params={"country": "MYS", "limit": 10},
-                     data_version="abc", incomplete_years=[2024, 2025])
+    result = _result(
+        _frame(),
+        notes=["n"],
+        sql="SELECT 1",
+        params={"country": "MYS", "limit": 10},
+        data_version="abc",
+        incomplete_years=[2024, 2025],
+    )
     data = json.loads(to_json(result))
     assert list(data) == JSON_KEYS
     assert data["columns"] == ["partner", "joint_articles", "partner_share", "affinity", "partner_code"]
@@ -173,12 +205,26 @@ def test_csv_quotes_commas_in_names(db):
     assert rows[1][rows[0].index("top_partners")] == "Pakistan, India, Egypt"
 
 
-@pytest.mark.parametrize("text", ["partners Malaysia", "top 5", "pair China USA", "compare China India",
-                                  "fields Malaysia", "rising China", "profile Saudi Arabia", "about", "help",
-                                  "sql SELECT * FROM datasets", "partners Tuvalu", "pair Tuvalu Nauru",
-                                  # all-numeric frames: iterrows() hands numpy scalars to format_value
-                                  "sql SELECT count(*) AS n FROM pairs",
-                                  "sql SELECT year, sum(joint_articles) AS s FROM pairs GROUP BY year ORDER BY year"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "partners Malaysia",
+        "top 5",
+        "pair China USA",
+        "compare China India",
+        "fields Malaysia",
+        "rising China",
+        "profile Saudi Arabia",
+        "about",
+        "help",
+        "sql SELECT * FROM datasets",
+        "partners Tuvalu",
+        "pair Tuvalu Nauru",
+        # all-numeric frames: iterrows() hands numpy scalars to format_value
+        "sql SELECT count(*) AS n FROM pairs",
+        "sql SELECT year, sum(joint_articles) AS s FROM pairs GROUP BY year ORDER BY year",
+    ],
+)
 def test_every_answer_renders_in_every_format(db, text):
     result = answer(text, db)
     assert render_text(result).startswith(result.title)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.db import Database
+from bot.engine.db import Database
 from bot.errors import QueryFailed, UserError
 
 REAL_CSV = Path(__file__).resolve().parents[1] / "data" / "eto" / "cross-border" / "Artificial intelligence.csv"
@@ -99,9 +99,12 @@ def test_configuration_is_unchanged_after_attempts(sandbox):
     for sql in ("SET memory_limit = '64GB'", "SET enable_external_access = true"):
         with pytest.raises(QueryFailed):
             database.query(sql)
-    settings = dict(database.query(
-        "SELECT name, value FROM duckdb_settings() WHERE name IN ('enable_external_access', 'lock_configuration', "
-        "'access_mode')").itertuples(index=False, name=None))
+    settings = dict(
+        database.query(
+            "SELECT name, value FROM duckdb_settings() WHERE name IN ('enable_external_access', 'lock_configuration', "
+            "'access_mode')"
+        ).itertuples(index=False, name=None)
+    )
     assert settings == {"enable_external_access": "false", "lock_configuration": "true", "access_mode": "read_only"}
 
 

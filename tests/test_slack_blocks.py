@@ -18,27 +18,38 @@ from slack_sdk.models.views import View
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from conftest_slack import answer_for, collab_db  # noqa: E402,F401  (fixtures)
 
-from bot.commands import VERBS  # noqa: E402
+from bot.engine.commands import VERBS  # noqa: E402
+from bot.engine.result import ChartSpec, Result  # noqa: E402
 from bot.errors import UserError  # noqa: E402
 from bot.render import blocks  # noqa: E402
-from bot.result import ChartSpec, Result  # noqa: E402
-from bot.slack_text import unescape_command  # noqa: E402
+from bot.render.mrkdwn import unescape_command  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BLOCKKIT_DIR = ROOT / "docs" / "blockkit"
-BLOCKKIT_EXAMPLES = {"partners-malaysia": "partners Malaysia", "pair-china-usa": "pair China USA",
-                     "top-10-non-western": "top 10 non-western"}
+BLOCKKIT_EXAMPLES = {
+    "partners-malaysia": "partners Malaysia",
+    "pair-china-usa": "pair China USA",
+    "top-10-non-western": "top 10 non-western",
+}
 
 
-def hand_built(rows: int = 3, columns: int = 3, *, summary: str = "Malaysia works most with China.",
-               notes: list[str] | None = None) -> Result:
+def hand_built(
+    rows: int = 3, columns: int = 3, *, summary: str = "Malaysia works most with China.", notes: list[str] | None = None
+) -> Result:
     frame = pd.DataFrame({f"col_{c}": [r * 10 + c for r in range(rows)] for c in range(columns)})
     frame.insert(0, "partner", [f"Country {r}" for r in range(rows)])
     frame["partner_code"] = [f"C{r:02d}" for r in range(rows)]
-    return Result(command="partners", title="Malaysia's top AI research partners, 2015–2025", summary=summary,
-                  frame=frame, notes=notes if notes is not None else ["Source: ETO.", "2024–2025 are incomplete."],
-                  sql="SELECT 1", params={"country": "MYS"}, data_version="abc123",
-                  chart=ChartSpec(kind="bar", x="partner", y="col_0"))
+    return Result(
+        command="partners",
+        title="Malaysia's top AI research partners, 2015–2025",
+        summary=summary,
+        frame=frame,
+        notes=notes if notes is not None else ["Source: ETO.", "2024–2025 are incomplete."],
+        sql="SELECT 1",
+        params={"country": "MYS"},
+        data_version="abc123",
+        chart=ChartSpec(kind="bar", x="partner", y="col_0"),
+    )
 
 
 def assert_within_slack_limits(message: dict, max_blocks: int = blocks.MAX_BLOCKS) -> None:
@@ -67,24 +78,32 @@ def buttons(message: dict) -> dict[str, dict]:
 
 # ---------------------------------------------------------------- unescape_command
 
-@pytest.mark.parametrize("typed, plain", [
-    ("partners <#C123|malaysia>", "partners #malaysia"),
-    ("ask <@U123|bob> and <@U456>", "ask @bob and @U456"),
-    ("mail <mailto:a@b.c|a@b.c>", "mail a@b.c"),
-    ("see <https://eto.tech/x|the tracker> or <https://eto.tech>", "see the tracker or https://eto.tech"),
-    ("pair China &amp; USA", "pair China & USA"),
-    ("sql SELECT * FROM pairs WHERE year &lt; 2020 AND year &gt; 2015", "sql SELECT * FROM pairs WHERE year < 2020 AND year > 2015"),
-    ("fields \u201cSaudi Arabia\u201d \u2018UK\u2019", "fields \"Saudi Arabia\" 'UK'"),
-    ("partners\u00a0Malaysia\u202ffrom 2016", "partners Malaysia from 2016"),
-    ("top 5 <!subteam^S1|@analysts> <!here>", "top 5 @analysts @here"),
-    ("&amp;lt; stays typed", "&lt; stays typed"),
-    ("", ""),
-])
+
+@pytest.mark.parametrize(
+    "typed, plain",
+    [
+        ("partners <#C123|malaysia>", "partners #malaysia"),
+        ("ask <@U123|bob> and <@U456>", "ask @bob and @U456"),
+        ("mail <mailto:a@b.c|a@b.c>", "mail a@b.c"),
+        ("see <https://eto.tech/x|the tracker> or <https://eto.tech>", "see the tracker or https://eto.tech"),
+        ("pair China &amp; USA", "pair China & USA"),
+        (
+            "sql SELECT * FROM pairs WHERE year &lt; 2020 AND year &gt; 2015",
+            "sql SELECT * FROM pairs WHERE year < 2020 AND year > 2015",
+        ),
+        ("fields \u201cSaudi Arabia\u201d \u2018UK\u2019", "fields \"Saudi Arabia\" 'UK'"),
+        ("partners\u00a0Malaysia\u202ffrom 2016", "partners Malaysia from 2016"),
+        ("top 5 <!subteam^S1|@analysts> <!here>", "top 5 @analysts @here"),
+        ("&amp;lt; stays typed", "&lt; stays typed"),
+        ("", ""),
+    ],
+)
 def test_unescape_command_gives_back_what_was_typed(typed: str, plain: str) -> None:
     assert unescape_command(typed) == plain
 
 
 # ---------------------------------------------------------------- answers
+
 
 def test_answer_has_header_summary_table_notes_and_buttons() -> None:
     result = hand_built()
@@ -100,12 +119,16 @@ def test_answer_has_header_summary_table_notes_and_buttons() -> None:
     assert "Source: ETO." in message["blocks"][3]["elements"][0]["text"]
     assert result.summary in message["text"]
     assert {a: b["value"] for a, b in buttons(message).items()} == {
-        "collab_share": "partners Malaysia", "collab_csv": "partners Malaysia", "collab_sql": "partners Malaysia"}
+        "collab_share": "partners Malaysia",
+        "collab_csv": "partners Malaysia",
+        "collab_sql": "partners Malaysia",
+    }
 
 
 def test_posted_answer_has_attribution_and_no_share_button() -> None:
-    message = blocks.answer_message(hand_built(), "partners Malaysia public", shareable=False,
-                                    attribution="Shared by <@U1>")
+    message = blocks.answer_message(
+        hand_built(), "partners Malaysia public", shareable=False, attribution="Shared by <@U1>"
+    )
     assert "collab_share" not in buttons(message)
     assert {"collab_csv", "collab_sql"} <= set(buttons(message))
     assert any(b["type"] == "context" and b["elements"][0]["text"] == "Shared by <@U1>" for b in message["blocks"])
@@ -122,7 +145,9 @@ def test_table_too_big_for_a_table_block_is_preformatted(rows: int, columns: int
     message = blocks.answer_message(hand_built(rows=rows, columns=columns), "sql SELECT * FROM pairs LIMIT 150")
     assert_within_slack_limits(message)
     assert "table" not in block_types(message)
-    code = [b["text"]["text"] for b in message["blocks"] if b["type"] == "section" and b["text"]["text"].startswith("```")]
+    code = [
+        b["text"]["text"] for b in message["blocks"] if b["type"] == "section" and b["text"]["text"].startswith("```")
+    ]
     assert code and all(text.endswith("```") for text in code)
     assert "Country 0" in code[0]
     if rows == 150:  # every row is somewhere in the message, or a note says what was left out
@@ -210,6 +235,7 @@ def test_home_view_lists_verbs_and_releases_and_no_digest_section_without_digest
 
 # ---------------------------------------------------------------- real answers, and the Block Kit Builder examples
 
+
 @pytest.mark.parametrize("name, text", BLOCKKIT_EXAMPLES.items())
 def test_real_answers_render_within_limits_and_match_the_docs_examples(answer_for, name: str, text: str) -> None:
     result = answer_for(text)
@@ -223,12 +249,14 @@ def test_real_answers_render_within_limits_and_match_the_docs_examples(answer_fo
 
 
 def write_blockkit_examples() -> None:
-    from bot.answer import answer
+    from bot.engine.answer import answer
 
     BLOCKKIT_DIR.mkdir(parents=True, exist_ok=True)
     for name, text in BLOCKKIT_EXAMPLES.items():
         message = blocks.answer_message(answer(text), text)
-        (BLOCKKIT_DIR / f"{name}.json").write_text(json.dumps({"blocks": message["blocks"]}, ensure_ascii=False, indent=2) + "\n")
+        (BLOCKKIT_DIR / f"{name}.json").write_text(
+            json.dumps({"blocks": message["blocks"]}, ensure_ascii=False, indent=2) + "\n"
+        )
         print(f"wrote docs/blockkit/{name}.json")
 
 

@@ -19,7 +19,14 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from conftest_slack import (  # noqa: E402,F401  (fixtures)
-    SlackServer, answer_for, collab_db, http, new_id, server, sign, standin,
+    SlackServer,
+    answer_for,
+    collab_db,
+    http,
+    new_id,
+    server,
+    sign,
+    standin,
 )
 from slack_standin import Call, SlackStandIn  # noqa: E402
 
@@ -59,13 +66,15 @@ def all_text(call: Call) -> str:
 
 def uploaded_to(standin: SlackStandIn, channel: str, timeout: float = 15) -> tuple[Call, dict, bytes]:
     """The completed upload into `channel`: its completeUploadExternal call, upload request and bytes."""
-    complete = standin.wait_for("files.completeUploadExternal", where={"channel_id": channel}, timeout=timeout,
-                                test=lambda c: c.reply.get("ok"))[0]
+    complete = standin.wait_for(
+        "files.completeUploadExternal", where={"channel_id": channel}, timeout=timeout, test=lambda c: c.reply.get("ok")
+    )[0]
     file_id = json.loads(complete.body["files"])[0]["id"]
     return complete, standin.upload_requests[file_id], standin.uploads[file_id]
 
 
 # ---------------------------------------------------------------- health
+
 
 def test_healthz_reports_the_data_version(server: SlackServer) -> None:
     reply = http("GET", server.url + "/healthz")
@@ -73,8 +82,9 @@ def test_healthz_reports_the_data_version(server: SlackServer) -> None:
     assert len(reply.json()["data_version"]) >= 6
 
 
-def test_healthz_is_503_with_the_reason_when_the_database_is_missing_or_corrupt(standin: SlackStandIn,
-                                                                                 tmp_path: Path) -> None:
+def test_healthz_is_503_with_the_reason_when_the_database_is_missing_or_corrupt(
+    standin: SlackStandIn, tmp_path: Path
+) -> None:
     db_path = tmp_path / "missing.duckdb"
     broken = SlackServer(standin, db_path, workers=1)
     try:
@@ -91,10 +101,14 @@ def test_healthz_is_503_with_the_reason_when_the_database_is_missing_or_corrupt(
 
 # ---------------------------------------------------------------- /collab
 
+
 def test_slash_command_acks_fast_then_answers_with_table_and_chart(server: SlackServer, standin: SlackStandIn) -> None:
     ack, sent = server.slash_command("partners Malaysia")
     assert ack.status == 200 and ack.seconds < 3
-    assert ack.json() == {"text": ":hourglass_flowing_sand: Working on `partners Malaysia`…", "response_type": "ephemeral"}
+    assert ack.json() == {
+        "text": ":hourglass_flowing_sand: Working on `partners Malaysia`…",
+        "response_type": "ephemeral",
+    }
 
     posted = answer_posted(standin, sent["key"])
     assert posted.body["response_type"] == "ephemeral" and posted.body["replace_original"] is True
@@ -112,7 +126,10 @@ def test_slash_command_acks_fast_then_answers_with_table_and_chart(server: Slack
     assert "chart follows in this channel" in notes  # where the chart went
     (actions,) = blocks_of(posted, "actions")
     assert [(e["action_id"], e["value"]) for e in actions["elements"]] == [
-        ("collab_share", "partners Malaysia"), ("collab_csv", "partners Malaysia"), ("collab_sql", "partners Malaysia")]
+        ("collab_share", "partners Malaysia"),
+        ("collab_csv", "partners Malaysia"),
+        ("collab_sql", "partners Malaysia"),
+    ]
 
     complete, request, png = uploaded_to(standin, sent["channel"])  # the chart goes to the command's channel
     assert png.startswith(PNG_SIGNATURE) and len(png) > 10_000
@@ -171,8 +188,9 @@ def test_invalid_blocks_is_retried_as_plain_text(server: SlackServer, standin: S
     assert "China" in retry.body["text"] and "```" in retry.body["text"] and "2015" in retry.body["text"]
 
 
-def test_rate_limited_post_is_retried_after_retry_after_and_posts_once(server: SlackServer,
-                                                                       standin: SlackStandIn) -> None:
+def test_rate_limited_post_is_retried_after_retry_after_and_posts_once(
+    server: SlackServer, standin: SlackStandIn
+) -> None:
     channel = new_id("C")
     standin.rate_limit_once("chat.postMessage", retry_after=1, where={"channel": channel})
     server.slash_command("top 10 non-western public", channel=channel)
@@ -183,8 +201,9 @@ def test_rate_limited_post_is_retried_after_retry_after_and_posts_once(server: S
     assert len(standin.calls_to("chat.postMessage", where={"channel": channel}, test=lambda c: c.status == 200)) == 1
 
 
-def test_chart_upload_not_in_channel_joins_the_public_channel_and_retries(server: SlackServer,
-                                                                          standin: SlackStandIn) -> None:
+def test_chart_upload_not_in_channel_joins_the_public_channel_and_retries(
+    server: SlackServer, standin: SlackStandIn
+) -> None:
     channel = new_id("C")
     standin.fail_once("files.completeUploadExternal", "not_in_channel", where={"channel_id": channel})
     server.slash_command("partners Malaysia public", channel=channel)
@@ -194,8 +213,9 @@ def test_chart_upload_not_in_channel_joins_the_public_channel_and_retries(server
     assert [a.reply.get("error") for a in attempts] == ["not_in_channel", None]
 
 
-def test_private_answer_chart_not_in_channel_joins_the_public_channel_and_retries(server: SlackServer,
-                                                                                  standin: SlackStandIn) -> None:
+def test_private_answer_chart_not_in_channel_joins_the_public_channel_and_retries(
+    server: SlackServer, standin: SlackStandIn
+) -> None:
     channel = new_id("C")
     standin.fail_once("files.completeUploadExternal", "not_in_channel", where={"channel_id": channel})
     _, sent = server.slash_command("partners Malaysia", channel=channel)
@@ -210,7 +230,8 @@ def test_private_answer_chart_not_in_channel_joins_the_public_channel_and_retrie
 
 
 def test_private_answer_in_a_private_channel_explains_how_to_invite_and_keeps_the_table(
-        server: SlackServer, standin: SlackStandIn) -> None:
+    server: SlackServer, standin: SlackStandIn
+) -> None:
     channel = new_id("G")
     standin.fail_once("files.completeUploadExternal", "not_in_channel", where={"channel_id": channel})
     standin.fail_once("conversations.join", "method_not_supported_for_channel_type", where={"channel": channel})
@@ -221,8 +242,9 @@ def test_private_answer_in_a_private_channel_explains_how_to_invite_and_keeps_th
     assert explained.body["response_type"] == "ephemeral" and explained.body["replace_original"] is False
     assert "/invite @collab" in explained.body["text"] and "table above" in explained.body["text"]
     assert standin.calls_to("conversations.join", where={"channel": channel})
-    assert not standin.calls_to("files.completeUploadExternal", where={"channel_id": channel},
-                                test=lambda c: c.reply.get("ok"))
+    assert not standin.calls_to(
+        "files.completeUploadExternal", where={"channel_id": channel}, test=lambda c: c.reply.get("ok")
+    )
     assert not standin.calls_to("chat.postMessage", where={"channel": channel})  # nothing public
 
 
@@ -245,8 +267,10 @@ def test_private_channel_gets_the_table_and_how_to_invite_the_bot(server: SlackS
 
 # ---------------------------------------------------------------- buttons
 
-def test_share_posts_attributed_reuploads_the_chart_and_deletes_the_ephemeral(server: SlackServer,
-                                                                               standin: SlackStandIn) -> None:
+
+def test_share_posts_attributed_reuploads_the_chart_and_deletes_the_ephemeral(
+    server: SlackServer, standin: SlackStandIn
+) -> None:
     reply, sent = server.click("collab_share", "partners Malaysia")
     assert reply.status == 200 and reply.seconds < 3
     post = standin.wait_for("chat.postMessage", where={"channel": sent["channel"]})[0]
@@ -257,8 +281,7 @@ def test_share_posts_attributed_reuploads_the_chart_and_deletes_the_ephemeral(se
     assert png.startswith(PNG_SIGNATURE) and request["alt_txt"].startswith("Chart:")
 
 
-def test_share_where_the_bot_may_not_post_keeps_the_private_answer(server: SlackServer,
-                                                                    standin: SlackStandIn) -> None:
+def test_share_where_the_bot_may_not_post_keeps_the_private_answer(server: SlackServer, standin: SlackStandIn) -> None:
     channel = new_id("G")
     standin.fail_once("chat.postMessage", "channel_not_found", where={"channel": channel})
     _, sent = server.click("collab_share", "partners Malaysia", channel=channel)
@@ -278,8 +301,9 @@ def test_csv_button_uploads_every_column_of_the_result(server: SlackServer, stan
     assert "CSV" in answer_posted(standin, sent["key"]).body["text"]
 
 
-def test_show_sql_replies_with_the_validated_sql_and_its_parameters(server: SlackServer, standin: SlackStandIn,
-                                                                    answer_for) -> None:
+def test_show_sql_replies_with_the_validated_sql_and_its_parameters(
+    server: SlackServer, standin: SlackStandIn, answer_for
+) -> None:
     _, sent = server.click("collab_sql", "partners Malaysia")
     posted = answer_posted(standin, sent["key"])
     assert posted.body["response_type"] == "ephemeral" and posted.body["replace_original"] is False
@@ -291,10 +315,18 @@ def test_show_sql_replies_with_the_validated_sql_and_its_parameters(server: Slac
 
 # ---------------------------------------------------------------- App Home
 
+
 def test_app_home_publishes_how_to_ask_and_the_releases(server: SlackServer, standin: SlackStandIn) -> None:
     user = new_id("U")
-    reply = server.event({"type": "app_home_opened", "user": user, "channel": new_id("D"), "tab": "home",
-                          "event_ts": f"{time.time():.6f}"})
+    reply = server.event(
+        {
+            "type": "app_home_opened",
+            "user": user,
+            "channel": new_id("D"),
+            "tab": "home",
+            "event_ts": f"{time.time():.6f}",
+        }
+    )
     assert reply.status == 200
     view = standin.wait_for("views.publish", where={"user_id": user})[0].json_field("view")
     text = json.dumps(view, ensure_ascii=False)
@@ -317,9 +349,11 @@ def test_digest_commands_reach_the_digest_module(server: SlackServer, standin: S
 
 # ---------------------------------------------------------------- request signatures
 
+
 @pytest.mark.parametrize("forgery", ["bad signature", "six minutes old"])
-def test_forged_or_stale_requests_get_401_and_do_nothing(server: SlackServer, standin: SlackStandIn,
-                                                         forgery: str) -> None:
+def test_forged_or_stale_requests_get_401_and_do_nothing(
+    server: SlackServer, standin: SlackStandIn, forgery: str
+) -> None:
     channel, key = new_id("C"), new_id("k")
     if forgery == "bad signature":
         options = {"signature": sign("something else", int(time.time()))}
@@ -335,17 +369,27 @@ def test_forged_or_stale_requests_get_401_and_do_nothing(server: SlackServer, st
 
 # ---------------------------------------------------------------- Socket Mode
 
+
 def test_socket_mode_opens_its_connection_with_the_app_token(standin: SlackStandIn, collab_db: Path) -> None:
     """`collab serve --socket` asks Slack (here the stand-in) for a websocket URL with SLACK_APP_TOKEN.
 
     The stand-in speaks no websocket, so it refuses the token; the call itself shows the wiring.
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
-    env.update(SLACK_BOT_TOKEN=standin.token, SLACK_APP_TOKEN="xapp-1-test", SLACK_API_URL=standin.api_url,
-               COLLAB_DB=str(collab_db))
-    process = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--socket"], env=env,
-                               cwd=Path(__file__).resolve().parents[1], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)
+    env.update(
+        SLACK_BOT_TOKEN=standin.token,
+        SLACK_APP_TOKEN="xapp-1-test",
+        SLACK_API_URL=standin.api_url,
+        COLLAB_DB=str(collab_db),
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve", "--socket"],
+        env=env,
+        cwd=Path(__file__).resolve().parents[1],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         opened = standin.wait_for("apps.connections.open", timeout=30)[0]
         assert opened.headers["authorization"] == "Bearer xapp-1-test"

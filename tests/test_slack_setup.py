@@ -25,16 +25,19 @@ def imported_modules(path: Path) -> set[str]:
 
 
 def test_only_slack_app_imports_slack_bolt_and_rendering_imports_no_slack() -> None:
-    importers = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "bot").rglob("*.py")
-                       if any(m.split(".")[0] == "slack_bolt" for m in imported_modules(p)))
-    assert importers == ["bot/slack_app.py"]
-    for pure in ("bot/render/blocks.py", "bot/slack_text.py"):
+    importers = sorted(
+        str(p.relative_to(ROOT))
+        for p in (ROOT / "bot").rglob("*.py")
+        if any(m.split(".")[0] == "slack_bolt" for m in imported_modules(p))
+    )
+    assert importers == ["bot/slack/app.py"]
+    for pure in ("bot/render/blocks.py", "bot/render/mrkdwn.py"):
         assert not any(m.split(".")[0] in ("slack_bolt", "slack_sdk") for m in imported_modules(ROOT / pure)), pure
 
 
 @pytest.mark.parametrize("socket_mode, needed", [(False, "SLACK_SIGNING_SECRET"), (True, "SLACK_APP_TOKEN")])
 def test_serve_says_which_setting_is_missing(monkeypatch: pytest.MonkeyPatch, socket_mode: bool, needed: str) -> None:
-    from bot.server import serve
+    from bot.slack.server import serve
 
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
     for name in ("SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"):
@@ -46,8 +49,11 @@ def test_serve_says_which_setting_is_missing(monkeypatch: pytest.MonkeyPatch, so
 def test_manifest_routes_everything_to_slack_events(manifest: dict) -> None:
     (command,) = manifest["features"]["slash_commands"]
     assert command["command"] == "/collab" and command["usage_hint"]
-    urls = {command["url"], manifest["settings"]["interactivity"]["request_url"],
-            manifest["settings"]["event_subscriptions"]["request_url"]}
+    urls = {
+        command["url"],
+        manifest["settings"]["interactivity"]["request_url"],
+        manifest["settings"]["event_subscriptions"]["request_url"],
+    }
     assert urls == {"https://YOUR-HOST/slack/events"}
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
     assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
@@ -58,6 +64,15 @@ def test_manifest_routes_everything_to_slack_events(manifest: dict) -> None:
 
 def test_manifest_asks_for_exactly_the_scopes_the_app_uses(manifest: dict) -> None:
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
-        "commands", "chat:write", "chat:write.public", "files:write", "channels:join", "channels:read",
-        "groups:read", "users:read", "im:write",
-        "channels:history", "groups:history"}  # digests look for an already-posted copy before a retry
+        "commands",
+        "chat:write",
+        "chat:write.public",
+        "files:write",
+        "channels:join",
+        "channels:read",
+        "groups:read",
+        "users:read",
+        "im:write",
+        "channels:history",
+        "groups:history",
+    }  # digests look for an already-posted copy before a retry

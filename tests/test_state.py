@@ -1,17 +1,17 @@
-"""The state store (bot/state.py) on SQLite and PostgreSQL: schema, subscriptions, claims and leases."""
+"""The state store (bot/state/store.py) on SQLite and PostgreSQL: schema, subscriptions, claims and leases."""
 
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
-from bot.state import SCHEMA_VERSION, StateError, Store, schema_version
+from bot.state.store import SCHEMA_VERSION, StateError, Store, schema_version
 
 LEASE = timedelta(minutes=10)
-T0 = datetime(2026, 11, 30, 9, 0, 5, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 30, 9, 0, 5, tzinfo=UTC)
 
 
 class Clock:
@@ -23,14 +23,24 @@ class Clock:
     def __call__(self) -> datetime:
         return self.at
 
-    def set(self, at: datetime) -> "Clock":
+    def set(self, at: datetime) -> Clock:
         self.at = at
         return self
 
 
 def _sub(store: Store, channel: str = "C1", **kw):
-    values = dict(channel_id=channel, created_by="U1", weekday=0, time="09:00", tz="Europe/London",
-                  countries=["MYS", "SGP"], field="cv", quiet=True, team_id="T1", now=T0 - timedelta(days=3))
+    values = dict(
+        channel_id=channel,
+        created_by="U1",
+        weekday=0,
+        time="09:00",
+        tz="Europe/London",
+        countries=["MYS", "SGP"],
+        field="cv",
+        quiet=True,
+        team_id="T1",
+        now=T0 - timedelta(days=3),
+    )
     values.update(kw)
     return store.add_subscription(**values)
 
@@ -167,10 +177,9 @@ def test_stores_created_at_once_on_an_empty_database(state_url):
 def test_claims_are_stamped_and_leased_by_the_real_clock(store):
     """Without a clock given, a claim is stamped with the time it is written and a fresh one is never stale."""
     sub = _sub(store)
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     claim = store.claim(sub.id, "2026-11-30T09:00", lease=LEASE, max_attempts=3)
     [row] = store.deliveries(sub.id)
-    assert claim is not None and before - timedelta(seconds=1) <= row.claimed_at <= datetime.now(timezone.utc)
+    assert claim is not None and before - timedelta(seconds=1) <= row.claimed_at <= datetime.now(UTC)
     assert store.claim(sub.id, "2026-11-30T09:00", lease=LEASE, max_attempts=3) is None  # within the lease
     assert store.abandon_stale(lease=timedelta(0), max_attempts=1) != []  # judged by the same clock
-

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.answer import answer
-from bot.catalog import ALLOWED_TABLES
+from bot.engine.answer import answer
+from bot.engine.catalog import ALLOWED_TABLES
+from bot.engine.validate import ROW_CAP, validate
 from bot.errors import RejectedSQL
-from bot.validate import ROW_CAP, validate
 
 HOSTILE_FILE = Path(__file__).with_name("hostile_sql.txt")
 
@@ -125,8 +125,10 @@ GOLDEN = [
     ("SELECT * FROM pairs LIMIT 1000", "SELECT * FROM pairs LIMIT 1000"),
     ("SELECT * FROM pairs LIMIT 10 OFFSET 5", "SELECT * FROM pairs LIMIT 10 OFFSET 5"),
     ("SELECT * FROM pairs LIMIT 1 + 1", "SELECT * FROM (SELECT * FROM pairs LIMIT 1 + 1) AS capped LIMIT 1001"),
-    ("SELECT country_a AS c FROM pairs UNION SELECT country_b FROM pairs",
-     "SELECT country_a AS c FROM pairs UNION SELECT country_b FROM pairs LIMIT 1001"),
+    (
+        "SELECT country_a AS c FROM pairs UNION SELECT country_b FROM pairs",
+        "SELECT country_a AS c FROM pairs UNION SELECT country_b FROM pairs LIMIT 1001",
+    ),
     ("SELECT * FROM pairs -- read_csv('x')", "SELECT * FROM pairs /* read_csv('x') */ LIMIT 1001"),
     # a `*/` inside a line comment must not close the comment it becomes
     ("SELECT 1 -- */ ; DROP TABLE pairs", "SELECT 1 /* * / ; DROP TABLE pairs */ LIMIT 1001"),
@@ -150,7 +152,7 @@ def test_row_cap_is_a_parameter():
 
 
 def test_every_shipped_query_validates():
-    from bot import queryfiles
+    from bot.engine import queryfiles
 
     names = queryfiles.names()
     assert {"partners", "top", "pair", "compare", "fields", "rising", "profile", "about", "coverage"} <= set(names)
@@ -159,6 +161,7 @@ def test_every_shipped_query_validates():
 
 
 # ---------------------------------------------------------------- truncation
+
 
 def test_row_cap_truncates_big_results(db):
     result = answer("sql SELECT * FROM pairs", db)

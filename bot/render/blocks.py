@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
+from bot.engine.result import Result
 from bot.errors import UserError
 from bot.render.text import MISSING, display_columns, display_rows, text_table
-from bot.result import Result
 
 MAX_BLOCKS = 50
 MAX_HOME_BLOCKS = 100
@@ -39,6 +40,7 @@ _NUMBER = re.compile(r"^[-+−]?[\d,]*\.?\d+%?$")
 
 # ---------------------------------------------------------------- small pieces
 
+
 def escape(text: str) -> str:
     """Text safe inside mrkdwn: Slack reads `&`, `<` and `>` as markup."""
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -49,7 +51,10 @@ def cut(text: str, limit: int) -> str:
 
 
 def header(text: str) -> dict[str, Any]:
-    return {"type": "header", "text": {"type": "plain_text", "text": cut(text.strip() or "collab", MAX_HEADER), "emoji": True}}
+    return {
+        "type": "header",
+        "text": {"type": "plain_text", "text": cut(text.strip() or "collab", MAX_HEADER), "emoji": True},
+    }
 
 
 def section(mrkdwn: str) -> dict[str, Any]:
@@ -100,8 +105,10 @@ def notes_blocks(lines: Iterable[str], max_blocks: int = MAX_NOTE_BLOCKS) -> lis
     room = max_blocks * MAX_CONTEXT_ELEMENTS
     if len(elements) > room:
         left_out = len(elements) - room + 1
-        elements = elements[: room - 1] + [f"… {left_out} more part(s) of the notes left out to stay within Slack's limits."]
-    return [context(*elements[i:i + MAX_CONTEXT_ELEMENTS]) for i in range(0, len(elements), MAX_CONTEXT_ELEMENTS)]
+        elements = elements[: room - 1] + [
+            f"… {left_out} more part(s) of the notes left out to stay within Slack's limits."
+        ]
+    return [context(*elements[i : i + MAX_CONTEXT_ELEMENTS]) for i in range(0, len(elements), MAX_CONTEXT_ELEMENTS)]
 
 
 def button_value(command_text: str) -> str | None:
@@ -124,12 +131,15 @@ def fit(head: list[dict], body: list[dict], tail: list[dict], limit: int = MAX_B
     if len(body) <= room:
         return head + body + tail
     kept = body[: max(room - 1, 0)]
-    note = context(f"… {len(body) - len(kept)} more block(s) left out to stay within Slack's {limit}-block limit; "
-                   "the CSV button gives every row.")
+    note = context(
+        f"… {len(body) - len(kept)} more block(s) left out to stay within Slack's {limit}-block limit; "
+        "the CSV button gives every row."
+    )
     return head + kept + [note] + tail
 
 
 # ---------------------------------------------------------------- the table
+
 
 def table_cells(result: Result) -> tuple[list[str], list[list[str]]]:
     """Column headings and formatted rows, as people read them (no *_code columns)."""
@@ -167,6 +177,7 @@ def table_blocks(result: Result) -> list[dict[str, Any]]:
 
 # ---------------------------------------------------------------- messages
 
+
 def answer_message(
     result: Result,
     command_text: str,
@@ -191,7 +202,9 @@ def answer_message(
         body += sections("\n".join(escape(d) for d in result.details))
     tail: list[dict[str, Any]] = []
     if result.truncated:
-        tail.append(context(f"Showing the first {len(result.frame):,} rows; the CSV button gives the same rows as a file."))
+        tail.append(
+            context(f"Showing the first {len(result.frame):,} rows; the CSV button gives the same rows as a file.")
+        )
     tail += notes_blocks(_note_lines(result))
     if chart_note:
         tail.append(context(chart_note))
@@ -241,8 +254,10 @@ def working_message(command_text: str) -> dict[str, Any]:
 
 
 def failure_message() -> dict[str, Any]:
-    return {"text": ":warning: Something went wrong on my side while answering. Please try again in a minute; "
-                    "if it keeps failing, tell the person who runs collab."}
+    return {
+        "text": ":warning: Something went wrong on my side while answering. Please try again in a minute; "
+        "if it keeps failing, tell the person who runs collab."
+    }
 
 
 def sql_message(result: Result, command_text: str) -> dict[str, Any]:
@@ -257,8 +272,10 @@ def sql_message(result: Result, command_text: str) -> dict[str, Any]:
     tail = []
     if result.data_version:
         tail.append(context(f"Data version `{escape(result.data_version)}`. `about` lists the published tables."))
-    return {"text": cut(f"SQL behind {command_text}: {result.sql}", MAX_FALLBACK_TEXT),
-            "blocks": fit([section(f"*{title}*")], body, tail)}
+    return {
+        "text": cut(f"SQL behind {command_text}: {result.sql}", MAX_FALLBACK_TEXT),
+        "blocks": fit([section(f"*{title}*")], body, tail),
+    }
 
 
 def _note_lines(result: Result) -> list[str]:
@@ -291,6 +308,7 @@ def _button(label: str, action_id: str, value: str, style: str = "") -> dict[str
 
 # ---------------------------------------------------------------- App Home
 
+
 def home_view(
     verbs: Mapping[str, tuple[str, str, str]],
     about: Result | None,
@@ -298,18 +316,28 @@ def home_view(
     digest_lines: list[str] | None = None,
 ) -> dict[str, Any]:
     """The App Home tab: how to ask, the data releases loaded, and (when digests exist) the digests."""
-    head = [header("collab: cross-border AI research, one command away"),
-            section("Ask with `/collab <command>` in any channel. Answers are private to you until you press "
-                    "*Share to channel*; add `public` to post one straight into the channel.")]
-    asking = "\n".join(f"• `/collab {escape(usage)}`: {escape(what)}. Try `/collab {escape(example)}`"
-                       for usage, what, example in verbs.values())
+    head = [
+        header("collab: cross-border AI research, one command away"),
+        section(
+            "Ask with `/collab <command>` in any channel. Answers are private to you until you press "
+            "*Share to channel*; add `public` to post one straight into the channel."
+        ),
+    ]
+    asking = "\n".join(
+        f"• `/collab {escape(usage)}`: {escape(what)}. Try `/collab {escape(example)}`"
+        for usage, what, example in verbs.values()
+    )
     body = [header("How to ask")] + sections(asking)
     body.append(header("Data loaded"))
     if about is not None:
         releases = [
             f"• *{escape(row.get('title', ''))}*: {escape(row.get('release', ''))}, years "
             f"{row.get('first_year', '?')}–{row.get('last_year', '?')}"
-            + (f" (incomplete: {escape(_years(row.get('incomplete_years')))})" if _years(row.get("incomplete_years")) else "")
+            + (
+                f" (incomplete: {escape(_years(row.get('incomplete_years')))})"
+                if _years(row.get("incomplete_years"))
+                else ""
+            )
             for row in about.frame.to_dict("records")
         ]
         body += sections("\n".join(releases) or escape(about.summary))

@@ -5,13 +5,17 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from bot.result import Result
+from bot.engine.result import Result
 
 MISSING = "–"
 
 
 def _is_missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or type(value).__name__ in ("NAType", "NaTType")
+    return (
+        value is None
+        or (isinstance(value, float) and math.isnan(value))
+        or type(value).__name__ in ("NAType", "NaTType")
+    )
 
 
 def format_value(column: str, value: Any) -> str:
@@ -68,7 +72,9 @@ def text_table(result: Result, max_width: int = 48) -> str:
     numeric = [all(_looks_numeric(r[i]) for r in cells[1:]) for i in range(len(columns))]
     lines = []
     for n, row in enumerate(cells):
-        lines.append("  ".join(v.rjust(w) if numeric[i] else v.ljust(w) for i, (v, w) in enumerate(zip(row, widths))).rstrip())
+        lines.append(
+            "  ".join(v.rjust(w) if numeric[i] else v.ljust(w) for i, (v, w) in enumerate(zip(row, widths))).rstrip()
+        )
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)

@@ -76,8 +76,7 @@ class Database:
             info = dict(connection.execute("SELECT key, value FROM build_info").fetchall())
         except duckdb.Error as error:
             raise DataUnavailable(
-                f"The collaboration database can't be read ({type(error).__name__}). "
-                "Run `collab build` to rebuild it."
+                f"The collaboration database can't be read ({type(error).__name__}). Run `collab build` to rebuild it."
             ) from None
         self._connection, self._identity, self._info = connection, identity, info
         return connection
@@ -96,7 +95,7 @@ class Database:
             self._current()
             return self._info.get("data_version", "")
 
-    def query(self, sql: str, params: dict[str, Any] | None = None) -> "pd.DataFrame":
+    def query(self, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
         """Run one validated statement on its own cursor, interrupted after the time limit."""
         with self._lock:
             cursor = self._current().cursor()

@@ -13,11 +13,10 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 from bot.errors import UnknownName
+from bot.paths import DATA_DIR
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 DATASETS = ("cross_border", "activity")
 USABLE_GROUP_KINDS = ("bloc", "region")
 
@@ -150,9 +149,7 @@ def suggest(text: str, choices: dict[str, str], limit: int = 3) -> list[str]:
     """Up to `limit` display names whose keys (normalised name -> display name) look like `text`."""
     from rapidfuzz import fuzz, process  # only needed on a miss; keeps imports fast
 
-    matches = process.extract(
-        normalise(text), list(choices), scorer=fuzz.WRatio, limit=limit * 4, score_cutoff=80
-    )
+    matches = process.extract(normalise(text), list(choices), scorer=fuzz.WRatio, limit=limit * 4, score_cutoff=80)
     found: list[str] = []
     for key, score, _ in matches:
         # Only near-ties with the best match: WRatio's partial matching scores "Untied States"
@@ -169,11 +166,7 @@ def _country_choices() -> dict[str, str]:
 
 def _group_choices() -> dict[str, str]:
     groups = all_groups()
-    return {
-        key: groups[code].name
-        for key, code in _group_index().items()
-        if groups[code].kind in USABLE_GROUP_KINDS
-    }
+    return {key: groups[code].name for key, code in _group_index().items() if groups[code].kind in USABLE_GROUP_KINDS}
 
 
 _GROUP_HINT = "groups work with `top` / `among`, e.g. `top 10 among {name}`"
@@ -196,9 +189,7 @@ def resolve_country(text: str) -> Country:
         group = all_groups()[group_code]
         if group.kind == "ambiguous":  # only ETO's "Congo" so far
             options = ("Republic of the Congo", "DR Congo")
-            raise UnknownName(
-                f"'{shown}' is ambiguous — did you mean {_or_list(list(options))}?", options
-            )
+            raise UnknownName(f"'{shown}' is ambiguous — did you mean {_or_list(list(options))}?", options)
         if group.kind == "office":
             raise UnknownName(f"'{shown}' is a patent office, not a country.")
         raise UnknownName(
@@ -209,8 +200,7 @@ def resolve_country(text: str) -> Country:
     if found:
         raise UnknownName(f"no country '{shown}' — did you mean {_or_list(found)}?", tuple(found))
     raise UnknownName(
-        f"no country '{shown}' — use a country name such as South Korea, "
-        "or an ISO code such as KOR or KR."
+        f"no country '{shown}' — use a country name such as South Korea, or an ISO code such as KOR or KR."
     )
 
 
@@ -230,8 +220,7 @@ def resolve_group(text: str, *, need_members: bool = False) -> Group:
             raise UnknownName(f"'{shown}' is not a group of countries: {group.definition}")
         if need_members and not group.members:
             raise UnknownName(
-                f"'{group.name}' has no member list here: {group.definition} "
-                f"Groups with members: {', '.join(usable)}.",
+                f"'{group.name}' has no member list here: {group.definition} Groups with members: {', '.join(usable)}.",
                 tuple(usable),
             )
         return group

@@ -6,8 +6,8 @@ import csv
 from dataclasses import dataclass
 from functools import lru_cache
 
-from bot.countries import DATA_DIR, DATASETS, normalise, suggest
 from bot.errors import UnknownName
+from bot.reference.countries import DATA_DIR, DATASETS, normalise, suggest
 
 DEFAULT_FIELD = "ai"
 

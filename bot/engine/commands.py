@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Callable, TypeVar
+from typing import TypeVar
 
-from bot import countries as country_ref
-from bot import fields as field_ref
 from bot.errors import ParseError, UnknownName
+from bot.reference import countries as country_ref
+from bot.reference import fields as field_ref
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 10
@@ -22,18 +23,41 @@ VERBS: dict[str, tuple[str, str, str]] = {
     "partners": ("partners <country>", "the countries it co-authors with most", "partners Malaysia"),
     "top": ("top [N] [<group>]", "countries with the most cross-border links", "top 10 non-western from 2015 to 2024"),
     "pair": ("pair <country> <country>", "joint articles of two countries, year by year", "pair China USA"),
-    "compare": ("compare <country> <country> [...]", "cross-border links of several countries over time", "compare China India Japan"),
+    "compare": (
+        "compare <country> <country> [...]",
+        "cross-border links of several countries over time",
+        "compare China India Japan",
+    ),
     "fields": ("fields <country> [<partner>]", "collaboration by research field", "fields Malaysia China"),
-    "rising": ("rising [<country>]", "fastest-growing partners (compound annual growth, complete years)", "rising China"),
-    "profile": ("profile <country>", "articles, citations, patents, investment, international links, top partners", "profile Saudi Arabia"),
+    "rising": (
+        "rising [<country>]",
+        "fastest-growing partners (compound annual growth, complete years)",
+        "rising China",
+    ),
+    "profile": (
+        "profile <country>",
+        "articles, citations, patents, investment, international links, top partners",
+        "profile Saudi Arabia",
+    ),
     "sql": ("sql <SELECT ...>", "your own SELECT over the published tables", "sql SELECT * FROM datasets"),
     "about": ("about", "sources, releases, licences, caveats and the published tables", "about"),
     "help": ("help [verb]", "how to ask", "help partners"),
 }
 VERB_ALIASES = {
-    "partner": "partners", "collaborators": "partners", "ranking": "top", "rank": "top",
-    "vs": "compare", "country": "profile", "sources": "about", "info": "about", "?": "help",
-    "field": "fields", "trend": "pair", "growth": "rising", "select": "sql", "with": "sql",
+    "partner": "partners",
+    "collaborators": "partners",
+    "ranking": "top",
+    "rank": "top",
+    "vs": "compare",
+    "country": "profile",
+    "sources": "about",
+    "info": "about",
+    "?": "help",
+    "field": "fields",
+    "trend": "pair",
+    "growth": "rising",
+    "select": "sql",
+    "with": "sql",
 }
 OPTIONS_HELP = (
     "Options, anywhere after the verb: `in <field>` · `from <year>` `to <year>` `since <year>` `2016-2020` · "
@@ -41,8 +65,22 @@ OPTIONS_HELP = (
     "`among <group>` · `count full|fractional` · `source eto|openalex` · `public` (post in the channel)"
 )
 
-_KEYWORDS = {"in", "from", "to", "since", "until", "complete", "top", "limit", "by", "among", "count",
-             "source", "public", "share"}
+_KEYWORDS = {
+    "in",
+    "from",
+    "to",
+    "since",
+    "until",
+    "complete",
+    "top",
+    "limit",
+    "by",
+    "among",
+    "count",
+    "source",
+    "public",
+    "share",
+}
 _CONNECTORS = {"and", "&", "vs", "vs.", "versus", "with", "x", "-", "–", "/"}
 _YEAR = re.compile(r"^(19|20)\d\d$")
 _YEAR_RANGE = re.compile(r"^((?:19|20)\d\d)\s*[-–—]\s*((?:19|20)\d\d)$")
@@ -105,7 +143,7 @@ def _clean(text: str) -> str:
 def _sql_text(raw: str, keep_first_word: bool) -> str:
     """The statement as typed: line breaks end `--` comments and spaces inside strings matter."""
     raw = "".join(ch if ch.isprintable() or ch in "\n\t" else " " for ch in raw.replace("\u00a0", " ")).strip()
-    return raw if keep_first_word else raw[len(raw.split(None, 1)[0]):].strip()
+    return raw if keep_first_word else raw[len(raw.split(None, 1)[0]) :].strip()
 
 
 def _verbs_line() -> str:
@@ -145,23 +183,32 @@ def _options(query: Query, tokens: list[str]) -> tuple[Query, list[str]]:
             query = replace(query, year_from=int(following), year_to=int(following))
             i += 1
         elif word == "in" and following:
-            field, used = _longest(tokens, i + 1, country_ref_lookup=field_ref.find_field,
-                                   resolve=field_ref.resolve_field)
+            field, used = _longest(
+                tokens, i + 1, country_ref_lookup=field_ref.find_field, resolve=field_ref.resolve_field
+            )
             query = replace(query, field=field.code)
             i += used
         elif word == "among" and following:
-            group, used = _longest(tokens, i + 1, country_ref_lookup=country_ref.find_group,
-                                   resolve=lambda t: country_ref.resolve_group(t, need_members=True))
+            group, used = _longest(
+                tokens,
+                i + 1,
+                country_ref_lookup=country_ref.find_group,
+                resolve=lambda t: country_ref.resolve_group(t, need_members=True),
+            )
             query = replace(query, group=group.code)
             i += used
         elif (word == "limit" or (word == "top" and query.verb != "top")) and following:
             query = replace(query, limit=_limit(following))
             i += 1
         elif word == "by" and following:
-            query = replace(query, metric=_choice(following, METRICS, "by", {"joint_articles": "joint", "articles": "joint"}))
+            query = replace(
+                query, metric=_choice(following, METRICS, "by", {"joint_articles": "joint", "articles": "joint"})
+            )
             i += 1
         elif word == "count" and following:
-            query = replace(query, count=_choice(following, COUNTS, "count", {"fraction": "fractional", "whole": "full"}))
+            query = replace(
+                query, count=_choice(following, COUNTS, "count", {"fraction": "fractional", "whole": "full"})
+            )
             i += 1
         elif word == "source" and following:
             query = replace(query, source=_choice(following, SOURCES, "source", {}))
@@ -186,17 +233,18 @@ def _options(query: Query, tokens: list[str]) -> tuple[Query, list[str]]:
 T = TypeVar("T")
 
 
-def _longest(tokens: list[str], start: int, country_ref_lookup: Callable[[str], T | None],
-             resolve: Callable[[str], T]) -> tuple[T, int]:
+def _longest(
+    tokens: list[str], start: int, country_ref_lookup: Callable[[str], T | None], resolve: Callable[[str], T]
+) -> tuple[T, int]:
     """The longest run of tokens from `start` that names something; else resolve's friendly error."""
     for length in range(min(_MAX_NAME_WORDS, len(tokens) - start), 0, -1):
-        found = country_ref_lookup(" ".join(tokens[start:start + length]))
+        found = country_ref_lookup(" ".join(tokens[start : start + length]))
         if found is not None:
             return found, length
     end = start
     while end < len(tokens) and tokens[end].lower() not in _KEYWORDS and not _YEAR_RANGE.match(tokens[end]):
         end += 1
-    return resolve(" ".join(tokens[start:max(end, start + 1)])), 0  # resolve raises: nothing matched
+    return resolve(" ".join(tokens[start : max(end, start + 1)])), 0  # resolve raises: nothing matched
 
 
 def _year(text: str, word: str) -> int:
@@ -220,8 +268,14 @@ def _choice(text: str, choices: tuple[str, ...], word: str, aliases: dict[str, s
 
 
 _ARITY = {  # verb: (fewest countries, most countries)
-    "partners": (1, 1), "pair": (2, 2), "compare": (2, 8), "fields": (1, 2), "rising": (0, 1),
-    "profile": (1, 1), "top": (0, 0), "about": (0, 0),
+    "partners": (1, 1),
+    "pair": (2, 2),
+    "compare": (2, 8),
+    "fields": (1, 2),
+    "rising": (0, 1),
+    "profile": (1, 1),
+    "top": (0, 0),
+    "about": (0, 0),
 }
 
 
@@ -232,10 +286,16 @@ def _positional(query: Query, tokens: list[str]) -> Query:
             query = replace(query, limit=_limit(tokens[0]))
             tokens = tokens[1:]
         if tokens:
-            group, used = _longest(tokens, 0, country_ref_lookup=country_ref.find_group,
-                                   resolve=lambda t: country_ref.resolve_group(t, need_members=True))
+            group, used = _longest(
+                tokens,
+                0,
+                country_ref_lookup=country_ref.find_group,
+                resolve=lambda t: country_ref.resolve_group(t, need_members=True),
+            )
             if used < len(tokens):
-                raise ParseError(f"I didn't understand '{' '.join(tokens[used:])[:60]}' after the group. {OPTIONS_HELP}")
+                raise ParseError(
+                    f"I didn't understand '{' '.join(tokens[used:])[:60]}' after the group. {OPTIONS_HELP}"
+                )
             query = replace(query, group=group.code)
         return query
     if verb == "about":
@@ -247,9 +307,7 @@ def _positional(query: Query, tokens: list[str]) -> Query:
     usage, _, example = VERBS[verb]
     if not fewest <= len(codes) <= most:
         wanted = f"{fewest}" if fewest == most else f"{fewest} to {most}"
-        raise ParseError(
-            f"`{verb}` needs {wanted} countr{'y' if most == 1 else 'ies'} (`{usage}`), e.g. `{example}`."
-        )
+        raise ParseError(f"`{verb}` needs {wanted} countr{'y' if most == 1 else 'ies'} (`{usage}`), e.g. `{example}`.")
     if len(set(codes)) != len(codes):
         raise ParseError(f"A country is named twice in `{verb}`; name each once, e.g. `{example}`.")
     return replace(query, countries=codes)
@@ -280,7 +338,8 @@ def _countries(tokens: list[str]) -> list[country_ref.Country]:
     for i in range(n - 1, -1, -1):
         tail_ok[i] = (tokens[i].lower() in _CONNECTORS and tail_ok[i + 1]) or any(
             country_ref.find_country(" ".join(tokens[i:j])) and tail_ok[j]
-            for j in range(i + 1, min(n, i + _MAX_NAME_WORDS) + 1))
+            for j in range(i + 1, min(n, i + _MAX_NAME_WORDS) + 1)
+        )
     end = next((k for k in range(start + 1, n + 1) if tail_ok[k]), n)
     country_ref.resolve_country(" ".join(tokens[start:end]))  # raises UnknownName with suggestions
     raise UnknownName(f"I couldn't read '{' '.join(tokens[start:end])}' as a country.")

@@ -35,20 +35,25 @@ import fcntl
 import hashlib
 import os
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Iterator
 
 import duckdb
 
 SOURCE = "openalex"
 PAPER_TABLES = ("papers", "paper_countries", "paper_fields")
 DATASET = {
-    "name": "openalex", "source": SOURCE, "title": "OpenAlex works", "publisher": "OurResearch (OpenAlex)",
+    "name": "openalex",
+    "source": SOURCE,
+    "title": "OpenAlex works",
+    "publisher": "OurResearch (OpenAlex)",
     "licence": "CC0",
-    "citation": ("Priem, J., Piwowar, H., & Orr, R. (2022). OpenAlex: A fully-open index of scholarly works, "
-                 "authors, venues, institutions, and concepts. arXiv:2205.01833"),
+    "citation": (
+        "Priem, J., Piwowar, H., & Orr, R. (2022). OpenAlex: A fully-open index of scholarly works, "
+        "authors, venues, institutions, and concepts. arXiv:2205.01833"
+    ),
     "url": "https://openalex.org (snapshot: https://docs.openalex.org/download-all-data/openalex-snapshot)",
 }
 
@@ -67,8 +72,12 @@ def create_paper_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def has_paper_tables(con: duckdb.DuckDBPyConnection, catalog: str = "main") -> bool:
-    found = {r[0] for r in con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'main'", [catalog]).fetchall()}
+    found = {
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'main'", [catalog]
+        ).fetchall()
+    }
     return set(PAPER_TABLES) <= found
 
 
@@ -86,12 +95,16 @@ def carry_over(con: duckdb.DuckDBPyConnection, old_path: Path, log: Callable[[st
     try:
         if not has_paper_tables(con, "previous"):
             return 0
-        loaded_at = con.execute(
-            "SELECT max(loaded_at) FROM previous.datasets WHERE source = ?", [SOURCE]).fetchone()[0]
+        loaded_at = con.execute("SELECT max(loaded_at) FROM previous.datasets WHERE source = ?", [SOURCE]).fetchone()[0]
         for table in PAPER_TABLES:
-            columns = ", ".join(r[0] for r in con.execute(
-                "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() AND table_name = ? "
-                "ORDER BY column_index", [table]).fetchall())
+            columns = ", ".join(
+                r[0]
+                for r in con.execute(
+                    "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() AND table_name = ? "
+                    "ORDER BY column_index",
+                    [table],
+                ).fetchall()
+            )
             con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM previous.{table}")
     finally:
         con.execute("DETACH previous")
@@ -110,9 +123,10 @@ def derive(con: duckdb.DuckDBPyConnection, loaded_at: datetime | None = None) ->
     papers, latest = con.execute("SELECT count(*), max(updated_date) FROM papers").fetchone()
     if not papers:
         return {"papers": 0, "pairs": 0, "country_articles": 0}
-    snapshot_year = (latest or datetime.now(timezone.utc)).year
+    snapshot_year = (latest or datetime.now(UTC)).year
     first_incomplete = snapshot_year - 1
-    con.execute("""
+    con.execute(
+        """
         INSERT INTO pairs (country_a, country_b, field, year, joint_articles, fractional_articles, complete, source)
         WITH pc AS (
             SELECT c.work_id, c.country, p.year, p.countries AS k
@@ -123,30 +137,55 @@ def derive(con: duckdb.DuckDBPyConnection, loaded_at: datetime | None = None) ->
         JOIN paper_fields f ON f.work_id = a.work_id
         GROUP BY a.country, b.country, f.field, a.year
         ORDER BY f.field, a.year, a.country, b.country
-    """, {"cut": first_incomplete, "source": SOURCE})
-    con.execute("""
+    """,
+        {"cut": first_incomplete, "source": SOURCE},
+    )
+    con.execute(
+        """
         INSERT INTO country_articles (country, field, year, articles, international_articles, complete, source)
         SELECT c.country, f.field, p.year, count(*), count(*) FILTER (WHERE p.countries >= 2), p.year < $cut, $source
         FROM paper_countries c JOIN papers p USING (work_id) JOIN paper_fields f ON f.work_id = c.work_id
         GROUP BY c.country, f.field, p.year
         ORDER BY f.field, p.year, c.country
-    """, {"cut": first_incomplete, "source": SOURCE})
+    """,
+        {"cut": first_incomplete, "source": SOURCE},
+    )
     first, last = con.execute("SELECT min(year), max(year) FROM papers").fetchone()
-    incomplete = [r[0] for r in con.execute(
-        "SELECT DISTINCT year FROM papers WHERE year >= ? ORDER BY year", [first_incomplete]).fetchall()]
-    release = f"works updated to {latest:%Y-%m-%d}" if latest else f"ingested {datetime.now(timezone.utc):%Y-%m-%d}"
+    incomplete = [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT year FROM papers WHERE year >= ? ORDER BY year", [first_incomplete]
+        ).fetchall()
+    ]
+    release = f"works updated to {latest:%Y-%m-%d}" if latest else f"ingested {datetime.now(UTC):%Y-%m-%d}"
     digest = hashlib.sha256()
     for table in PAPER_TABLES:
         digest.update(repr(con.execute(f"SELECT count(*), sum(hash(COLUMNS(*))) FROM {table}").fetchone()).encode())
-    con.execute("INSERT INTO datasets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
-        DATASET["name"], DATASET["source"], DATASET["title"], DATASET["publisher"], release, DATASET["licence"],
-        DATASET["citation"], DATASET["url"], papers, first, last, incomplete, digest.hexdigest()[:12],
-        loaded_at or datetime.now(timezone.utc),
-    ])
+    con.execute(
+        "INSERT INTO datasets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            DATASET["name"],
+            DATASET["source"],
+            DATASET["title"],
+            DATASET["publisher"],
+            release,
+            DATASET["licence"],
+            DATASET["citation"],
+            DATASET["url"],
+            papers,
+            first,
+            last,
+            incomplete,
+            digest.hexdigest()[:12],
+            loaded_at or datetime.now(UTC),
+        ],
+    )
     counts = {
         "papers": papers,
         "pairs": con.execute("SELECT count(*) FROM pairs WHERE source = ?", [SOURCE]).fetchone()[0],
-        "country_articles": con.execute("SELECT count(*) FROM country_articles WHERE source = ?", [SOURCE]).fetchone()[0],
+        "country_articles": con.execute("SELECT count(*) FROM country_articles WHERE source = ?", [SOURCE]).fetchone()[
+            0
+        ],
     }
     return counts
 

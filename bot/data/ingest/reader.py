@@ -12,9 +12,9 @@ from __future__ import annotations
 import queue
 import threading
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 CHUNK_BYTES = 32 << 20
 BLOCK_BYTES = 4 << 20  # read (or decompressed-input) block
@@ -37,9 +37,12 @@ def discover(paths: list[Path]) -> list[Path]:
             found.append(path)
         elif path.is_dir():
             files = sorted(
-                p for p in path.rglob("*")
-                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
-                and p.name.lower().endswith(WORKS_SUFFIXES) and not p.name.lower().startswith("manifest")
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                and p.name.lower().endswith(WORKS_SUFFIXES)
+                and not p.name.lower().startswith("manifest")
             )
             if not files:
                 raise InputError(f"{path} holds no works files (.gz, .jsonl, .ndjson or .json).")
@@ -71,8 +74,9 @@ class Chunk:
 class ChunkReader:
     """Iterate Chunks of every file; a thread reads ahead into `slots` rotating temporary files."""
 
-    def __init__(self, files: list[Path], workdir: Path, chunk_bytes: int = CHUNK_BYTES, slots: int = 3,
-                 first_index: int = 0):
+    def __init__(
+        self, files: list[Path], workdir: Path, chunk_bytes: int = CHUNK_BYTES, slots: int = 3, first_index: int = 0
+    ):
         self.files = files
         self.first_index = first_index  # file_index of files[0] (for input order across calls)
         self.total_bytes = sum(f.stat().st_size for f in files)
@@ -207,4 +211,3 @@ def _blocks(raw, chunk_bytes: int) -> Iterator[tuple[bytes, str]]:
 def read_chunk(chunk: Chunk) -> bytes:
     assert chunk.data_path is not None
     return Path(chunk.data_path).read_bytes()
-

@@ -23,13 +23,33 @@ from __future__ import annotations
 
 import os
 import time as _time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import (JSON, Boolean, Column, DateTime, ForeignKey, Integer, MetaData, SmallInteger, String,
-                        Table, Text, UniqueConstraint, and_, create_engine, event, insert, or_, select, text,
-                        update)
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    and_,
+    create_engine,
+    event,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
@@ -40,13 +60,15 @@ STATUSES = ("claimed", "sent", "failed", "skipped")
 metadata = MetaData()
 
 schema_version = Table(
-    "schema_version", metadata,
+    "schema_version",
+    metadata,
     Column("version", Integer, primary_key=True, autoincrement=False),
     Column("applied_at", DateTime, nullable=False),
 )
 
 subscriptions = Table(
-    "subscriptions", metadata,
+    "subscriptions",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("team_id", String(32), nullable=False, default=""),
     Column("channel_id", String(32), nullable=False, index=True),
@@ -62,7 +84,8 @@ subscriptions = Table(
 )
 
 deliveries = Table(
-    "deliveries", metadata,
+    "deliveries",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("subscription_id", Integer, ForeignKey("subscriptions.id"), nullable=False),
     Column("period_key", String(16), nullable=False),  # the scheduled local time, "2026-11-30T09:00"
@@ -83,7 +106,8 @@ deliveries = Table(
 # Slack requests already handled, so a delivery Slack repeats (X-Slack-Retry-Num) is acknowledged and
 # dropped by whichever web process or machine receives it: the primary key lets one insert win.
 slack_requests = Table(
-    "slack_requests", metadata,
+    "slack_requests",
+    metadata,
     Column("request_key", String(80), primary_key=True),  # "event:<event_id>", "command:<sha256>", …
     Column("kind", String(16), nullable=False),  # event | command | action
     Column("received_at", DateTime, nullable=False, index=True),
@@ -91,17 +115,17 @@ slack_requests = Table(
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _naive_utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         return moment
-    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
 def _aware(moment: datetime | None) -> datetime | None:
-    return None if moment is None else moment.replace(tzinfo=timezone.utc)
+    return None if moment is None else moment.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -153,18 +177,39 @@ class Claim:
 
 def _subscription(row: Any) -> Subscription:
     m = row._mapping
-    return Subscription(id=m["id"], team_id=m["team_id"] or "", channel_id=m["channel_id"], created_by=m["created_by"],
-                        weekday=int(m["weekday"]), time=m["time"], tz=m["tz"], countries=tuple(m["countries"] or ()),
-                        field=m["field"], quiet=bool(m["quiet"]), created_at=_aware(m["created_at"]),
-                        active=bool(m["active"]))
+    return Subscription(
+        id=m["id"],
+        team_id=m["team_id"] or "",
+        channel_id=m["channel_id"],
+        created_by=m["created_by"],
+        weekday=int(m["weekday"]),
+        time=m["time"],
+        tz=m["tz"],
+        countries=tuple(m["countries"] or ()),
+        field=m["field"],
+        quiet=bool(m["quiet"]),
+        created_at=_aware(m["created_at"]),
+        active=bool(m["active"]),
+    )
 
 
 def _delivery(row: Any) -> Delivery:
     m = row._mapping
-    return Delivery(id=m["id"], subscription_id=m["subscription_id"], period_key=m["period_key"], status=m["status"],
-                    claimed_at=_aware(m["claimed_at"]), sent_at=_aware(m["sent_at"]), attempts=int(m["attempts"]),
-                    error=m["error"], retryable=bool(m["retryable"]), note=m["note"], data_version=m["data_version"],
-                    snapshot=m["snapshot"], message_ts=m["message_ts"])
+    return Delivery(
+        id=m["id"],
+        subscription_id=m["subscription_id"],
+        period_key=m["period_key"],
+        status=m["status"],
+        claimed_at=_aware(m["claimed_at"]),
+        sent_at=_aware(m["sent_at"]),
+        attempts=int(m["attempts"]),
+        error=m["error"],
+        retryable=bool(m["retryable"]),
+        note=m["note"],
+        data_version=m["data_version"],
+        snapshot=m["snapshot"],
+        message_ts=m["message_ts"],
+    )
 
 
 def database_url() -> str:
@@ -173,9 +218,9 @@ def database_url() -> str:
 
 def make_engine(url: str) -> Engine:
     if url.startswith("postgres://"):  # Heroku-style URLs
-        url = "postgresql+psycopg://" + url[len("postgres://"):]
+        url = "postgresql+psycopg://" + url[len("postgres://") :]
     elif url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
 
@@ -212,8 +257,7 @@ class Store:
     `clock` is the real time: claims are stamped with it and leases judged by it (tests may replace it).
     """
 
-    def __init__(self, url: str | None = None, *, engine: Engine | None = None,
-                 clock: Callable[[], datetime] = utcnow):
+    def __init__(self, url: str | None = None, *, engine: Engine | None = None, clock: Callable[[], datetime] = utcnow):
         self.url = url or database_url()
         self.engine = engine or make_engine(self.url)
         self.clock = clock
@@ -229,15 +273,19 @@ class Store:
                     if conn.dialect.name == "postgresql":
                         conn.execute(text("SELECT pg_advisory_xact_lock(727100)"))
                     metadata.create_all(conn)
-                    current = conn.execute(select(schema_version.c.version).order_by(
-                        schema_version.c.version.desc()).limit(1)).scalar()
+                    current = conn.execute(
+                        select(schema_version.c.version).order_by(schema_version.c.version.desc()).limit(1)
+                    ).scalar()
                     if current is None:
-                        conn.execute(insert(schema_version).values(version=SCHEMA_VERSION,
-                                                                   applied_at=_naive_utc(utcnow())))
+                        conn.execute(
+                            insert(schema_version).values(version=SCHEMA_VERSION, applied_at=_naive_utc(utcnow()))
+                        )
                         current = SCHEMA_VERSION
                     if current > SCHEMA_VERSION:
-                        raise StateError(f"The state database has schema version {current}; this collab knows "
-                                         f"up to {SCHEMA_VERSION}. Upgrade collab.")
+                        raise StateError(
+                            f"The state database has schema version {current}; this collab knows "
+                            f"up to {SCHEMA_VERSION}. Upgrade collab."
+                        )
                     # Future migrations: `if current < 2: ...; record version 2` here, in this transaction.
                 return
             except (IntegrityError, ProgrammingError, OperationalError):
@@ -250,14 +298,35 @@ class Store:
 
     # ------------------------------------------------------------ subscriptions
 
-    def add_subscription(self, *, channel_id: str, created_by: str, weekday: int, time: str, tz: str,
-                         countries: Iterable[str] = (), field: str = "ai", quiet: bool = False,
-                         team_id: str = "", now: datetime | None = None) -> Subscription:
+    def add_subscription(
+        self,
+        *,
+        channel_id: str,
+        created_by: str,
+        weekday: int,
+        time: str,
+        tz: str,
+        countries: Iterable[str] = (),
+        field: str = "ai",
+        quiet: bool = False,
+        team_id: str = "",
+        now: datetime | None = None,
+    ) -> Subscription:
         if not 0 <= weekday <= 6:
             raise ValueError(f"weekday must be 0..6, not {weekday}")
-        values = dict(team_id=team_id or "", channel_id=channel_id, created_by=created_by, weekday=weekday,
-                      time=time, tz=tz, countries=list(countries), field=field, quiet=quiet,
-                      created_at=_naive_utc(now or utcnow()), active=True)
+        values = dict(
+            team_id=team_id or "",
+            channel_id=channel_id,
+            created_by=created_by,
+            weekday=weekday,
+            time=time,
+            tz=tz,
+            countries=list(countries),
+            field=field,
+            quiet=quiet,
+            created_at=_naive_utc(now or utcnow()),
+            active=True,
+        )
         with self.engine.begin() as conn:
             new_id = conn.execute(insert(subscriptions).values(**values)).inserted_primary_key[0]
             row = conn.execute(select(subscriptions).where(subscriptions.c.id == new_id)).one()
@@ -280,9 +349,14 @@ class Store:
     def deactivate(self, subscription_id: int) -> bool:
         """Stop a subscription (its delivery log is kept); False if there was no active one."""
         with self.engine.begin() as conn:
-            result = conn.execute(update(subscriptions).where(
-                subscriptions.c.id == subscription_id, subscriptions.c.active == True  # noqa: E712
-            ).values(active=False))
+            result = conn.execute(
+                update(subscriptions)
+                .where(
+                    subscriptions.c.id == subscription_id,
+                    subscriptions.c.active == True,  # noqa: E712
+                )
+                .values(active=False)
+            )
         return result.rowcount == 1
 
     # ------------------------------------------------------------ claims
@@ -299,24 +373,40 @@ class Store:
         stamp = _naive_utc(now)
         try:
             with self.engine.begin() as conn:
-                new_id = conn.execute(insert(deliveries).values(
-                    subscription_id=subscription_id, period_key=period_key, status="claimed", claimed_at=stamp,
-                    attempts=1, retryable=False)).inserted_primary_key[0]
+                new_id = conn.execute(
+                    insert(deliveries).values(
+                        subscription_id=subscription_id,
+                        period_key=period_key,
+                        status="claimed",
+                        claimed_at=stamp,
+                        attempts=1,
+                        retryable=False,
+                    )
+                ).inserted_primary_key[0]
             return Claim(new_id, subscription_id, period_key, 1)
         except IntegrityError:
             pass
         cutoff = _naive_utc(now - lease)
         d = deliveries.c
         with self.engine.begin() as conn:
-            taken = conn.execute(update(deliveries).where(
-                d.subscription_id == subscription_id, d.period_key == period_key, d.attempts < max_attempts,
-                or_(and_(d.status == "claimed", d.claimed_at < cutoff),
-                    and_(d.status == "failed", d.retryable == True)),  # noqa: E712
-            ).values(status="claimed", claimed_at=stamp, attempts=d.attempts + 1, retryable=False))
+            taken = conn.execute(
+                update(deliveries)
+                .where(
+                    d.subscription_id == subscription_id,
+                    d.period_key == period_key,
+                    d.attempts < max_attempts,
+                    or_(
+                        and_(d.status == "claimed", d.claimed_at < cutoff),
+                        and_(d.status == "failed", d.retryable == True),
+                    ),  # noqa: E712
+                )
+                .values(status="claimed", claimed_at=stamp, attempts=d.attempts + 1, retryable=False)
+            )
             if taken.rowcount != 1:
                 return None
-            row = conn.execute(select(d.id, d.attempts).where(
-                d.subscription_id == subscription_id, d.period_key == period_key)).one()
+            row = conn.execute(
+                select(d.id, d.attempts).where(d.subscription_id == subscription_id, d.period_key == period_key)
+            ).one()
         return Claim(row.id, subscription_id, period_key, int(row.attempts))
 
     def abandon_stale(self, *, lease: timedelta, max_attempts: int) -> list[Delivery]:
@@ -327,38 +417,72 @@ class Store:
         with self.engine.begin() as conn:
             rows = conn.execute(select(deliveries).where(condition)).all()
             if rows:
-                conn.execute(update(deliveries).where(condition, d.id.in_([r.id for r in rows])).values(
-                    status="failed", retryable=False,
-                    error=f"gave up after {max_attempts} attempts: a worker stopped during each delivery"))
+                conn.execute(
+                    update(deliveries)
+                    .where(condition, d.id.in_([r.id for r in rows]))
+                    .values(
+                        status="failed",
+                        retryable=False,
+                        error=f"gave up after {max_attempts} attempts: a worker stopped during each delivery",
+                    )
+                )
         return [_delivery(r) for r in rows]
 
     def _finish(self, claim: Claim, **values: Any) -> bool:
         d = deliveries.c
         with self.engine.begin() as conn:
-            result = conn.execute(update(deliveries).where(
-                d.id == claim.delivery_id, d.status == "claimed", d.attempts == claim.attempts).values(**values))
+            result = conn.execute(
+                update(deliveries)
+                .where(d.id == claim.delivery_id, d.status == "claimed", d.attempts == claim.attempts)
+                .values(**values)
+            )
         return result.rowcount == 1
 
-    def mark_sent(self, claim: Claim, *, message_ts: str | None, data_version: str,
-                  snapshot: dict[str, Any] | None, note: str | None = None) -> bool:
+    def mark_sent(
+        self,
+        claim: Claim,
+        *,
+        message_ts: str | None,
+        data_version: str,
+        snapshot: dict[str, Any] | None,
+        note: str | None = None,
+    ) -> bool:
         """Record the post, sent now (by the clock); False if the claim was lost to another worker meanwhile."""
-        return self._finish(claim, status="sent", sent_at=_naive_utc(self.clock()), message_ts=message_ts,
-                            data_version=data_version, snapshot=snapshot, note=note, error=None, retryable=False)
+        return self._finish(
+            claim,
+            status="sent",
+            sent_at=_naive_utc(self.clock()),
+            message_ts=message_ts,
+            data_version=data_version,
+            snapshot=snapshot,
+            note=note,
+            error=None,
+            retryable=False,
+        )
 
     def mark_failed(self, claim: Claim, error: str, *, retryable: bool = False) -> bool:
         return self._finish(claim, status="failed", error=error[:2000], retryable=retryable)
 
-    def mark_skipped(self, claim: Claim, note: str, *, data_version: str | None = None,
-                     snapshot: dict[str, Any] | None = None) -> bool:
+    def mark_skipped(
+        self, claim: Claim, note: str, *, data_version: str | None = None, snapshot: dict[str, Any] | None = None
+    ) -> bool:
         return self._finish(claim, status="skipped", note=note, data_version=data_version, snapshot=snapshot)
 
     def record_skipped(self, subscription_id: int, period_key: str, note: str) -> bool:
         """Log a period that will never be posted (missed beyond the grace period); False if already logged."""
         try:
             with self.engine.begin() as conn:
-                conn.execute(insert(deliveries).values(
-                    subscription_id=subscription_id, period_key=period_key, status="skipped",
-                    claimed_at=_naive_utc(self.clock()), attempts=0, retryable=False, note=note))
+                conn.execute(
+                    insert(deliveries).values(
+                        subscription_id=subscription_id,
+                        period_key=period_key,
+                        status="skipped",
+                        claimed_at=_naive_utc(self.clock()),
+                        attempts=0,
+                        retryable=False,
+                        note=note,
+                    )
+                )
             return True
         except IntegrityError:
             return False
@@ -369,8 +493,11 @@ class Store:
         """Record a Slack request as handled; False when it already was (a repeated delivery)."""
         try:
             with self.engine.begin() as conn:
-                conn.execute(insert(slack_requests).values(request_key=request_key[:80], kind=kind[:16],
-                                                           received_at=_naive_utc(now or utcnow())))
+                conn.execute(
+                    insert(slack_requests).values(
+                        request_key=request_key[:80], kind=kind[:16], received_at=_naive_utc(now or utcnow())
+                    )
+                )
             return True
         except IntegrityError:
             return False
@@ -393,21 +520,29 @@ class Store:
     def period_keys(self, subscription_id: int, since_key: str = "") -> set[str]:
         d = deliveries.c
         with self.engine.connect() as conn:
-            return set(conn.execute(select(d.period_key).where(
-                d.subscription_id == subscription_id, d.period_key >= since_key)).scalars())
+            return set(
+                conn.execute(
+                    select(d.period_key).where(d.subscription_id == subscription_id, d.period_key >= since_key)
+                ).scalars()
+            )
 
     def last_delivery(self, subscription_id: int) -> Delivery | None:
         """The most recent period's log entry (sent, failed, skipped or in progress)."""
         d = deliveries.c
         with self.engine.connect() as conn:
-            row = conn.execute(select(deliveries).where(d.subscription_id == subscription_id)
-                               .order_by(d.period_key.desc()).limit(1)).first()
+            row = conn.execute(
+                select(deliveries).where(d.subscription_id == subscription_id).order_by(d.period_key.desc()).limit(1)
+            ).first()
         return _delivery(row) if row else None
 
     def last_sent(self, subscription_id: int) -> Delivery | None:
         """The last digest actually posted (its data version and snapshot are what the next one diffs)."""
         d = deliveries.c
         with self.engine.connect() as conn:
-            row = conn.execute(select(deliveries).where(d.subscription_id == subscription_id, d.status == "sent")
-                               .order_by(d.period_key.desc()).limit(1)).first()
+            row = conn.execute(
+                select(deliveries)
+                .where(d.subscription_id == subscription_id, d.status == "sent")
+                .order_by(d.period_key.desc())
+                .limit(1)
+            ).first()
         return _delivery(row) if row else None

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 import duckdb
 
-from bot import countries as country_ref
-from bot import fields as field_ref
 from bot.paths import ETO_DIR, database_path, source_files
+from bot.reference import countries as country_ref
+from bot.reference import fields as field_ref
 
 SCHEMA_VERSION = "2"  # 2: paper-level tables (papers, paper_countries, paper_fields)
 CROSS_BORDER = "cross_border"
@@ -42,7 +42,9 @@ class Dataset:
 
 
 ETO_CROSS_BORDER = Dataset(
-    name="eto_cross_border", source="eto", title="ETO Cross-Border Tech Research Metrics",
+    name="eto_cross_border",
+    source="eto",
+    title="ETO Cross-Border Tech Research Metrics",
     publisher="Emerging Technology Observatory (CSET, Georgetown University)",
     release="files dated 2026-04-13",
     licence="CC BY-NC 4.0 (assumed: the files state none; it is ETO's licence for its sibling dataset)",
@@ -50,9 +52,12 @@ ETO_CROSS_BORDER = Dataset(
     url="https://eto.tech/dataset-docs/cross-border-tech-research-metrics/ (Zenodo concept DOI 10.5281/zenodo.14058168)",
 )
 ETO_COUNTRY_ACTIVITY = Dataset(
-    name="eto_country_activity", source="eto", title="ETO Country AI Activity Metrics",
+    name="eto_country_activity",
+    source="eto",
+    title="ETO Country AI Activity Metrics",
     publisher="Emerging Technology Observatory (CSET, Georgetown University)",
-    release="April 2026 (years 2015-2025)", licence="CC BY-NC 4.0",
+    release="April 2026 (years 2015-2025)",
+    licence="CC BY-NC 4.0",
     citation="Emerging Technology Observatory Country Activity Tracker: Artificial Intelligence",
     url="https://eto.tech/dataset-docs/country-ai-activity-metrics/",
 )
@@ -67,7 +72,7 @@ def is_stale(path: Path | None = None) -> bool:
     if any(f.stat().st_mtime > built for f in source_files()):
         return True
     try:
-        from bot.db import sandbox_config  # the same settings as a serving Database, which may hold the file
+        from bot.engine.db import sandbox_config  # the same settings as a serving Database, which may hold the file
 
         with duckdb.connect(str(path), read_only=True, config=sandbox_config()) as con:
             row = con.execute("SELECT value FROM build_info WHERE key = 'schema_version'").fetchone()
@@ -77,7 +82,7 @@ def is_stale(path: Path | None = None) -> bool:
 
 
 def build(path: Path | None = None, log: Callable[[str], None] = print) -> Path:
-    from bot.ingest import store as paper_store
+    from bot.data.ingest import store as paper_store
 
     path = path or database_path()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -109,21 +114,29 @@ def ensure_built(path: Path | None = None, log: Callable[[str], None] = print) -
 
 
 def _load_reference_tables(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("CREATE TABLE countries (code VARCHAR PRIMARY KEY, iso2 VARCHAR, name VARCHAR, region VARCHAR, subregion VARCHAR)")
-    con.executemany("INSERT INTO countries VALUES (?, ?, ?, ?, ?)", [
-        (c.code, c.iso2, c.name, c.region, c.subregion) for c in country_ref.all_countries().values()
-    ])
+    con.execute(
+        "CREATE TABLE countries (code VARCHAR PRIMARY KEY, iso2 VARCHAR, name VARCHAR, region VARCHAR, subregion VARCHAR)"
+    )
+    con.executemany(
+        "INSERT INTO countries VALUES (?, ?, ?, ?, ?)",
+        [(c.code, c.iso2, c.name, c.region, c.subregion) for c in country_ref.all_countries().values()],
+    )
     con.execute("CREATE TABLE groups (code VARCHAR PRIMARY KEY, kind VARCHAR, name VARCHAR, definition VARCHAR)")
     con.execute("CREATE TABLE country_groups (group_code VARCHAR, country VARCHAR)")
     groups = country_ref.all_groups().values()
     con.executemany("INSERT INTO groups VALUES (?, ?, ?, ?)", [(g.code, g.kind, g.name, g.definition) for g in groups])
-    con.executemany("INSERT INTO country_groups VALUES (?, ?)", [(g.code, m) for g in groups for m in sorted(g.members)])
+    con.executemany(
+        "INSERT INTO country_groups VALUES (?, ?)", [(g.code, m) for g in groups for m in sorted(g.members)]
+    )
     con.execute("CREATE TABLE fields (code VARCHAR PRIMARY KEY, name VARCHAR, description VARCHAR)")
-    con.executemany("INSERT INTO fields VALUES (?, ?, ?)", [
-        (f.code, f.name, f.description) for f in field_ref.all_fields().values()
-    ])
+    con.executemany(
+        "INSERT INTO fields VALUES (?, ?, ?)",
+        [(f.code, f.name, f.description) for f in field_ref.all_fields().values()],
+    )
     # Every spelling the sources use, mapped to a code; the joins below go through this table only.
-    con.execute("CREATE TEMP TABLE source_names (dataset VARCHAR, source_name VARCHAR, code VARCHAR, is_country BOOLEAN)")
+    con.execute(
+        "CREATE TEMP TABLE source_names (dataset VARCHAR, source_name VARCHAR, code VARCHAR, is_country BOOLEAN)"
+    )
     rows = []
     for c in country_ref.all_countries().values():
         if c.eto_cross_border_name:
@@ -147,9 +160,14 @@ def _load_reference_tables(con: duckdb.DuckDBPyConnection) -> None:
 def _fail_on_unknown_names(con: duckdb.DuckDBPyConnection, dataset: str, names_sql: str, what: str) -> None:
     """names_sql selects one column of source spellings; each must be in the mapping table."""
     table = "field_names" if what == "field" else "source_names"
-    unknown = [r[0] for r in con.execute(
-        f"SELECT DISTINCT n FROM ({names_sql}) AS t(n) WHERE n NOT IN "
-        f"(SELECT source_name FROM {table} WHERE dataset = ?) ORDER BY n", [dataset]).fetchall()]
+    unknown = [
+        r[0]
+        for r in con.execute(
+            f"SELECT DISTINCT n FROM ({names_sql}) AS t(n) WHERE n NOT IN "
+            f"(SELECT source_name FROM {table} WHERE dataset = ?) ORDER BY n",
+            [dataset],
+        ).fetchall()
+    ]
     if unknown:
         raise BuildError(
             f"{len(unknown)} {what} name(s) in the {dataset} data map to nothing in data/"
@@ -162,22 +180,31 @@ def _load_cross_border(con: duckdb.DuckDBPyConnection, log: Callable[[str], None
     files = sorted(str(p) for p in (ETO_DIR / "cross-border").glob("*.csv"))
     if not files:
         raise BuildError(f"no cross-border files in {ETO_DIR / 'cross-border'}")
-    con.execute("CREATE TEMP TABLE raw_pairs (country1 VARCHAR, country2 VARCHAR, field VARCHAR, year INTEGER, "
-                "num_articles INTEGER, complete BOOLEAN)")
+    con.execute(
+        "CREATE TEMP TABLE raw_pairs (country1 VARCHAR, country2 VARCHAR, field VARCHAR, year INTEGER, "
+        "num_articles INTEGER, complete BOOLEAN)"
+    )
     for file in files:  # one file at a time: format detection (line endings, quoting) is per file
         before = con.execute("SELECT count(*) FROM raw_pairs").fetchone()[0]
-        con.execute("INSERT INTO raw_pairs SELECT * FROM read_csv(?, header = true, columns = {"
-                    "'country1': 'VARCHAR', 'country2': 'VARCHAR', 'field': 'VARCHAR', 'year': 'INTEGER', "
-                    "'num_articles': 'INTEGER', 'complete': 'BOOLEAN'})", [file])
+        con.execute(
+            "INSERT INTO raw_pairs SELECT * FROM read_csv(?, header = true, columns = {"
+            "'country1': 'VARCHAR', 'country2': 'VARCHAR', 'field': 'VARCHAR', 'year': 'INTEGER', "
+            "'num_articles': 'INTEGER', 'complete': 'BOOLEAN'})",
+            [file],
+        )
         loaded = con.execute("SELECT count(*) FROM raw_pairs").fetchone()[0] - before
         expected = _csv_rows(file)
         if loaded != expected:
             raise BuildError(f"{Path(file).name}: read {loaded:,} rows but the file has {expected:,}")
-    _fail_on_unknown_names(con, CROSS_BORDER, "SELECT country1 FROM raw_pairs UNION SELECT country2 FROM raw_pairs", "country")
+    _fail_on_unknown_names(
+        con, CROSS_BORDER, "SELECT country1 FROM raw_pairs UNION SELECT country2 FROM raw_pairs", "country"
+    )
     _fail_on_unknown_names(con, CROSS_BORDER, "SELECT field FROM raw_pairs", "field")
     groups_in_pairs = con.execute(
         "SELECT DISTINCT source_name FROM source_names WHERE dataset = ? AND NOT is_country "
-        "AND source_name IN (SELECT country1 FROM raw_pairs UNION SELECT country2 FROM raw_pairs)", [CROSS_BORDER]).fetchall()
+        "AND source_name IN (SELECT country1 FROM raw_pairs UNION SELECT country2 FROM raw_pairs)",
+        [CROSS_BORDER],
+    ).fetchall()
     if groups_in_pairs:
         raise BuildError(f"cross-border rows name groups, not countries: {groups_in_pairs}")
     # Each unordered pair-year once, from whichever orientation(s) the file lists.
@@ -206,10 +233,14 @@ def _load_cross_border(con: duckdb.DuckDBPyConnection, log: Callable[[str], None
     """)
     raw = con.execute("SELECT count(*) FROM raw_pairs").fetchone()[0]
     kept = con.execute("SELECT count(*) FROM pairs").fetchone()[0]
-    both = con.execute("SELECT count(*) FROM (SELECT 1 FROM oriented GROUP BY country_a, country_b, field, year HAVING count(*) > 1)").fetchone()
+    both = con.execute(
+        "SELECT count(*) FROM (SELECT 1 FROM oriented GROUP BY country_a, country_b, field, year HAVING count(*) > 1)"
+    ).fetchone()
     _record_dataset(con, ETO_CROSS_BORDER, files, "pairs", kept)
-    log(f"loaded {ETO_CROSS_BORDER.title}: {len(files)} files, {raw:,} rows -> {kept:,} pair-years "
-        f"(listed in both orientations: {both[0]:,})")
+    log(
+        f"loaded {ETO_CROSS_BORDER.title}: {len(files)} files, {raw:,} rows -> {kept:,} pair-years "
+        f"(listed in both orientations: {both[0]:,})"
+    )
 
 
 def _csv_rows(path: str) -> int:
@@ -270,30 +301,51 @@ def _load_country_activity(con: duckdb.DuckDBPyConnection, log: Callable[[str], 
         UNION ALL SELECT n.code, 'disclosed_investment', r.field, NULL, r.disclosed_investment, NULL FROM raw_investment_totals r {join} WHERE NOT n.is_country
         UNION ALL SELECT n.code, 'total_estimated_investment', r.field, NULL, r.estimated_investment, NULL FROM raw_investment_totals r {join} WHERE NOT n.is_country
     """)
-    counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-              for t in ("country_articles", "country_citations", "country_patents", "country_investment", "group_metrics")}
+    counts = {
+        t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+        for t in ("country_articles", "country_citations", "country_patents", "country_investment", "group_metrics")
+    }
     total = sum(counts.values())
     _record_dataset(con, ETO_COUNTRY_ACTIVITY, list(files.values()), "country_articles", total)
-    log(f"loaded {ETO_COUNTRY_ACTIVITY.title}: {len(files)} files -> "
-        + ", ".join(f"{t} {n:,}" for t, n in counts.items()))
+    log(
+        f"loaded {ETO_COUNTRY_ACTIVITY.title}: {len(files)} files -> "
+        + ", ".join(f"{t} {n:,}" for t, n in counts.items())
+    )
 
 
-def _record_dataset(con: duckdb.DuckDBPyConnection, dataset: Dataset, files: list[str], year_table: str, rows: int) -> None:
+def _record_dataset(
+    con: duckdb.DuckDBPyConnection, dataset: Dataset, files: list[str], year_table: str, rows: int
+) -> None:
     con.execute("""CREATE TABLE IF NOT EXISTS datasets (
         name VARCHAR PRIMARY KEY, source VARCHAR, title VARCHAR, publisher VARCHAR, release VARCHAR,
         licence VARCHAR, citation VARCHAR, url VARCHAR, row_count BIGINT, first_year INTEGER,
         last_year INTEGER, incomplete_years INTEGER[], content_hash VARCHAR, loaded_at TIMESTAMPTZ)""")
     first, last = con.execute(f"SELECT min(year), max(year) FROM {year_table}").fetchone()
-    incomplete = [r[0] for r in con.execute(
-        f"SELECT DISTINCT year FROM {year_table} WHERE NOT complete ORDER BY year").fetchall()]
+    incomplete = [
+        r[0] for r in con.execute(f"SELECT DISTINCT year FROM {year_table} WHERE NOT complete ORDER BY year").fetchall()
+    ]
     digest = hashlib.sha256()
     for file in sorted(files):
         digest.update(Path(file).read_bytes())
-    con.execute("INSERT INTO datasets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
-        dataset.name, dataset.source, dataset.title, dataset.publisher, dataset.release, dataset.licence,
-        dataset.citation, dataset.url, rows, first, last, incomplete, digest.hexdigest()[:12],
-        datetime.now(timezone.utc),
-    ])
+    con.execute(
+        "INSERT INTO datasets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            dataset.name,
+            dataset.source,
+            dataset.title,
+            dataset.publisher,
+            dataset.release,
+            dataset.licence,
+            dataset.citation,
+            dataset.url,
+            rows,
+            first,
+            last,
+            incomplete,
+            digest.hexdigest()[:12],
+            datetime.now(UTC),
+        ],
+    )
 
 
 def _create_views(con: duckdb.DuckDBPyConnection) -> None:
@@ -307,7 +359,11 @@ def _write_build_info(con: duckdb.DuckDBPyConnection) -> None:
     hashes = [r[0] for r in con.execute("SELECT content_hash FROM datasets ORDER BY name").fetchall()]
     version = hashlib.sha256("".join(hashes).encode()).hexdigest()[:12]
     con.execute("CREATE TABLE build_info (key VARCHAR PRIMARY KEY, value VARCHAR)")
-    con.executemany("INSERT INTO build_info VALUES (?, ?)", [
-        ("schema_version", SCHEMA_VERSION), ("data_version", version),
-        ("built_at", datetime.now(timezone.utc).isoformat(timespec="seconds")),
-    ])
+    con.executemany(
+        "INSERT INTO build_info VALUES (?, ?)",
+        [
+            ("schema_version", SCHEMA_VERSION),
+            ("data_version", version),
+            ("built_at", datetime.now(UTC).isoformat(timespec="seconds")),
+        ],
+    )

@@ -22,7 +22,7 @@ How it runs, and why:
    A corrupt or truncated .gz stream is reported as a read error at the line where it stops.
 4. Parsed works go to a staging table in a scratch DuckDB file: work id, year, title,
    updated_date, the distinct ISO alpha-2 codes of `authorships[].countries` and
-   `authorships[].institutions[].country_code`, and the fields (bot/ingest/mapping.py).
+   `authorships[].institutions[].country_code`, and the fields (bot/data/ingest/mapping.py).
 5. Merge: the newest copy of each work wins (later updated_date; on a tie the one read last, so a
    re-ingest replaces). It replaces the stored copy when that one is not newer. A work is kept
    when it is in an AI field, or in `all`: `--all-works` puts every work read into `all`, and a
@@ -30,7 +30,7 @@ How it runs, and why:
    removes the stored one. Alpha-2 codes map to alpha-3 through the countries reference table;
    unknown codes are counted and reported, and the work keeps its known countries.
 6. The aggregates (pairs, country_articles, datasets; source='openalex') are derived again from
-   all papers held (bot/ingest/store.py).
+   all papers held (bot/data/ingest/store.py).
 """
 
 from __future__ import annotations
@@ -42,15 +42,15 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import duckdb
 
-from bot.ingest import mapping, store
-from bot.ingest.reader import CHUNK_BYTES, Chunk, ChunkReader, InputError, discover, read_chunk
+from bot.data.ingest import mapping, store
+from bot.data.ingest.reader import CHUNK_BYTES, Chunk, ChunkReader, InputError, discover, read_chunk
 
 MIN_YEAR, MAX_YEAR = 1500, 2100
 MAX_REPORTED = 1000  # malformed lines kept with their message; all are counted
@@ -68,13 +68,18 @@ COLUMNS = {
     "topics": "STRUCT(id VARCHAR, display_name VARCHAR, subfield STRUCT(id VARCHAR))[]",
     "keywords": "STRUCT(display_name VARCHAR)[]",
 }
-_STRUCTURE = json.dumps({
-    "id": "VARCHAR", "publication_year": "INTEGER", "title": "VARCHAR", "updated_date": "VARCHAR",
-    "authorships": [{"countries": ["VARCHAR"], "institutions": [{"country_code": "VARCHAR"}]}],
-    "concepts": [{"id": "VARCHAR", "score": "DOUBLE"}],
-    "topics": [{"id": "VARCHAR", "display_name": "VARCHAR", "subfield": {"id": "VARCHAR"}}],
-    "keywords": [{"display_name": "VARCHAR"}],
-})
+_STRUCTURE = json.dumps(
+    {
+        "id": "VARCHAR",
+        "publication_year": "INTEGER",
+        "title": "VARCHAR",
+        "updated_date": "VARCHAR",
+        "authorships": [{"countries": ["VARCHAR"], "institutions": [{"country_code": "VARCHAR"}]}],
+        "concepts": [{"id": "VARCHAR", "score": "DOUBLE"}],
+        "topics": [{"id": "VARCHAR", "display_name": "VARCHAR", "subfield": {"id": "VARCHAR"}}],
+        "keywords": [{"display_name": "VARCHAR"}],
+    }
+)
 _LISTS = ("authorships", "concepts", "topics", "keywords")
 _WORK_ID = r"^(?:https?://openalex\.org/)?([Ww][0-9]+)$"
 
@@ -82,7 +87,7 @@ _WORK_ID = r"^(?:https?://openalex\.org/)?([Ww][0-9]+)$"
 class IngestError(Exception):
     """The ingest failed and nothing was swapped in (with --strict: a malformed line or work)."""
 
-    def __init__(self, message: str, report: "IngestReport | None" = None):
+    def __init__(self, message: str, report: IngestReport | None = None):
         super().__init__(message)
         self.message = message
         self.report = report
@@ -144,17 +149,25 @@ class IngestReport:
             f"{self.older_than_stored:,} older than the copy held (kept the held one), {self.removed:,} removed "
             f"(newer copy in no field); {self.duplicates_in_input:,} duplicate copies in the input",
             f"{self.not_in_a_field:,} works in no AI field"
-            + (" (kept under `all`)" if self.not_in_a_field and self.all_works else " (skipped; --all-works keeps them)"),
+            + (
+                " (kept under `all`)"
+                if self.not_in_a_field and self.all_works
+                else " (skipped; --all-works keeps them)"
+            ),
             f"{self.without_country:,} works with no country",
             f"database {self.database}: {self.papers:,} papers, {self.pairs:,} pair rows and "
             f"{self.country_articles:,} country rows with source 'openalex'",
         ]
         if self.unknown_codes:
             codes = ", ".join(f"{c} ({n:,})" for c, n in self.unknown_codes.most_common(20))
-            lines.append(f"{sum(self.unknown_codes.values()):,} country code use(s) not in data/countries.csv, "
-                         f"left out of those works' countries: {codes}")
+            lines.append(
+                f"{sum(self.unknown_codes.values()):,} country code use(s) not in data/countries.csv, "
+                f"left out of those works' countries: {codes}"
+            )
         if self.malformed:
-            lines.append(f"skipped {self.malformed_lines:,} malformed line(s) and {self.malformed_works:,} malformed work(s):")
+            lines.append(
+                f"skipped {self.malformed_lines:,} malformed line(s) and {self.malformed_works:,} malformed work(s):"
+            )
             lines += [f"  {p}" for p in self.problems[:20]]
             if self.malformed > 20:
                 lines.append(f"  ... and {self.malformed - 20:,} more")
@@ -162,11 +175,18 @@ class IngestReport:
         return lines
 
 
-def ingest_openalex(paths: list[Path], db_path: Path | None = None, *, all_works: bool = False,
-                    strict: bool = False, progress: bool = True, chunk_bytes: int = CHUNK_BYTES,
-                    log: Callable[[str], None] = print) -> IngestReport:
+def ingest_openalex(
+    paths: list[Path],
+    db_path: Path | None = None,
+    *,
+    all_works: bool = False,
+    strict: bool = False,
+    progress: bool = True,
+    chunk_bytes: int = CHUNK_BYTES,
+    log: Callable[[str], None] = print,
+) -> IngestReport:
     """Ingest OpenAlex works files or folders into the analytics database (atomically)."""
-    from bot.build import ensure_built
+    from bot.data.build import ensure_built
     from bot.paths import database_path
 
     db_path = Path(db_path or database_path())
@@ -186,9 +206,14 @@ def ingest_openalex(paths: list[Path], db_path: Path | None = None, *, all_works
         temporary = db_path.with_name(f".{db_path.name}.{os.getpid()}.building.ingest")
         stack.callback(_remove, temporary)
         shutil.copyfile(db_path, temporary)
-        con = duckdb.connect(str(temporary), config={
-            "memory_limit": MEMORY_LIMIT, "temp_directory": str(workdir / "spill"),
-            "preserve_insertion_order": True})
+        con = duckdb.connect(
+            str(temporary),
+            config={
+                "memory_limit": MEMORY_LIMIT,
+                "temp_directory": str(workdir / "spill"),
+                "preserve_insertion_order": True,
+            },
+        )
         try:
             if progress:
                 con.execute("SET enable_progress_bar = true")  # for query_progress(), polled by the bar
@@ -205,7 +230,11 @@ def ingest_openalex(paths: list[Path], db_path: Path | None = None, *, all_works
             con.execute("DETACH scratch")
             counts = store.derive(con)
             store.refresh_data_version(con)
-            report.papers, report.pairs, report.country_articles = counts["papers"], counts["pairs"], counts["country_articles"]
+            report.papers, report.pairs, report.country_articles = (
+                counts["papers"],
+                counts["pairs"],
+                counts["country_articles"],
+            )
             con.execute("CHECKPOINT")
         finally:
             con.close()
@@ -221,9 +250,12 @@ def _remove(path: Path) -> None:
 
 def _strict_message(report: IngestReport) -> str:
     shown = [str(p) for p in report.problems[:10]] + report.read_errors[:5]
-    return (f"--strict: {report.malformed:,} malformed line(s) or work(s)"
-            + (f" and {len(report.read_errors)} read error(s)" if report.read_errors else "")
-            + "; nothing was ingested and the database is unchanged.\n  " + "\n  ".join(shown))
+    return (
+        f"--strict: {report.malformed:,} malformed line(s) or work(s)"
+        + (f" and {len(report.read_errors)} read error(s)" if report.read_errors else "")
+        + "; nothing was ingested and the database is unchanged.\n  "
+        + "\n  ".join(shown)
+    )
 
 
 def _create_stage(con: duckdb.DuckDBPyConnection) -> None:
@@ -234,14 +266,20 @@ def _create_stage(con: duckdb.DuckDBPyConnection) -> None:
 
 # ---------------------------------------------------------------- reading
 
+
 def _progress(enabled: bool):
     from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
     return Progress(
-        TextColumn("[bold]ingest[/] {task.description}"), BarColumn(), DownloadColumn(),
+        TextColumn("[bold]ingest[/] {task.description}"),
+        BarColumn(),
+        DownloadColumn(),
         TextColumn("{task.fields[works]:>12,} works  {task.fields[rate]:>9,.0f} works/s"),
-        TimeRemainingColumn(), console=Console(stderr=True), disable=not enabled, transient=False,
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        disable=not enabled,
+        transient=False,
     )
 
 
@@ -255,17 +293,36 @@ def _read_all(con, files, workdir, report, all_works, strict, progress, chunk_by
 
         def show(done_bytes: int, works: int, name: str) -> None:
             elapsed = time.perf_counter() - started
-            bar.update(task, completed=done_bytes, description=name, works=works,
-                       rate=works / elapsed if elapsed else 0.0)
+            bar.update(
+                task, completed=done_bytes, description=name, works=works, rate=works / elapsed if elapsed else 0.0
+            )
 
         done = 0
         for index, path in enumerate(files):
             size = path.stat().st_size
             per_byte = _works_per_byte(path) if progress else 0.0
-            if not _ingest_file(con, index, path, report, all_works, progress,
-                                lambda share: show(done + int(share * size), report.works_read + int(share * size * per_byte), path.name)):
-                _ingest_file_in_chunks(con, index, path, workdir, report, all_works, strict, chunk_bytes,
-                                       lambda position: show(done + position, report.works_read, path.name))
+            if not _ingest_file(
+                con,
+                index,
+                path,
+                report,
+                all_works,
+                progress,
+                lambda share: show(
+                    done + int(share * size), report.works_read + int(share * size * per_byte), path.name
+                ),
+            ):
+                _ingest_file_in_chunks(
+                    con,
+                    index,
+                    path,
+                    workdir,
+                    report,
+                    all_works,
+                    strict,
+                    chunk_bytes,
+                    lambda position: show(done + position, report.works_read, path.name),
+                )
             done += size
             report.bytes += size
             show(done, report.works_read, path.name)
@@ -289,8 +346,9 @@ def _works_per_byte(path: Path) -> float:
     return text.count(b"\n") / len(head)
 
 
-def _ingest_file(con, index: int, path: Path, report: IngestReport, all_works: bool, progress: bool,
-                 show: Callable[[float], None]) -> bool:
+def _ingest_file(
+    con, index: int, path: Path, report: IngestReport, all_works: bool, progress: bool, show: Callable[[float], None]
+) -> bool:
     """The fast path for one file: DuckDB reads it whole (decompressing .gz itself). False when
     it can't (a malformed line, a wrong type) or a work lacks its id or year: the caller then
     reads the file in chunks to find each problem's line. Nothing is staged when False."""
@@ -311,7 +369,8 @@ def _ingest_file(con, index: int, path: Path, report: IngestReport, all_works: b
     try:
         con.execute(
             f"CREATE OR REPLACE TABLE scratch.file_works AS {_derived('read_json($path, format = $format, columns = $columns, maximum_object_size = $size)', '0', all_works)}",
-            {"path": str(path), "format": "newline_delimited", "columns": COLUMNS, "size": MAX_OBJECT_BYTES})
+            {"path": str(path), "format": "newline_delimited", "columns": COLUMNS, "size": MAX_OBJECT_BYTES},
+        )
     except duckdb.Error:
         con.execute("DROP TABLE IF EXISTS scratch.file_works")
         return False
@@ -320,18 +379,31 @@ def _ingest_file(con, index: int, path: Path, report: IngestReport, all_works: b
         if watcher:
             watcher.join()
     try:
-        if con.execute("SELECT count(*) FROM scratch.file_works WHERE work_id = '' OR work_id IS NULL OR year IS NULL").fetchone()[0]:
+        if con.execute(
+            "SELECT count(*) FROM scratch.file_works WHERE work_id = '' OR work_id IS NULL OR year IS NULL"
+        ).fetchone()[0]:
             return False
         base = (index << 40) + 1  # seq: row i is line i + 1 (blank lines aside), for ties between copies
         report.works_read += con.execute(f"""INSERT INTO scratch.stage
-            SELECT work_id, year, title, updated_date, codes, fields, {base} + rowid FROM scratch.file_works""").fetchone()[0]
+            SELECT work_id, year, title, updated_date, codes, fields, {base} + rowid FROM scratch.file_works""").fetchone()[
+            0
+        ]
         return True
     finally:
         con.execute("DROP TABLE scratch.file_works")
 
 
-def _ingest_file_in_chunks(con, index: int, path: Path, workdir: Path, report: IngestReport, all_works: bool,
-                           strict: bool, chunk_bytes: int, show: Callable[[int], None]) -> None:
+def _ingest_file_in_chunks(
+    con,
+    index: int,
+    path: Path,
+    workdir: Path,
+    report: IngestReport,
+    all_works: bool,
+    strict: bool,
+    chunk_bytes: int,
+    show: Callable[[int], None],
+) -> None:
     reader = ChunkReader([path], workdir, chunk_bytes, first_index=index)
     for chunk in reader:
         try:
@@ -350,9 +422,11 @@ def _derived(source: str, seq: str, keep_titles: bool) -> str:
     """One narrow row per work from a relation with the COLUMNS of a work (the JSON reader on the
     fast path, the per-line parse on the slow one): what the stage needs, plus the raw id and
     year for the malformed-work messages."""
-    countries = ("list_distinct(list_filter(list_transform(flatten(list_transform(coalesce(authorships, []), "
-                 "lambda a: list_concat(coalesce(a.countries, []), list_transform(coalesce(a.institutions, []), "
-                 "lambda i: i.country_code)))), lambda c: upper(trim(c))), lambda c: c IS NOT NULL AND c <> ''))")
+    countries = (
+        "list_distinct(list_filter(list_transform(flatten(list_transform(coalesce(authorships, []), "
+        "lambda a: list_concat(coalesce(a.countries, []), list_transform(coalesce(a.institutions, []), "
+        "lambda i: i.country_code)))), lambda c: upper(trim(c))), lambda c: c IS NOT NULL AND c <> ''))"
+    )
     title = "title" if keep_titles else "CASE WHEN len(fields) > 0 THEN title END"
     return f"""
         SELECT raw_id, publication_year, work_id, year, {title} AS title, updated_date, codes, fields, seq
@@ -381,7 +455,8 @@ def _ingest_chunk(con: duckdb.DuckDBPyConnection, chunk: Chunk, report: IngestRe
     try:  # Fast path: the whole chunk in one scan; row i of the (order-preserving) table is line first + i.
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE works AS {_derived('read_json($path, format = $format, columns = $columns, maximum_object_size = $size)', '0', all_works)}",
-            {"path": str(chunk.data_path), "format": "newline_delimited", "columns": COLUMNS, "size": MAX_OBJECT_BYTES})
+            {"path": str(chunk.data_path), "format": "newline_delimited", "columns": COLUMNS, "size": MAX_OBJECT_BYTES},
+        )
         fast = con.execute("SELECT count(*) FROM works").fetchone()[0] == chunk.lines  # else: blank lines
         seq = f"{base} + rowid"
     except duckdb.Error:
@@ -420,10 +495,20 @@ def _parse_line_by_line(con: duckdb.DuckDBPyConnection, chunk: Chunk, report: In
             try:
                 rows.append((i, raw.decode("utf-8")))
             except UnicodeDecodeError as error:
-                report.add_problem(Problem(str(chunk.path), chunk.first_line + i, "line", f"not UTF-8 ({error.reason} at byte {error.start})"))
+                report.add_problem(
+                    Problem(
+                        str(chunk.path),
+                        chunk.first_line + i,
+                        "line",
+                        f"not UTF-8 ({error.reason} at byte {error.start})",
+                    )
+                )
     if rows is None:
-        con.execute("""CREATE OR REPLACE TEMP TABLE lines AS
-            SELECT unnest(range(len(l))) AS i, unnest(l) AS line FROM (SELECT string_split(?, chr(10)) AS l)""", [text])
+        con.execute(
+            """CREATE OR REPLACE TEMP TABLE lines AS
+            SELECT unnest(range(len(l))) AS i, unnest(l) AS line FROM (SELECT string_split(?, chr(10)) AS l)""",
+            [text],
+        )
     else:
         con.execute("CREATE OR REPLACE TEMP TABLE lines (i BIGINT, line VARCHAR)")
         con.executemany("INSERT INTO lines VALUES (?, ?)", rows)
@@ -435,23 +520,34 @@ def _parse_line_by_line(con: duckdb.DuckDBPyConnection, chunk: Chunk, report: In
         FROM lines""")
     con.execute("DROP TABLE lines")
     for i, line, valid, kind, ok in con.execute(
-            "SELECT i, line, valid, type, w IS NOT NULL FROM classified WHERE NOT valid OR type <> 'OBJECT' OR w IS NULL ORDER BY i").fetchall():
+        "SELECT i, line, valid, type, w IS NOT NULL FROM classified WHERE NOT valid OR type <> 'OBJECT' OR w IS NULL ORDER BY i"
+    ).fetchall():
         if not valid:
             report.add_problem(Problem(str(chunk.path), chunk.first_line + i, "line", _json_error(line)))
         elif kind != "OBJECT":
-            report.add_problem(Problem(str(chunk.path), chunk.first_line + i, "work", f"a JSON {kind.lower()}, not a work object"))
+            report.add_problem(
+                Problem(str(chunk.path), chunk.first_line + i, "work", f"a JSON {kind.lower()}, not a work object")
+            )
         else:
             report.add_problem(Problem(str(chunk.path), chunk.first_line + i, "work", _transform_error(con, line)))
     wrong_type = " OR ".join(
-        f"(w.{name} IS NULL AND coalesce(json_type(line, '$.{name}'), 'NULL') NOT IN ('NULL', 'ARRAY'))" for name in _LISTS)
-    for i, line in con.execute(f"SELECT i, line FROM classified WHERE w IS NOT NULL AND ({wrong_type}) ORDER BY i").fetchall():
-        names = [n for n in _LISTS if json.loads(line).get(n) is not None and not isinstance(json.loads(line).get(n), list)]
+        f"(w.{name} IS NULL AND coalesce(json_type(line, '$.{name}'), 'NULL') NOT IN ('NULL', 'ARRAY'))"
+        for name in _LISTS
+    )
+    for i, line in con.execute(
+        f"SELECT i, line FROM classified WHERE w IS NOT NULL AND ({wrong_type}) ORDER BY i"
+    ).fetchall():
+        names = [
+            n for n in _LISTS if json.loads(line).get(n) is not None and not isinstance(json.loads(line).get(n), list)
+        ]
         report.add_problem(Problem(str(chunk.path), chunk.first_line + i, "work", f"{', '.join(names)} not a list"))
     parsed = f"""(SELECT w.id AS id, w.publication_year AS publication_year, w.title AS title,
                          w.updated_date AS updated_date, w.authorships AS authorships, w.concepts AS concepts,
                          w.topics AS topics, w.keywords AS keywords, i AS line_index
                   FROM classified WHERE w IS NOT NULL AND NOT ({wrong_type}))"""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE works AS {_derived(parsed, f'{base} + line_index', all_works)} ORDER BY seq")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE works AS {_derived(parsed, f'{base} + line_index', all_works)} ORDER BY seq"
+    )
     con.execute("DROP TABLE classified")
 
 
@@ -473,14 +569,19 @@ def _transform_error(con: duckdb.DuckDBPyConnection, line: str) -> str:
 
 # ---------------------------------------------------------------- merging
 
+
 def _merge(con: duckdb.DuckDBPyConnection, report: IngestReport, all_works: bool) -> None:
     """Newest copy per work wins; keep works in a field (or in `all`); map codes to alpha-3."""
     con.execute("CREATE TEMP TABLE iso2 AS SELECT iso2, code FROM countries WHERE iso2 IS NOT NULL AND iso2 <> ''")
     staged = con.execute("SELECT count(*) FROM scratch.stage").fetchone()[0]
     report.not_in_a_field = con.execute("SELECT count(*) FROM scratch.stage WHERE len(fields) = 0").fetchone()[0]
-    report.unknown_codes = Counter(dict(con.execute("""
+    report.unknown_codes = Counter(
+        dict(
+            con.execute("""
         SELECT code, count(*) FROM (SELECT unnest(codes) AS code FROM scratch.stage)
-        WHERE code NOT IN (SELECT iso2 FROM iso2) GROUP BY code ORDER BY count(*) DESC, code""").fetchall()))
+        WHERE code NOT IN (SELECT iso2 FROM iso2) GROUP BY code ORDER BY count(*) DESC, code""").fetchall()
+        )
+    )
     con.execute("""CREATE TEMP TABLE incoming AS
         SELECT * FROM scratch.stage
         QUALIFY row_number() OVER (PARTITION BY work_id ORDER BY updated_date DESC NULLS LAST, seq DESC) = 1""")
@@ -496,7 +597,7 @@ def _merge(con: duckdb.DuckDBPyConnection, report: IngestReport, all_works: bool
                CASE WHEN p.work_id IS NULL OR p.updated_date IS NULL THEN true
                     WHEN i.updated_date IS NULL THEN false
                     ELSE i.updated_date >= p.updated_date END AS newer,
-               {'true' if all_works else 'false'} OR coalesce(p.all_works, false) AS in_all,
+               {"true" if all_works else "false"} OR coalesce(p.all_works, false) AS in_all,
                coalesce(p.all_works, false) AS was_in_all
         FROM incoming i
         LEFT JOIN papers p USING (work_id)

@@ -27,7 +27,7 @@ class Result:
     command: str  # the verb, e.g. "partners"
     title: str
     summary: str  # one sentence in plain words
-    frame: "pd.DataFrame"
+    frame: pd.DataFrame
     notes: list[str] = field(default_factory=list)
     sql: str = ""
     params: dict[str, Any] = field(default_factory=dict)

@@ -46,17 +46,36 @@ class FieldRule:
 
 
 RULES: tuple[FieldRule, ...] = (
-    FieldRule("cv", {"C31972630": "Computer vision"}, {},
-              {"1707": "Computer Vision and Pattern Recognition"}),
-    FieldRule("nlp", {"C204321447": "Natural language processing"},
-              {"T10181": "Natural Language Processing Techniques", "T10028": "Topic Modeling"}, {}),
-    FieldRule("robotics", {"C34413123": "Robotics", "C90509273": "Robot"},
-              {"T10191": "Robotics and Sensor-Based Localization", "T10586": "Robotic Path Planning Algorithms",
-               "T10653": "Robot Manipulation and Learning", "T10462": "Reinforcement Learning in Robotics"}, {}),
+    FieldRule("cv", {"C31972630": "Computer vision"}, {}, {"1707": "Computer Vision and Pattern Recognition"}),
+    FieldRule(
+        "nlp",
+        {"C204321447": "Natural language processing"},
+        {"T10181": "Natural Language Processing Techniques", "T10028": "Topic Modeling"},
+        {},
+    ),
+    FieldRule(
+        "robotics",
+        {"C34413123": "Robotics", "C90509273": "Robot"},
+        {
+            "T10191": "Robotics and Sensor-Based Localization",
+            "T10586": "Robotic Path Planning Algorithms",
+            "T10653": "Robot Manipulation and Learning",
+            "T10462": "Reinforcement Learning in Robotics",
+        },
+        {},
+    ),
     FieldRule("llm", {}, {}, {}, ("large language model",)),
-    FieldRule("ai", {"C154945302": "Artificial intelligence", "C119857082": "Machine learning",
-                     "C108583219": "Deep learning", "C50644808": "Artificial neural network"},
-              {}, {"1702": "Artificial Intelligence"}),
+    FieldRule(
+        "ai",
+        {
+            "C154945302": "Artificial intelligence",
+            "C119857082": "Machine learning",
+            "C108583219": "Deep learning",
+            "C50644808": "Artificial neural network",
+        },
+        {},
+        {"1702": "Artificial Intelligence"},
+    ),
 )
 SUB_FIELDS = tuple(rule.field for rule in RULES if rule.field != "ai")  # ai includes each of them
 AI_FIELDS = tuple(rule.field for rule in RULES)
@@ -97,20 +116,32 @@ def fields_sql() -> str:
 
 def fields_for(work: dict) -> set[str]:
     """The same mapping in plain Python, for one parsed work (tests and the generator use it)."""
+
     def short(value: object) -> str:
         text = value if isinstance(value, str) else ""
         return text.rsplit("/", 1)[-1]
 
-    concepts = {short(c.get("id")) for c in work.get("concepts") or []
-                if isinstance(c, dict) and isinstance(c.get("score"), (int, float)) and c["score"] >= CONCEPT_MIN_SCORE}
+    concepts = {
+        short(c.get("id"))
+        for c in work.get("concepts") or []
+        if isinstance(c, dict) and isinstance(c.get("score"), (int, float)) and c["score"] >= CONCEPT_MIN_SCORE
+    }
     topics = [t for t in work.get("topics") or [] if isinstance(t, dict)]
     topic_ids = {short(t.get("id")) for t in topics}
     subfields = {short((t.get("subfield") or {}).get("id")) for t in topics}
-    names = [str(x.get("display_name") or "").lower() for x in [*topics, *(work.get("keywords") or [])] if isinstance(x, dict)]
+    names = [
+        str(x.get("display_name") or "").lower()
+        for x in [*topics, *(work.get("keywords") or [])]
+        if isinstance(x, dict)
+    ]
     found = set()
     for rule in RULES:
-        if (concepts & set(rule.concepts) or topic_ids & set(rule.topics) or subfields & set(rule.subfields)
-                or any(text in name for text in rule.name_contains for name in names)):
+        if (
+            concepts & set(rule.concepts)
+            or topic_ids & set(rule.topics)
+            or subfields & set(rule.subfields)
+            or any(text in name for text in rule.name_contains for name in names)
+        ):
             found.add(rule.field)
     if found:
         found.add("ai")

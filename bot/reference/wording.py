@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.fields import all_fields
+from bot.reference.fields import all_fields
 
 _FIELD_WORDS = {"ai": "AI", "llm": "LLM", "nlp": "NLP", "ai_safety": "AI safety"}
 
 
 def joined(names: list[str], last: str = "and") -> str:
-    """"A", "A and B", "A, B and C"."""
+    """ "A", "A and B", "A, B and C"."""
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" {last} " + names[-1]
 
 

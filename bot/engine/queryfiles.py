@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
-from bot.catalog import ALLOWED_TABLES
+from bot.engine.catalog import ALLOWED_TABLES
+from bot.engine.validate import ValidatedSQL, validate
 from bot.paths import QUERIES_DIR
-from bot.validate import ValidatedSQL, validate
 
 _HEADER = re.compile(r"^--\s*(name|summary):\s*(.*)$")
 _PARAM = re.compile(r"^--\s{2,}([a-z_]+)\s{2,}(.*)$")
@@ -23,7 +23,7 @@ class QueryFile:
     validated: ValidatedSQL
 
 
-@lru_cache(maxsize=None)
+@cache
 def load(name: str) -> QueryFile:
     text = (QUERIES_DIR / f"{name}.sql").read_text(encoding="utf-8")
     meta: dict[str, str] = {}

@@ -1,6 +1,6 @@
 """Slack's Web API for every part of collab: a WebClient whose posts land once (slack_sdk only, no slack_bolt).
 
-Used by the `/collab` listeners (bot/slack_app.py) and by the digest jobs (bot/digest.py), so both
+Used by the `/collab` listeners (bot/slack/app.py) and by the digest jobs (bot/digest/__init__.py), so both
 post through the same rules:
 
 - Web API calls wait out 429s (Retry-After) and retry 5xx answers and dropped connections, except
@@ -23,7 +23,8 @@ import re
 import time
 import urllib.error
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlparse
 
 from slack_sdk import WebClient
@@ -41,8 +42,17 @@ log = logging.getLogger("collab.slack")
 # Methods whose repeat could show people something twice. They are repeated only when Slack cannot
 # have processed the first try (429, or a connection that failed before the request was sent);
 # CollabWebClient checks the channel before repeating the two the app uses after anything else.
-POSTING_METHODS = frozenset({"chat.postMessage", "chat.postEphemeral", "chat.meMessage", "chat.scheduleMessage",
-                             "files.completeUploadExternal", "files.upload", "files.remote.share"})
+POSTING_METHODS = frozenset(
+    {
+        "chat.postMessage",
+        "chat.postEphemeral",
+        "chat.meMessage",
+        "chat.scheduleMessage",
+        "files.completeUploadExternal",
+        "files.upload",
+        "files.remote.share",
+    }
+)
 # Raised once the request was sent (the reply never came): Slack may have processed it. Errors while
 # connecting or sending reach us wrapped in URLError instead (urllib's do_open).
 AFTER_SEND_ERRORS = (ConnectionError, http.client.HTTPException, TimeoutError)
@@ -78,8 +88,14 @@ class _RepeatableRetry(RetryHandler):
 class ConnectionRetry(_RepeatableRetry):
     """Retry dropped connections: always when nothing was sent, after sending only if the call may repeat."""
 
-    def _can_retry(self, *, state: RetryState, request: RetryRequest, response: RetryResponse | None = None,
-                   error: Exception | None = None) -> bool:
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: RetryRequest,
+        response: RetryResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
         if error is None or isinstance(error, urllib.error.HTTPError) or response is not None:
             return False
         if isinstance(error, urllib.error.URLError):
@@ -90,15 +106,24 @@ class ConnectionRetry(_RepeatableRetry):
 class ServerErrorRetry(_RepeatableRetry):
     """Retry 5xx answers (slack_sdk's ServerErrorRetryHandler knows only 500 and 503) of calls that may repeat."""
 
-    def _can_retry(self, *, state: RetryState, request: RetryRequest, response: RetryResponse | None = None,
-                   error: Exception | None = None) -> bool:
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: RetryRequest,
+        response: RetryResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
         return response is not None and 500 <= response.status_code <= 599 and self.repeatable(request)
 
 
 def web_retry_handlers() -> list[RetryHandler]:
     repeatable = lambda request: api_method(request) not in POSTING_METHODS  # noqa: E731
-    return [RateLimitErrorRetryHandler(max_retry_count=3), ConnectionRetry(2, repeatable),
-            ServerErrorRetry(2, repeatable)]
+    return [
+        RateLimitErrorRetryHandler(max_retry_count=3),
+        ConnectionRetry(2, repeatable),
+        ServerErrorRetry(2, repeatable),
+    ]
 
 
 def respond_retry_handlers() -> list[RetryHandler]:
@@ -115,8 +140,9 @@ def find_in_history(client: WebClient, channel: str, since: float, ours: Callabl
     """
     cursor = None
     for _ in range(HISTORY_PAGES):
-        page = client.conversations_history(channel=channel, oldest=f"{since:.6f}", limit=200,
-                                            include_all_metadata=True, cursor=cursor)
+        page = client.conversations_history(
+            channel=channel, oldest=f"{since:.6f}", limit=200, include_all_metadata=True, cursor=cursor
+        )
         for message in page.get("messages") or []:
             if ours(message):
                 return message
@@ -135,8 +161,10 @@ class CollabWebClient(WebClient):
         if metadata is None:
             kwargs["metadata"] = {"event_type": POST_MARKER_EVENT, "event_payload": {"collab_post": marker}}
         elif isinstance(metadata, dict):  # keep the caller's metadata, add the marker to its payload
-            kwargs["metadata"] = {**metadata, "event_payload": {**(metadata.get("event_payload") or {}),
-                                                                "collab_post": marker}}
+            kwargs["metadata"] = {
+                **metadata,
+                "event_payload": {**(metadata.get("event_payload") or {}), "collab_post": marker},
+            }
         else:
             marker = ""  # a Metadata object: no marker to look for, so never repeated after sending
 
@@ -144,8 +172,12 @@ class CollabWebClient(WebClient):
             payload = (message.get("metadata") or {}).get("event_payload") or {}
             return bool(marker) and payload.get("collab_post") == marker
 
-        return self._post_once("chat.postMessage", kwargs.get("channel"), ours,
-                               lambda: super(CollabWebClient, self).chat_postMessage(**kwargs))
+        return self._post_once(
+            "chat.postMessage",
+            kwargs.get("channel"),
+            ours,
+            lambda: super(CollabWebClient, self).chat_postMessage(**kwargs),
+        )
 
     def files_completeUploadExternal(self, **kwargs: Any) -> SlackResponse:  # type: ignore[override]
         ids = {str(f.get("id")) for f in kwargs.get("files") or [] if isinstance(f, dict)}
@@ -159,8 +191,9 @@ class CollabWebClient(WebClient):
             return self._post_once("files.completeUploadExternal", None, None, call)
         return self._post_once("files.completeUploadExternal", channel, ours, call)
 
-    def _post_once(self, method: str, channel: str | None, ours: Callable[[dict], bool] | None,
-                   call: Callable[[], SlackResponse]) -> SlackResponse:
+    def _post_once(
+        self, method: str, channel: str | None, ours: Callable[[dict], bool] | None, call: Callable[[], SlackResponse]
+    ) -> SlackResponse:
         """Call; after a failure that Slack may have processed, repeat only if the post is not in the channel."""
         since = time.time() - 5
         for attempt in range(1, VERIFIED_TRIES + 1):
@@ -177,20 +210,41 @@ class CollabWebClient(WebClient):
                     continue
                 found = self._look_for(channel, since, ours)
                 if found is None:
-                    log.warning("%s to %s failed (%s) and its history can't be read: not repeated", method,
-                                channel, describe(error))
+                    log.warning(
+                        "%s to %s failed (%s) and its history can't be read: not repeated",
+                        method,
+                        channel,
+                        describe(error),
+                    )
                     raise
                 if found:
-                    log.info("%s to %s failed (%s) but it is in the channel (ts %s): not repeated", method, channel,
-                             describe(error), found.get("ts"))
-                    return SlackResponse(client=self, http_verb="POST", api_url=f"{self.base_url}{method}",
-                                         req_args={}, headers={}, status_code=200,
-                                         data={"ok": True, "channel": channel, "ts": found.get("ts"),
-                                               "message": found, "files": found.get("files") or []})
+                    log.info(
+                        "%s to %s failed (%s) but it is in the channel (ts %s): not repeated",
+                        method,
+                        channel,
+                        describe(error),
+                        found.get("ts"),
+                    )
+                    return SlackResponse(
+                        client=self,
+                        http_verb="POST",
+                        api_url=f"{self.base_url}{method}",
+                        req_args={},
+                        headers={},
+                        status_code=200,
+                        data={
+                            "ok": True,
+                            "channel": channel,
+                            "ts": found.get("ts"),
+                            "message": found,
+                            "files": found.get("files") or [],
+                        },
+                    )
                 if attempt == VERIFIED_TRIES:
                     raise
-                log.warning("%s to %s failed (%s) and is not in the channel: trying again", method, channel,
-                            describe(error))
+                log.warning(
+                    "%s to %s failed (%s) and is not in the channel: trying again", method, channel, describe(error)
+                )
                 time.sleep(0.5 * attempt)
         raise AssertionError("unreachable")
 
@@ -228,8 +282,11 @@ class CollabWebClient(WebClient):
 def web_client(token: str, api_url: str | None = None) -> CollabWebClient:
     """A Web API client that waits out rate limits, retries what is safe to repeat and never posts twice."""
     base_url = api_url or WebClient.BASE_URL
-    return CollabWebClient(token=token, base_url=base_url if base_url.endswith("/") else base_url + "/",
-                           retry_handlers=web_retry_handlers())
+    return CollabWebClient(
+        token=token,
+        base_url=base_url if base_url.endswith("/") else base_url + "/",
+        retry_handlers=web_retry_handlers(),
+    )
 
 
 def api_error(error: BaseException) -> str:

@@ -7,6 +7,6 @@
 - `reader`: finding files and reading them in chunks of whole lines on a background thread.
 """
 
-from bot.ingest.openalex import IngestError, IngestReport, Problem, ingest_openalex
+from bot.data.ingest.openalex import IngestError, IngestReport, Problem, ingest_openalex
 
 __all__ = ["IngestError", "IngestReport", "Problem", "ingest_openalex"]

@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import logging
 import os
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-from bot.db import Database
+from bot.engine.db import Database
 from bot.errors import DataUnavailable
 
 log = logging.getLogger("collab.server")
@@ -31,30 +32,33 @@ def serve(port: int | None = None, socket_mode: bool = False) -> None:
     needed = ["SLACK_BOT_TOKEN", "SLACK_APP_TOKEN" if socket_mode else "SLACK_SIGNING_SECRET"]
     missing = [name for name in needed if not os.environ.get(name)]
     if missing:
-        raise SystemExit(f"collab serve needs {' and '.join(missing)} in the environment "
-                         "(see README, 'Run it in your workspace').")
+        raise SystemExit(
+            f"collab serve needs {' and '.join(missing)} in the environment (see README, 'Run it in your workspace')."
+        )
     if socket_mode:
-        from bot import slack_app
+        from bot.slack import app as slack_app
 
         database = Database()
         _warm_up(database)
         slack_app.run_socket_mode(slack_app.create_app(database, socket_mode=True), os.environ["SLACK_APP_TOKEN"])
         return
     port = port or int(os.environ.get("PORT") or DEFAULT_PORT)
-    CollabServer({
-        "bind": f"0.0.0.0:{port}",
-        "workers": WORKERS,
-        "worker_class": "gthread",
-        "threads": THREADS,
-        "timeout": 30,
-        "graceful_timeout": 20,  # lets lazy listeners finish answering on a restart
-        "keepalive": 5,
-        "accesslog": os.environ.get("COLLAB_ACCESS_LOG", "-") or None,  # empty: no access log
-        "errorlog": "-",
-        "loglevel": os.environ.get("COLLAB_LOG_LEVEL", "info"),
-        "proc_name": "collab",
-        "control_socket_disable": True,  # one fixed socket path would clash between instances on a host
-    }).run()
+    CollabServer(
+        {
+            "bind": f"0.0.0.0:{port}",
+            "workers": WORKERS,
+            "worker_class": "gthread",
+            "threads": THREADS,
+            "timeout": 30,
+            "graceful_timeout": 20,  # lets lazy listeners finish answering on a restart
+            "keepalive": 5,
+            "accesslog": os.environ.get("COLLAB_ACCESS_LOG", "-") or None,  # empty: no access log
+            "errorlog": "-",
+            "loglevel": os.environ.get("COLLAB_LOG_LEVEL", "info"),
+            "proc_name": "collab",
+            "control_socket_disable": True,  # one fixed socket path would clash between instances on a host
+        }
+    ).run()
 
 
 class CollabServer(BaseApplication):
@@ -75,7 +79,7 @@ class CollabServer(BaseApplication):
 
 def create_wsgi_app(database: Database | None = None) -> Callable:
     """The WSGI app: GET /healthz here, everything else to bolt (which checks signatures)."""
-    from bot import slack_app
+    from bot.slack import app as slack_app
 
     database = database or Database()
     slack = slack_app.wsgi_handler(slack_app.create_app(database))
@@ -85,9 +89,14 @@ def create_wsgi_app(database: Database | None = None) -> Callable:
         if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             status, payload = health(database)
             body = json.dumps(payload).encode()
-            start_response(f"{status} {'OK' if status == 200 else 'Service Unavailable'}",
-                           [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
-                            ("Cache-Control", "no-store")])
+            start_response(
+                f"{status} {'OK' if status == 200 else 'Service Unavailable'}",
+                [
+                    ("Content-Type", "application/json"),
+                    ("Content-Length", str(len(body))),
+                    ("Cache-Control", "no-store"),
+                ],
+            )
             return [body] if environ["REQUEST_METHOD"] == "GET" else [b""]
         return slack(environ, start_response)
 
@@ -105,7 +114,8 @@ def health(database: Database) -> tuple[int, dict[str, Any]]:
 
 def _warm_up(database: Database) -> None:
     """Load what the first answers would otherwise wait for: SQL files, reference tables, matplotlib."""
-    from bot import countries, queryfiles
+    from bot.engine import queryfiles
+    from bot.reference import countries
 
     for name in queryfiles.names():
         queryfiles.load(name)

@@ -10,10 +10,11 @@ from __future__ import annotations
 import io
 import math
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
-from bot.result import Result
+from bot.engine.result import Result
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -74,7 +75,9 @@ def render_png(result: Result) -> bytes:
         _fit_margins(fig, ax, height, title_lines, caption_in)
 
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, pil_kwargs={"compress_level": 3})  # 6 costs 2x the time for ~10% smaller files
+    fig.savefig(
+        buf, format="png", dpi=DPI, pil_kwargs={"compress_level": 3}
+    )  # 6 costs 2x the time for ~10% smaller files
     return buf.getvalue()
 
 
@@ -83,7 +86,7 @@ def write_png(result: Result, path) -> None:
     Path(path).write_bytes(render_png(result))
 
 
-def _draw_bars(ax: "Axes", result: Result) -> list[str]:
+def _draw_bars(ax: Axes, result: Result) -> list[str]:
     """Horizontal ranking, first row on top, value printed at each bar end."""
     spec = result.chart
     frame = result.frame.head(MAX_BARS)
@@ -97,8 +100,15 @@ def _draw_bars(ax: "Axes", result: Result) -> list[str]:
     ax.invert_yaxis()  # first row of the frame at the top
     for pos, value in zip(positions, values):
         text = "n/a" if _missing(value) else fmt(value)
-        ax.annotate(text, (0 if _missing(value) else value, pos), xytext=(5, 0), textcoords="offset points",
-                    ha="left", va="center", fontsize=VALUE_PT)
+        ax.annotate(
+            text,
+            (0 if _missing(value) else value, pos),
+            xytext=(5, 0),
+            textcoords="offset points",
+            ha="left",
+            va="center",
+            fontsize=VALUE_PT,
+        )
     # Headroom on the right so the value labels stay inside the axes.
     low, high = min(0.0, values.min()), max(0.0, values.max())
     ax.set_xlim(low, high * 1.15 if high > 0 else 1)
@@ -112,7 +122,7 @@ def _draw_bars(ax: "Axes", result: Result) -> list[str]:
     return [f"first {MAX_BARS} of {total:,} shown"] if total > MAX_BARS else []
 
 
-def _draw_lines(ax: "Axes", result: Result) -> list[str]:
+def _draw_lines(ax: Axes, result: Result) -> list[str]:
     """Trend per series: complete years solid, incomplete years dashed and hollow on a grey band."""
     import matplotlib
     from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
@@ -146,16 +156,32 @@ def _draw_lines(ax: "Axes", result: Result) -> list[str]:
         # wherever both ends are complete, leaving dashes only into incomplete years.
         ax.plot(x, y, color=colour, linewidth=2.5, linestyle=(0, (4, 3)))
         ax.plot(x, y.where(~inc), color=colour, linewidth=2.5, marker="o", markersize=7, label=name or None)
-        ax.plot(x[inc], y[inc], linestyle="none", marker="o", markersize=7, markerfacecolor="white",
-                markeredgecolor=colour, markeredgewidth=2)
+        ax.plot(
+            x[inc],
+            y[inc],
+            linestyle="none",
+            marker="o",
+            markersize=7,
+            markerfacecolor="white",
+            markeredgecolor=colour,
+            markeredgewidth=2,
+        )
 
     years = frame["_x"]
     ax.set_xlim(years.min() - 0.5, years.max() + 0.5)
     inc_years = frame.loc[frame["_incomplete"], "_x"]
     if len(inc_years):
         ax.axvspan(inc_years.min() - 0.5, inc_years.max() + 0.5, color=BAND_GREY, zorder=0)
-        ax.text((inc_years.min() + inc_years.max()) / 2, 0.98, "incomplete", transform=ax.get_xaxis_transform(),
-                ha="center", va="top", fontsize=VALUE_PT, color=CAPTION_GREY)
+        ax.text(
+            (inc_years.min() + inc_years.max()) / 2,
+            0.98,
+            "incomplete",
+            transform=ax.get_xaxis_transform(),
+            ha="center",
+            va="top",
+            fontsize=VALUE_PT,
+            color=CAPTION_GREY,
+        )
     # Headroom at the top for the band label; counts start at zero.
     top = frame["_y"].max()
     bottom = min(0.0, frame["_y"].min())
@@ -177,18 +203,25 @@ def _draw_lines(ax: "Axes", result: Result) -> list[str]:
         handles, labels = ax.get_legend_handles_labels()
         last = frame.dropna(subset=["_y"]).groupby("_series")["_y"].last()
         order = sorted(range(len(labels)), key=lambda i: -last.get(labels[i], -math.inf))
-        ax.legend([handles[i] for i in order], [labels[i] for i in order], fontsize=TICK_PT, frameon=False,
-                  loc="center left", bbox_to_anchor=(1.01, 0.5))
+        ax.legend(
+            [handles[i] for i in order],
+            [labels[i] for i in order],
+            fontsize=TICK_PT,
+            frameon=False,
+            loc="center left",
+            bbox_to_anchor=(1.01, 0.5),
+        )
     return notes
 
 
-def _add_caption(fig: "Figure", lines: list[str], height_in: float) -> float:
+def _add_caption(fig: Figure, lines: list[str], height_in: float) -> float:
     """Left-aligned small print at the bottom; returns the height it takes, in inches."""
     text = "\n".join(_wrap(line, 150) for line in lines)
     if not text:
         return 0.0
-    fig.text(0.01, 0.1 / height_in, text, ha="left", va="bottom", fontsize=CAPTION_PT, color=CAPTION_GREY,
-             linespacing=1.35)
+    fig.text(
+        0.01, 0.1 / height_in, text, ha="left", va="bottom", fontsize=CAPTION_PT, color=CAPTION_GREY, linespacing=1.35
+    )
     return (text.count("\n") + 1) * CAPTION_PT * 1.35 / 72 + 0.15
 
 
@@ -197,7 +230,7 @@ def _text_inches(chars: int, points: float) -> float:
     return chars * points * 0.6 / 72
 
 
-def _fit_margins(fig: "Figure", ax: "Axes", height_in: float, title_lines: int, caption_in: float) -> None:
+def _fit_margins(fig: Figure, ax: Axes, height_in: float, title_lines: int, caption_in: float) -> None:
     """Margins measured from the labels' lengths: one drawing pass instead of a layout engine's two."""
     ticks = [t.get_text() for t in ax.get_yticklabels()] or ax.yaxis.get_major_formatter().format_ticks(ax.get_yticks())
     if not any(ticks):
@@ -211,8 +244,9 @@ def _fit_margins(fig: "Figure", ax: "Axes", height_in: float, title_lines: int, 
         right += _text_inches(max(len(t.get_text()) for t in legend.get_texts()), TICK_PT) + 0.8
     top = title_lines * TITLE_PT * 1.35 / 72 + 0.3
     bottom = caption_in + TICK_PT * 1.6 / 72 + (LABEL_PT * 1.6 / 72 if ax.get_xlabel() else 0) + 0.25
-    fig.subplots_adjust(left=left / WIDTH_IN, right=1 - right / WIDTH_IN,
-                        top=1 - top / height_in, bottom=bottom / height_in)
+    fig.subplots_adjust(
+        left=left / WIDTH_IN, right=1 - right / WIDTH_IN, top=1 - top / height_in, bottom=bottom / height_in
+    )
 
 
 def _value_format(column: str) -> Callable[[float], str]:

@@ -21,10 +21,30 @@ ROW_CAP = 1000
 _FORBIDDEN_NODES: tuple[type[exp.Expr], ...] = tuple(
     cls
     for cls in (
-        exp.DDL, exp.DML, exp.Command, exp.Copy, exp.Attach, exp.Detach, exp.Install, exp.Set,
-        exp.Pragma, exp.Describe, exp.Show, exp.Summarize, exp.Use, exp.Transaction, exp.Commit,
-        exp.Rollback, exp.Into, exp.LoadData, exp.Cache, exp.Uncache, exp.Refresh,
-        getattr(exp, "Export", None), getattr(exp, "Analyze", None), getattr(exp, "Grant", None),
+        exp.DDL,
+        exp.DML,
+        exp.Command,
+        exp.Copy,
+        exp.Attach,
+        exp.Detach,
+        exp.Install,
+        exp.Set,
+        exp.Pragma,
+        exp.Describe,
+        exp.Show,
+        exp.Summarize,
+        exp.Use,
+        exp.Transaction,
+        exp.Commit,
+        exp.Rollback,
+        exp.Into,
+        exp.LoadData,
+        exp.Cache,
+        exp.Uncache,
+        exp.Refresh,
+        getattr(exp, "Export", None),
+        getattr(exp, "Analyze", None),
+        getattr(exp, "Grant", None),
     )
     if cls is not None
 )
@@ -38,8 +58,9 @@ _FORBIDDEN_FUNCTION = re.compile(
 )
 # Functions that make data out of nothing: one call can allocate gigabytes outside DuckDB's memory
 # cap (a string of a billion characters, a list of a billion numbers) before the time limit fires.
-_GENERATORS = frozenset({"generate_series", "range", "repeat", "pad", "lpad", "rpad", "list_resize",
-                         "array_resize", "explode", "unnest"})
+_GENERATORS = frozenset(
+    {"generate_series", "range", "repeat", "pad", "lpad", "rpad", "list_resize", "array_resize", "explode", "unnest"}
+)
 
 
 @dataclass(frozen=True)
@@ -51,8 +72,7 @@ class ValidatedSQL:
 
 def _refuse(reason: str) -> RejectedSQL:
     return RejectedSQL(
-        f"That SQL can't run here: {reason}. Only one SELECT over the published tables is allowed "
-        "(`about` lists them)."
+        f"That SQL can't run here: {reason}. Only one SELECT over the published tables is allowed (`about` lists them)."
     )
 
 
@@ -72,8 +92,9 @@ def _function_name(node: exp.Func) -> str:
     return node.sql_name().lower()
 
 
-def validate(sql: str, allowed_tables: frozenset[str], *, params: frozenset[str] = frozenset(),
-             row_cap: int = ROW_CAP) -> ValidatedSQL:
+def validate(
+    sql: str, allowed_tables: frozenset[str], *, params: frozenset[str] = frozenset(), row_cap: int = ROW_CAP
+) -> ValidatedSQL:
     """Check one statement and return it with a row cap applied (LIMIT row_cap + 1 to detect truncation)."""
     if not sql or not sql.strip():
         raise _refuse("the statement is empty")
@@ -116,7 +137,9 @@ def _visible_ctes(node: exp.Expr) -> set[str]:
     names: set[str] = set()
     for ancestor in _ancestors(node):
         # sqlglot names the clause "with_" (older releases: "with")
-        with_clause = ancestor.args.get("with_") or ancestor.args.get("with") if isinstance(ancestor, exp.Query) else None
+        with_clause = (
+            ancestor.args.get("with_") or ancestor.args.get("with") if isinstance(ancestor, exp.Query) else None
+        )
         if with_clause is not None:
             names.update(cte.alias_or_name.lower() for cte in with_clause.expressions)
     return names

@@ -1,6 +1,6 @@
 """Weekly channel digests: `/collab digest …`, `collab digest run-due` and `collab worker`.
 
-Three parts, all plain functions over a `Store` (bot/state.py) and a slack_sdk `WebClient`:
+Three parts, all plain functions over a `Store` (bot/state/store.py) and a slack_sdk `WebClient`:
 
 - `handle_digest_command(text, …)`: subscribe / list / unsubscribe / preview, returning a Slack
   message payload (`{"text", "blocks"}`) for the reply, or raising a UserError that says what works;
@@ -10,7 +10,7 @@ Three parts, all plain functions over a `Store` (bot/state.py) and a slack_sdk `
   workers: claim (unique row) → post (with the period in the message metadata) → mark sent. A
   claim whose worker died is taken over after a lease (measured by the real clock, whatever moment
   the run is for), and the rescuer first looks in the channel's history for a message carrying the
-  period, so a post that reached Slack is never repeated. Posts go through bot/slack_web.py's
+  period, so a post that reached Slack is never repeated. Posts go through bot/slack/web.py's
   CollabWebClient, which never repeats a chat.postMessage that may have reached Slack without
   first checking the channel for it.
 
@@ -26,17 +26,20 @@ import os
 import re
 import signal
 import time as _time
-from dataclasses import dataclass, field as dataclass_field
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
-from typing import Any, Callable, Iterable
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.errors import ParseError, UserError
+from bot.reference.wording import count, field_words, joined
 from bot.render import blocks as kit
-from bot.wording import count, field_words, joined
-from bot.slack_web import CollabWebClient, api_error, find_in_history, web_client as slack_web_client
-from bot.state import Claim, Delivery, Store, Subscription, utcnow
+from bot.slack.web import CollabWebClient, api_error, find_in_history
+from bot.slack.web import web_client as slack_web_client
+from bot.state.store import Claim, Delivery, Store, Subscription, utcnow
 
 log = logging.getLogger("collab.digest")
 
@@ -61,30 +64,75 @@ EVENT_TYPE = "collab_digest"
 TEST_HOOK = "COLLAB_DIGEST_TEST_HOOK"  # tests only: exit-after-claim | exit-after-post | sleep-after-claim
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_WEEKDAY_WORDS = {**{d: i for i, d in enumerate(WEEKDAYS)}, **{d + "s": i for i, d in enumerate(WEEKDAYS)},
-                  **{d[:3]: i for i, d in enumerate(WEEKDAYS)}, "tues": 1, "weds": 2, "thur": 3, "thurs": 3}
+_WEEKDAY_WORDS = {
+    **{d: i for i, d in enumerate(WEEKDAYS)},
+    **{d + "s": i for i, d in enumerate(WEEKDAYS)},
+    **{d[:3]: i for i, d in enumerate(WEEKDAYS)},
+    "tues": 1,
+    "weds": 2,
+    "thur": 3,
+    "thurs": 3,
+}
 # The rotating spotlight when a subscription watches no country: the countries of the Rest of
 # World analysis first, then other large collaborators.
-NOTABLE = ("CHN", "IND", "JPN", "SGP", "KOR", "SAU", "PAK", "MYS", "BRA", "TWN", "USA", "GBR", "DEU", "IDN",
-           "VNM", "EGY", "NGA", "ARE", "TUR", "AUS")
+NOTABLE = (
+    "CHN",
+    "IND",
+    "JPN",
+    "SGP",
+    "KOR",
+    "SAU",
+    "PAK",
+    "MYS",
+    "BRA",
+    "TWN",
+    "USA",
+    "GBR",
+    "DEU",
+    "IDN",
+    "VNM",
+    "EGY",
+    "NGA",
+    "ARE",
+    "TUR",
+    "AUS",
+)
 
 # Slack errors that mean the bot may not post in the channel: the subscriber is told by DM.
-CHANNEL_ERRORS = {"not_in_channel", "channel_not_found", "is_archived", "method_not_supported_for_channel_type",
-                  "restricted_action"}
+CHANNEL_ERRORS = {
+    "not_in_channel",
+    "channel_not_found",
+    "is_archived",
+    "method_not_supported_for_channel_type",
+    "restricted_action",
+}
 TRANSIENT_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 
 USAGE = {
     "subscribe": "digest subscribe [#channel] [every <weekday>] [at HH:MM] [<time zone>] [for <country> …] "
-                 "[in <field>] [quiet]",
+    "[in <field>] [quiet]",
     "list": "digest list [#channel]",
     "unsubscribe": "digest unsubscribe <id>",
     "preview": "digest preview [<id>]",
 }
 EXAMPLE = "digest subscribe #research every monday at 09:00 Europe/London for Malaysia Singapore"
-_SUBCOMMANDS = {"subscribe": "subscribe", "sub": "subscribe", "add": "subscribe", "create": "subscribe",
-                "list": "list", "ls": "list", "show": "list", "unsubscribe": "unsubscribe", "unsub": "unsubscribe",
-                "remove": "unsubscribe", "delete": "unsubscribe", "stop": "unsubscribe", "cancel": "unsubscribe",
-                "preview": "preview", "help": "help"}
+_SUBCOMMANDS = {
+    "subscribe": "subscribe",
+    "sub": "subscribe",
+    "add": "subscribe",
+    "create": "subscribe",
+    "list": "list",
+    "ls": "list",
+    "show": "list",
+    "unsubscribe": "unsubscribe",
+    "unsub": "unsubscribe",
+    "remove": "unsubscribe",
+    "delete": "unsubscribe",
+    "stop": "unsubscribe",
+    "cancel": "unsubscribe",
+    "preview": "preview",
+    "help": "help",
+}
 
 
 # ---------------------------------------------------------------- small Slack text helpers
@@ -98,6 +146,7 @@ def slack_date(moment: datetime, tz: str) -> str:
 
 
 # ---------------------------------------------------------------- schedules
+
 
 def _trigger(sub: Subscription):
     from apscheduler.triggers.cron import CronTrigger
@@ -165,7 +214,7 @@ def _tokens(text: str, labels: dict[str, str] | None = None) -> tuple[list[str],
 
     `labels` (when given) collects "#name" for each linked channel, for messages that name it.
     """
-    from bot.slack_text import unescape_command
+    from bot.render.mrkdwn import unescape_command
 
     channels: list[str] = []
 
@@ -199,8 +248,11 @@ def _unknown_zone(token: str) -> UserError:
     close = difflib.get_close_matches(token.lower(), list(_zones()), n=3, cutoff=0.75)
     names = [_zones()[c] for c in close]
     hint = f" Did you mean {' or '.join(names)}?" if names else ""
-    return ParseError(f"I don't know the time zone '{token[:40]}'.{hint} Use an IANA name such as "
-                      "Europe/London, America/New_York or Asia/Kuala_Lumpur.", tuple(names))
+    return ParseError(
+        f"I don't know the time zone '{token[:40]}'.{hint} Use an IANA name such as "
+        "Europe/London, America/New_York or Asia/Kuala_Lumpur.",
+        tuple(names),
+    )
 
 
 def _parse_time(words: list[str], i: int) -> tuple[str, int]:
@@ -235,12 +287,18 @@ def _parse_weekday(word: str | None) -> int:
 def _stop(word: str) -> bool:
     """Whether a word ends a list of country or field names."""
     low = word.lower()
-    return (low in _KEYWORDS or _CHANNEL_SLOT.match(word) is not None or word.startswith("#")
-            or _zone(word) is not None or _looks_like_zone(word) or bool(_CHANNEL_ID.match(word)))
+    return (
+        low in _KEYWORDS
+        or _CHANNEL_SLOT.match(word) is not None
+        or word.startswith("#")
+        or _zone(word) is not None
+        or _looks_like_zone(word)
+        or bool(_CHANNEL_ID.match(word))
+    )
 
 
 def _parse_countries(words: list[str], i: int) -> tuple[list[str], int]:
-    from bot.countries import find_country, resolve_country
+    from bot.reference.countries import find_country, resolve_country
 
     end = i
     while end < len(words) and not _stop(words[end]):
@@ -269,7 +327,7 @@ def _parse_countries(words: list[str], i: int) -> tuple[list[str], int]:
 
 
 def _parse_field(words: list[str], i: int) -> tuple[str, int]:
-    from bot.fields import find_field, resolve_field
+    from bot.reference.fields import find_field, resolve_field
 
     end = i
     while end < len(words) and not _stop(words[end]):
@@ -330,12 +388,16 @@ def parse_subscribe(words: list[str], channels: list[str]) -> SubscribeRequest:
         elif _looks_like_zone(word):
             raise _unknown_zone(word)
         else:
-            raise ParseError(f"I didn't understand '{word[:40]}' in `digest subscribe`. "
-                             f"Usage: `/collab {USAGE['subscribe']}`, e.g. `/collab {EXAMPLE}`.")
+            raise ParseError(
+                f"I didn't understand '{word[:40]}' in `digest subscribe`. "
+                f"Usage: `/collab {USAGE['subscribe']}`, e.g. `/collab {EXAMPLE}`."
+            )
         i += 1
     if len(request.countries) > MAX_COUNTRIES:
-        raise ParseError(f"A digest watches at most {MAX_COUNTRIES} countries; you named {len(request.countries)}. "
-                         "Split them over two subscriptions.")
+        raise ParseError(
+            f"A digest watches at most {MAX_COUNTRIES} countries; you named {len(request.countries)}. "
+            "Split them over two subscriptions."
+        )
     return request
 
 
@@ -344,11 +406,14 @@ def _parse_id(words: list[str], verb: str) -> int | None:
         return None
     if len(words) == 1 and words[0].lstrip("#").isdigit():
         return int(words[0].lstrip("#"))
-    raise ParseError(f"`digest {verb}` takes a subscription number, e.g. `/collab digest {verb} 3`; "
-                     "`/collab digest list` shows them.")
+    raise ParseError(
+        f"`digest {verb}` takes a subscription number, e.g. `/collab digest {verb} 3`; "
+        "`/collab digest list` shows them."
+    )
 
 
 # ---------------------------------------------------------------- Slack look-ups for commands
+
 
 def _admins() -> set[str]:
     return {part.strip() for part in os.environ.get("COLLAB_ADMINS", "").split(",") if part.strip()}
@@ -361,8 +426,9 @@ def _resolve_channel_name(client: Any, name: str) -> str:
     cursor = None
     try:
         for _ in range(20):
-            page = client.conversations_list(types="public_channel,private_channel", exclude_archived=True,
-                                             limit=1000, cursor=cursor)
+            page = client.conversations_list(
+                types="public_channel,private_channel", exclude_archived=True, limit=1000, cursor=cursor
+            )
             for channel in page.get("channels") or []:
                 if str(channel.get("name", "")).lower() == wanted:
                     return channel["id"]
@@ -370,10 +436,14 @@ def _resolve_channel_name(client: Any, name: str) -> str:
             if not cursor:
                 break
     except SlackApiError as error:
-        raise UserError(f"I couldn't look up #{wanted} ({api_error(error)}). Pick the channel from Slack's "
-                        "autocomplete as you type `#`, so it arrives as a link.") from None
-    raise UserError(f"I can't find a channel called #{wanted} that I can see. Pick it from Slack's autocomplete "
-                    "as you type `#`, or invite me to it (`/invite @collab`) if it is private.")
+        raise UserError(
+            f"I couldn't look up #{wanted} ({api_error(error)}). Pick the channel from Slack's "
+            "autocomplete as you type `#`, so it arrives as a link."
+        ) from None
+    raise UserError(
+        f"I can't find a channel called #{wanted} that I can see. Pick it from Slack's autocomplete "
+        "as you type `#`, or invite me to it (`/invite @collab`) if it is private."
+    )
 
 
 def _is_member(client: Any, channel: str, user: str, label: str) -> bool:
@@ -391,8 +461,10 @@ def _is_member(client: Any, channel: str, user: str, label: str) -> bool:
     except SlackApiError as error:
         code = api_error(error)
         if code == "channel_not_found":
-            raise UserError(f"I can't see {label}: it is private and I'm not in it, or it doesn't exist. "
-                            "Invite me with `/invite @collab` and try again.") from None
+            raise UserError(
+                f"I can't see {label}: it is private and I'm not in it, or it doesn't exist. "
+                "Invite me with `/invite @collab` and try again."
+            ) from None
         raise UserError(f"I couldn't check who is in {label} ({code}). Try again, or ask a collab admin.") from None
     return False
 
@@ -402,8 +474,9 @@ def _check_may_manage(client: Any, channel: str, user: str, label: str = "") -> 
     label = label or f"channel {channel}"
     if user in _admins() or _is_member(client, channel, user, label):
         return
-    raise UserError(f"Only members of {label} (or a collab admin) can manage its digests. Join the channel, "
-                    "or ask an admin.")
+    raise UserError(
+        f"Only members of {label} (or a collab admin) can manage its digests. Join the channel, or ask an admin."
+    )
 
 
 def _user_zone(client: Any, user: str) -> tuple[str, str]:
@@ -421,8 +494,17 @@ def _user_zone(client: Any, user: str) -> tuple[str, str]:
 
 # ---------------------------------------------------------------- the command
 
-def handle_digest_command(text: str, *, user_id: str, channel_id: str, client: Any, store: Store,
-                          team_id: str = "", now: datetime | None = None) -> dict[str, Any]:
+
+def handle_digest_command(
+    text: str,
+    *,
+    user_id: str,
+    channel_id: str,
+    client: Any,
+    store: Store,
+    team_id: str = "",
+    now: datetime | None = None,
+) -> dict[str, Any]:
     """Answer `/collab digest …` (raw slash-command text, Slack markup and all) with a message payload.
 
     Raises a UserError (ParseError, UnknownName, …) whose message says what would work.
@@ -439,8 +521,16 @@ def handle_digest_command(text: str, *, user_id: str, channel_id: str, client: A
     if verb == "help":
         return _help_message()
     if verb == "subscribe":
-        return _subscribe(parse_subscribe(args, channels), user_id=user_id, channel_id=channel_id, client=client,
-                          store=store, team_id=team_id, now=now, labels=labels)
+        return _subscribe(
+            parse_subscribe(args, channels),
+            user_id=user_id,
+            channel_id=channel_id,
+            client=client,
+            store=store,
+            team_id=team_id,
+            now=now,
+            labels=labels,
+        )
     if verb == "list":
         target = channel_id
         if args:
@@ -465,8 +555,9 @@ def handle_digest_command(text: str, *, user_id: str, channel_id: str, client: A
         return {"text": message, "blocks": [kit.section(f":wave: {message}")]}
     if verb == "preview":
         number = _parse_id(args, "preview")
-        return _preview(number, user_id=user_id, channel_id=channel_id, client=client, store=store, now=now,
-                        labels=labels)
+        return _preview(
+            number, user_id=user_id, channel_id=channel_id, client=client, store=store, now=now, labels=labels
+        )
     raise AssertionError(verb)
 
 
@@ -501,39 +592,64 @@ def _channel_id(client: Any, channel: str, labels: dict[str, str]) -> str:
     return found
 
 
-def _subscribe(request: SubscribeRequest, *, user_id: str, channel_id: str, client: Any, store: Store,
-               team_id: str, now: datetime, labels: dict[str, str]) -> dict[str, Any]:
-    from bot.answer import answer
-    from bot.fields import DEFAULT_FIELD
+def _subscribe(
+    request: SubscribeRequest,
+    *,
+    user_id: str,
+    channel_id: str,
+    client: Any,
+    store: Store,
+    team_id: str,
+    now: datetime,
+    labels: dict[str, str],
+) -> dict[str, Any]:
+    from bot.engine.answer import answer
+    from bot.reference.fields import DEFAULT_FIELD
 
     target = _channel_id(client, request.channel, labels) if request.channel else channel_id
     label = labels.get(target, f"channel {target}")
     _check_may_manage(client, target, user_id, label)
     if len(store.subscriptions(target)) >= MAX_PER_CHANNEL:
-        raise UserError(f"{label[:1].upper() + label[1:]} already has {MAX_PER_CHANNEL} digests; unsubscribe one first "
-                        "(`/collab digest list` shows them).")
+        raise UserError(
+            f"{label[:1].upper() + label[1:]} already has {MAX_PER_CHANNEL} digests; unsubscribe one first "
+            "(`/collab digest list` shows them)."
+        )
     field = request.field or DEFAULT_FIELD
     answer(f"top 1 in {field}")  # raises DataUnavailable when the field has no data to digest
     tz, tz_note = (request.tz, "") if request.tz else _user_zone(client, user_id)
     sub = store.add_subscription(
-        channel_id=target, created_by=user_id, team_id=team_id,
+        channel_id=target,
+        created_by=user_id,
+        team_id=team_id,
         weekday=DEFAULT_WEEKDAY if request.weekday is None else request.weekday,
-        time=request.time or DEFAULT_TIME, tz=tz, countries=request.countries, field=field, quiet=request.quiet,
-        now=now)
+        time=request.time or DEFAULT_TIME,
+        tz=tz,
+        countries=request.countries,
+        field=field,
+        quiet=request.quiet,
+        now=now,
+    )
     upcoming = next_run(sub, max(now, sub.created_at))
     quiet = ""
     if sub.quiet:
-        quiet = (" (quiet: weeks with nothing new are skipped)" if not sub.countries else
-                 " (`quiet` only matters without watched countries: each week spotlights them)")
-    message = (f"Subscribed <#{target}> to collab digest #{sub.id}: {schedule_text(sub)}, {_watching(sub)}{quiet}. "
-               f"Next digest: {slack_date(upcoming, sub.tz)}.")
-    notes = [tz_note, f"`/collab digest preview {sub.id}` shows what it would say · "
-                      f"`/collab digest unsubscribe {sub.id}` stops it."]
+        quiet = (
+            " (quiet: weeks with nothing new are skipped)"
+            if not sub.countries
+            else " (`quiet` only matters without watched countries: each week spotlights them)"
+        )
+    message = (
+        f"Subscribed <#{target}> to collab digest #{sub.id}: {schedule_text(sub)}, {_watching(sub)}{quiet}. "
+        f"Next digest: {slack_date(upcoming, sub.tz)}."
+    )
+    notes = [
+        tz_note,
+        f"`/collab digest preview {sub.id}` shows what it would say · `/collab digest unsubscribe {sub.id}` stops it.",
+    ]
     return {"text": message, "blocks": [kit.section(f":white_check_mark: {message}"), kit.context(*notes)]}
 
 
 def _country_names(codes: Iterable[str]) -> list[str]:
-    from bot.countries import all_countries
+    from bot.reference.countries import all_countries
 
     countries = all_countries()
     return [countries[c].name if c in countries else c for c in codes]
@@ -567,31 +683,42 @@ def _status_line(delivery: Delivery | None, sub: Subscription) -> str:
 def _list(store: Store, channel: str, now: datetime) -> dict[str, Any]:
     subs = store.subscriptions(channel)
     if not subs:
-        message = (f"No digests in <#{channel}> yet. `/collab digest subscribe` sets one up "
-                   f"(e.g. `/collab {EXAMPLE}`).")
+        message = f"No digests in <#{channel}> yet. `/collab digest subscribe` sets one up (e.g. `/collab {EXAMPLE}`)."
         return {"text": message, "blocks": [kit.section(message)]}
     blocks = [kit.section(f"*Digests in <#{channel}>*")]
     lines = []
     for sub in subs:
         upcoming = next_run(sub, max(now, sub.created_at))
-        line = (f"*#{sub.id}* {schedule_text(sub)} · {kit.escape(_watching(sub))}{' · quiet' if sub.quiet else ''} · "
-                f"set up by <@{sub.created_by}>\nNext: {slack_date(upcoming, sub.tz)}. "
-                f"{_status_line(store.last_delivery(sub.id), sub)}")
+        line = (
+            f"*#{sub.id}* {schedule_text(sub)} · {kit.escape(_watching(sub))}{' · quiet' if sub.quiet else ''} · "
+            f"set up by <@{sub.created_by}>\nNext: {slack_date(upcoming, sub.tz)}. "
+            f"{_status_line(store.last_delivery(sub.id), sub)}"
+        )
         blocks.append(kit.section(line))
         lines.append(line)
     blocks.append(kit.context("`/collab digest preview <id>` · `/collab digest unsubscribe <id>`"))
     return {"text": kit.cut(f"Digests in <#{channel}>:\n" + "\n".join(lines), 3000), "blocks": blocks[:50]}
 
 
-def _preview(number: int | None, *, user_id: str, channel_id: str, client: Any, store: Store,
-             now: datetime, labels: dict[str, str]) -> dict[str, Any]:
+def _preview(
+    number: int | None,
+    *,
+    user_id: str,
+    channel_id: str,
+    client: Any,
+    store: Store,
+    now: datetime,
+    labels: dict[str, str],
+) -> dict[str, Any]:
     note = ""
     if number is not None:
         sub = store.subscription(number)
         if sub is None or not sub.active:
             raise UserError(f"There is no active digest #{number}. `/collab digest list` shows this channel's.")
         if sub.channel_id != channel_id:
-            _check_may_manage(client, sub.channel_id, user_id, labels.get(sub.channel_id, f"digest #{number}'s channel"))
+            _check_may_manage(
+                client, sub.channel_id, user_id, labels.get(sub.channel_id, f"digest #{number}'s channel")
+            )
     else:
         subs = store.subscriptions(channel_id)
         if subs:
@@ -600,22 +727,43 @@ def _preview(number: int | None, *, user_id: str, channel_id: str, client: Any, 
                 note = f"This channel has {len(subs)} digests; this is #{sub.id}. `/collab digest preview <id>` picks another."
         else:
             tz, _ = _user_zone(client, user_id)
-            sub = Subscription(id=0, team_id="", channel_id=channel_id, created_by=user_id, weekday=DEFAULT_WEEKDAY,
-                               time=DEFAULT_TIME, tz=tz, countries=(), field="ai", quiet=False, created_at=now)
+            sub = Subscription(
+                id=0,
+                team_id="",
+                channel_id=channel_id,
+                created_by=user_id,
+                weekday=DEFAULT_WEEKDAY,
+                time=DEFAULT_TIME,
+                tz=tz,
+                countries=(),
+                field="ai",
+                quiet=False,
+                created_at=now,
+            )
             note = "This channel has no digest yet; this is what the default one would say. `/collab digest subscribe` sets it up."
     upcoming = next_run(sub, max(now, sub.created_at))
     digest = build_digest(sub, previous=store.last_sent(sub.id) if sub.id else None, due=upcoming, now=upcoming)
-    head = kit.context(f":eyes: Preview{f' of digest #{sub.id}' if sub.id else ''}, only you can see it. "
-                    f"Next run: {slack_date(upcoming, sub.tz)}.", note)
+    head = kit.context(
+        f":eyes: Preview{f' of digest #{sub.id}' if sub.id else ''}, only you can see it. "
+        f"Next run: {slack_date(upcoming, sub.tz)}.",
+        note,
+    )
     if digest.skip:
-        message = (f"The next digest{f' #{sub.id}' if sub.id else ''} would be skipped: nothing is new since the last "
-                   "one and it watches no country (it is `quiet`).")
+        message = (
+            f"The next digest{f' #{sub.id}' if sub.id else ''} would be skipped: nothing is new since the last "
+            "one and it watches no country (it is `quiet`)."
+        )
         return {"text": message, "blocks": [head, kit.section(message)]}
-    tail = [kit.context(f":bar_chart: The posted digest comes with a chart: {kit.escape(digest.chart.title)}.")] if digest.chart else []
+    tail = (
+        [kit.context(f":bar_chart: The posted digest comes with a chart: {kit.escape(digest.chart.title)}.")]
+        if digest.chart
+        else []
+    )
     return {"text": "Preview: " + digest.text, "blocks": ([head] + digest.blocks + tail)[:50]}
 
 
 # ---------------------------------------------------------------- building a digest
+
 
 @dataclass
 class Digest:
@@ -654,7 +802,7 @@ def _releases(about: Any) -> str:
 
 def _country_block(code: str, field: str, db: Any) -> tuple[str, Any, dict[str, int]]:
     """The spotlight lines for one country, its partners Result, and its top partners (code -> count)."""
-    from bot.answer import answer
+    from bot.engine.answer import answer
 
     name = _country_names([code])[0]
     partners = answer(f"partners {code} in {field} top 5", db)
@@ -665,24 +813,30 @@ def _country_block(code: str, field: str, db: Any) -> tuple[str, Any, dict[str, 
     else:
         rows = partners.frame.head(3).to_dict("records")
         top = {str(r["partner_code"]): int(r["joint_articles"]) for r in partners.frame.to_dict("records")}
-        lines.append(f"Top partners ({_window_label(partners)}, joint articles): "
-                     + " · ".join(f"{kit.escape(r['partner'])} {count(r['joint_articles'])}" for r in rows))
+        lines.append(
+            f"Top partners ({_window_label(partners)}, joint articles): "
+            + " · ".join(f"{kit.escape(r['partner'])} {count(r['joint_articles'])}" for r in rows)
+        )
     try:
         rising = answer(f"rising {code} in {field} top 3", db)
         if not rising.frame.empty:
             r = rising.frame.iloc[0]
-            lines.append(f"Fastest-rising partner: {kit.escape(r['partner'])}, {r['cagr']:+.0%} a year "
-                         f"({count(r['first_value'])} in {int(r['first_year'])} → {count(r['last_value'])} in "
-                         f"{int(r['last_year'])}, complete years).")
+            lines.append(
+                f"Fastest-rising partner: {kit.escape(r['partner'])}, {r['cagr']:+.0%} a year "
+                f"({count(r['first_value'])} in {int(r['first_year'])} → {count(r['last_value'])} in "
+                f"{int(r['last_year'])}, complete years)."
+            )
     except UserError:
         pass
     try:
         profile = answer(f"profile {code} in {field}", db)
         p = profile.frame.iloc[0]
         if p["articles"] == p["articles"] and p["articles"]:
-            lines.append(f"International work: {float(p['links_per_article']):.2f} cross-border links per article "
-                         f"({count(p['cross_border_links'])} links, {count(p['articles'])} articles, "
-                         f"{count(p['partners'])} partner countries).")
+            lines.append(
+                f"International work: {float(p['links_per_article']):.2f} cross-border links per article "
+                f"({count(p['cross_border_links'])} links, {count(p['articles'])} articles, "
+                f"{count(p['partners'])} partner countries)."
+            )
     except (UserError, KeyError, TypeError, ValueError):
         pass
     return "\n".join(lines), partners, top
@@ -693,11 +847,17 @@ def _movers(previous: dict[str, Any], current: dict[str, Any], field: str) -> li
     lines = []
     names = {**previous.get("names", {}), **current.get("names", {})}
     before, after = previous.get("top") or {}, current.get("top") or {}
-    changes = sorted(((after[c] - before[c], c) for c in after if c in before and after[c] != before[c]),
-                     key=lambda change: (-abs(change[0]), change[1]))
+    changes = sorted(
+        ((after[c] - before[c], c) for c in after if c in before and after[c] != before[c]),
+        key=lambda change: (-abs(change[0]), change[1]),
+    )
     if changes:
-        lines.append(f"Biggest movers in cross-border {field_words(field)} links: " + " · ".join(
-            f"{kit.escape(names.get(c, c))} {_signed(d)} ({before[c]:,} → {after[c]:,})" for d, c in changes[:3]))
+        lines.append(
+            f"Biggest movers in cross-border {field_words(field)} links: "
+            + " · ".join(
+                f"{kit.escape(names.get(c, c))} {_signed(d)} ({before[c]:,} → {after[c]:,})" for d, c in changes[:3]
+            )
+        )
     entered = [c for c in after if c not in before]
     if before and entered:
         lines.append("New in the top 10: " + ", ".join(kit.escape(names.get(c, c)) for c in entered) + ".")
@@ -705,19 +865,24 @@ def _movers(previous: dict[str, Any], current: dict[str, Any], field: str) -> li
         old = (previous.get("partners") or {}).get(code)
         if not old:
             continue
-        moved = sorted(((n - old[p], p) for p, n in partners.items() if p in old and n != old[p]),
-                       key=lambda change: (-abs(change[0]), change[1]))
+        moved = sorted(
+            ((n - old[p], p) for p, n in partners.items() if p in old and n != old[p]),
+            key=lambda change: (-abs(change[0]), change[1]),
+        )
         if moved:
             d, p = moved[0]
-            lines.append(f"{kit.escape(names.get(code, code))}: with {kit.escape(names.get(p, p))} {_signed(d)} joint articles "
-                         f"({old[p]:,} → {partners[p]:,}).")
+            lines.append(
+                f"{kit.escape(names.get(code, code))}: with {kit.escape(names.get(p, p))} {_signed(d)} joint articles "
+                f"({old[p]:,} → {partners[p]:,})."
+            )
     return lines
 
 
-def build_digest(sub: Subscription, *, previous: Delivery | None, due: datetime, now: datetime,
-                 db: Any = None) -> Digest:
+def build_digest(
+    sub: Subscription, *, previous: Delivery | None, due: datetime, now: datetime, db: Any = None
+) -> Digest:
     """The digest for the run scheduled at `due`, compared with the channel's last posted digest."""
-    from bot.answer import answer
+    from bot.engine.answer import answer
 
     field = sub.field
     top = answer(f"top 10 in {field}", db)
@@ -725,9 +890,12 @@ def build_digest(sub: Subscription, *, previous: Delivery | None, due: datetime,
     data_version = top.data_version
     names = {str(r["country_code"]): str(r["country"]) for r in top.frame.to_dict("records")}
     snapshot: dict[str, Any] = {
-        "version": 1, "data_version": data_version, "field": field,
+        "version": 1,
+        "data_version": data_version,
+        "field": field,
         "top": {str(r["country_code"]): int(r["cross_border_links"]) for r in top.frame.to_dict("records")},
-        "names": names, "partners": {},
+        "names": names,
+        "partners": {},
     }
     is_new = previous is None or previous.data_version != data_version
     late = now - due > LATE_AFTER
@@ -735,16 +903,22 @@ def build_digest(sub: Subscription, *, previous: Delivery | None, due: datetime,
 
     # What changed
     if previous is None:
-        whats_new = (f"*What's new:* this is the first collab digest here. Data loaded: {kit.escape(_releases(about))} "
-                     f"(data version `{kit.escape(data_version)}`).")
+        whats_new = (
+            f"*What's new:* this is the first collab digest here. Data loaded: {kit.escape(_releases(about))} "
+            f"(data version `{kit.escape(data_version)}`)."
+        )
     elif is_new:
-        whats_new = (f"*New data since the last digest:* {kit.escape(_releases(about))} (data version "
-                     f"`{kit.escape(data_version)}`, was `{kit.escape(previous.data_version or 'unknown')}`).")
+        whats_new = (
+            f"*New data since the last digest:* {kit.escape(_releases(about))} (data version "
+            f"`{kit.escape(data_version)}`, was `{kit.escape(previous.data_version or 'unknown')}`)."
+        )
     else:
         since = slack_date(previous.sent_at, sub.tz) if previous.sent_at else "the last digest"
-        whats_new = (f"Nothing new in collab's {field_label} data since the last digest ({since}; data version "
-                     f"`{kit.escape(data_version)}`).")
-    late_line = (f":hourglass: This digest is late: it was due {slack_date(due, sub.tz)}." if late else "")
+        whats_new = (
+            f"Nothing new in collab's {field_label} data since the last digest ({since}; data version "
+            f"`{kit.escape(data_version)}`)."
+        )
+    late_line = f":hourglass: This digest is late: it was due {slack_date(due, sub.tz)}." if late else ""
 
     watched = list(sub.countries)
     if not watched and not is_new:  # nothing new, nothing watched: one line, or nothing
@@ -783,8 +957,11 @@ def build_digest(sub: Subscription, *, previous: Delivery | None, due: datetime,
         else:
             what.append("The last digest recorded no figures to compare with.")
     spotlight_names = joined(_country_names(spotlight))
-    title = (f"collab digest: {spotlight_names} · {field_label}" if watched
-             else f"collab digest · spotlight on {spotlight_names} · {field_label}")
+    title = (
+        f"collab digest: {spotlight_names} · {field_label}"
+        if watched
+        else f"collab digest · spotlight on {spotlight_names} · {field_label}"
+    )
     blocks = [kit.header(title)]
     if late_line:
         blocks.append(kit.context(late_line))
@@ -792,9 +969,12 @@ def build_digest(sub: Subscription, *, previous: Delivery | None, due: datetime,
     if not watched:
         sections[0] = "*Spotlight of the week* · " + sections[0]
     blocks += [kit.section(s) for s in sections]
-    blocks.append(kit.context(_caveat(caveat_from),
-                           f"Digest #{sub.id} · {schedule_text(sub)} · `/collab digest unsubscribe {sub.id}`"
-                           if sub.id else ""))
+    blocks.append(
+        kit.context(
+            _caveat(caveat_from),
+            f"Digest #{sub.id} · {schedule_text(sub)} · `/collab digest unsubscribe {sub.id}`" if sub.id else "",
+        )
+    )
     summary_bits = [title + "."]
     if late:
         summary_bits.append("This digest is late.")
@@ -804,6 +984,7 @@ def build_digest(sub: Subscription, *, previous: Delivery | None, due: datetime,
 
 
 # ---------------------------------------------------------------- delivering
+
 
 @dataclass
 class Outcome:
@@ -815,7 +996,8 @@ class Outcome:
 
     def line(self) -> str:
         return f"{self.status:<9} digest #{self.subscription_id} {self.period} in {self.channel}" + (
-            f": {self.detail}" if self.detail else "")
+            f": {self.detail}" if self.detail else ""
+        )
 
 
 @dataclass
@@ -851,7 +1033,7 @@ class Pacer:
 
 
 def web_client(token: str | None = None, api_url: str | None = None) -> CollabWebClient:
-    """bot/slack_web.py's client (posts land once) from SLACK_BOT_TOKEN / SLACK_API_URL."""
+    """bot/slack/web.py's client (posts land once) from SLACK_BOT_TOKEN / SLACK_API_URL."""
     token = token or os.environ.get("SLACK_BOT_TOKEN")
     if not token:
         raise UserError("SLACK_BOT_TOKEN is not set: digests need the bot token to post.")
@@ -876,27 +1058,40 @@ def _classify(error: Exception) -> DeliveryError:
     if isinstance(error, SlackApiError):
         code = api_error(error)
         status = getattr(error.response, "status_code", 200)
-        return DeliveryError(code, retryable=code in TRANSIENT_ERRORS or status >= 500 or status == 429,
-                             tell_subscriber=code in CHANNEL_ERRORS)
+        return DeliveryError(
+            code,
+            retryable=code in TRANSIENT_ERRORS or status >= 500 or status == 429,
+            tell_subscriber=code in CHANNEL_ERRORS,
+        )
     return DeliveryError(f"{type(error).__name__}: {error}"[:300], retryable=True)
 
 
 def is_digest_message(sub_id: int, period: str) -> Callable[[dict], bool]:
     """Recognises the digest message of one period of one subscription, by its metadata."""
+
     def ours(message: dict) -> bool:
         metadata = message.get("metadata") or {}
         payload = metadata.get("event_payload") or {}
-        return (metadata.get("event_type") == EVENT_TYPE and str(payload.get("subscription_id")) == str(sub_id)
-                and payload.get("period") == period)
+        return (
+            metadata.get("event_type") == EVENT_TYPE
+            and str(payload.get("subscription_id")) == str(sub_id)
+            and payload.get("period") == period
+        )
+
     return ours
 
 
 def _post(client: Any, sub: Subscription, claim: Claim, digest: Digest, pacer: Pacer) -> str:
     from slack_sdk.errors import SlackApiError
 
-    message = dict(channel=sub.channel_id, text=digest.text, blocks=digest.blocks, unfurl_links=False,
-                   unfurl_media=False, metadata={"event_type": EVENT_TYPE, "event_payload": {
-                       "subscription_id": sub.id, "period": claim.period_key}})
+    message = dict(
+        channel=sub.channel_id,
+        text=digest.text,
+        blocks=digest.blocks,
+        unfurl_links=False,
+        unfurl_media=False,
+        metadata={"event_type": EVENT_TYPE, "event_payload": {"subscription_id": sub.id, "period": claim.period_key}},
+    )
     pacer.wait(sub.channel_id)
     try:
         return client.chat_postMessage(**message)["ts"]
@@ -915,12 +1110,16 @@ def _upload_chart(client: Any, sub: Subscription, claim: Claim, digest: Digest) 
     if digest.chart is None:
         return ""
     try:
-        from bot.charts import render_png
+        from bot.render.charts import render_png
 
         png = render_png(digest.chart)
-        client.files_upload_v2(channel=sub.channel_id, file=png, filename=f"collab-digest-{sub.id}-"
-                               f"{claim.period_key.replace(':', '')}.png", title=digest.chart.title,
-                               alt_txt=kit.cut(f"Chart: {digest.chart.title}. {digest.chart.summary}", 1000))
+        client.files_upload_v2(
+            channel=sub.channel_id,
+            file=png,
+            filename=f"collab-digest-{sub.id}-{claim.period_key.replace(':', '')}.png",
+            title=digest.chart.title,
+            alt_txt=kit.cut(f"Chart: {digest.chart.title}. {digest.chart.summary}", 1000),
+        )
         return ""
     except Exception as error:  # noqa: BLE001 - the digest is posted; the chart is a bonus
         log.warning("digest #%s: chart upload failed: %s", sub.id, error)
@@ -928,9 +1127,11 @@ def _upload_chart(client: Any, sub: Subscription, claim: Claim, digest: Digest) 
 
 
 def _tell_subscriber(client: Any, sub: Subscription, code: str, period: str) -> str:
-    text = (f":warning: Your collab digest #{sub.id} for <#{sub.channel_id}> (due {period}, {sub.tz}) could not be "
-            f"posted: `{code}`. Invite me to the channel with `/invite @collab`, or stop the digest with "
-            f"`/collab digest unsubscribe {sub.id}`.")
+    text = (
+        f":warning: Your collab digest #{sub.id} for <#{sub.channel_id}> (due {period}, {sub.tz}) could not be "
+        f"posted: `{code}`. Invite me to the channel with `/invite @collab`, or stop the digest with "
+        f"`/collab digest unsubscribe {sub.id}`."
+    )
     try:
         dm = client.conversations_open(users=sub.created_by)["channel"]["id"]
         client.chat_postMessage(channel=dm, text=text)
@@ -940,8 +1141,9 @@ def _tell_subscriber(client: Any, sub: Subscription, code: str, period: str) -> 
         return f" (DM to the subscriber failed: {api_error(error)})"
 
 
-def deliver(sub: Subscription, due: datetime, *, now: datetime, store: Store, client: Any,
-            pacer: Pacer, db: Any = None) -> Outcome:
+def deliver(
+    sub: Subscription, due: datetime, *, now: datetime, store: Store, client: Any, pacer: Pacer, db: Any = None
+) -> Outcome:
     """Claim, build, post and record one period of one subscription."""
     key = period_key(sub, due)
     outcome = Outcome("busy", sub.id, key, sub.channel_id)
@@ -958,17 +1160,27 @@ def deliver(sub: Subscription, due: datetime, *, now: datetime, store: Store, cl
         outcome.status, outcome.detail = "failed", f"could not build the digest: {message}"
         return outcome
     if digest.skip:
-        store.mark_skipped(claim, "quiet: nothing new and no country watched", data_version=digest.data_version,
-                           snapshot=digest.snapshot)
+        store.mark_skipped(
+            claim,
+            "quiet: nothing new and no country watched",
+            data_version=digest.data_version,
+            snapshot=digest.snapshot,
+        )
         outcome.status, outcome.detail = "skipped", "quiet: nothing new and no country watched"
         return outcome
     try:
         if claim.is_retry:  # an earlier attempt may have posted before it died: look before posting again
-            found = find_in_history(client, sub.channel_id, (due - timedelta(hours=1)).timestamp(),
-                                    is_digest_message(sub.id, key)).get("ts")
+            found = find_in_history(
+                client, sub.channel_id, (due - timedelta(hours=1)).timestamp(), is_digest_message(sub.id, key)
+            ).get("ts")
             if found:
-                store.mark_sent(claim, message_ts=found, data_version=digest.data_version,
-                                snapshot=digest.snapshot, note="found already posted by an earlier attempt")
+                store.mark_sent(
+                    claim,
+                    message_ts=found,
+                    data_version=digest.data_version,
+                    snapshot=digest.snapshot,
+                    note="found already posted by an earlier attempt",
+                )
                 outcome.status, outcome.detail = "recovered", f"already posted (ts {found}); not posted again"
                 return outcome
         ts = _post(client, sub, claim, digest, pacer)
@@ -977,12 +1189,15 @@ def deliver(sub: Subscription, due: datetime, *, now: datetime, store: Store, cl
         store.mark_failed(claim, problem.code, retryable=problem.retryable)
         told = _tell_subscriber(client, sub, problem.code, key) if problem.tell_subscriber else ""
         outcome.status = "failed"
-        outcome.detail = problem.code + told + (" (will retry)" if problem.retryable and claim.attempts < MAX_ATTEMPTS else "")
+        outcome.detail = (
+            problem.code + told + (" (will retry)" if problem.retryable and claim.attempts < MAX_ATTEMPTS else "")
+        )
         return outcome
     _test_hook("post")
     note = _upload_chart(client, sub, claim, digest)
-    if not store.mark_sent(claim, message_ts=ts, data_version=digest.data_version,
-                           snapshot=digest.snapshot, note=note or None):
+    if not store.mark_sent(
+        claim, message_ts=ts, data_version=digest.data_version, snapshot=digest.snapshot, note=note or None
+    ):
         log.warning("digest #%s %s: claim was taken over before it could be marked sent", sub.id, key)
     late = now - due > LATE_AFTER
     outcome.status = "sent"
@@ -990,23 +1205,36 @@ def deliver(sub: Subscription, due: datetime, *, now: datetime, store: Store, cl
     return outcome
 
 
-def run_due(now: datetime | None = None, *, store: Store | None = None, client: Any = None, db: Any = None,
-            pacer: Pacer | None = None) -> RunReport:
+def run_due(
+    now: datetime | None = None,
+    *,
+    store: Store | None = None,
+    client: Any = None,
+    db: Any = None,
+    pacer: Pacer | None = None,
+) -> RunReport:
     """Deliver everything due at `now`, once; log periods missed beyond the grace period as skipped.
 
     `now` (the real time unless given, e.g. by `--now`) decides only what is due and whether it is
     late. Claims, their leases and `sent_at` follow the store's real clock (Store.clock), so a claim
     made an hour into a long run, or by a run for a past moment, is not already stale when written.
     """
-    now = (now or utcnow()).astimezone(timezone.utc)
+    now = (now or utcnow()).astimezone(UTC)
     store = store or Store()
     client = client or web_client()
     pacer = pacer or Pacer()
     report = RunReport(now)
     for stale in store.abandon_stale(lease=LEASE, max_attempts=MAX_ATTEMPTS):
         owner = store.subscription(stale.subscription_id)
-        report.outcomes.append(Outcome("failed", stale.subscription_id, stale.period_key,
-                                       owner.channel_id if owner else "?", stale.error or "gave up"))
+        report.outcomes.append(
+            Outcome(
+                "failed",
+                stale.subscription_id,
+                stale.period_key,
+                owner.channel_id if owner else "?",
+                stale.error or "gave up",
+            )
+        )
     for sub in store.subscriptions(active=True):
         try:
             report.outcomes += _run_subscription(sub, now=now, store=store, client=client, db=db, pacer=pacer)
@@ -1016,8 +1244,9 @@ def run_due(now: datetime | None = None, *, store: Store | None = None, client: 
     return report
 
 
-def _run_subscription(sub: Subscription, *, now: datetime, store: Store, client: Any, db: Any,
-                      pacer: Pacer) -> list[Outcome]:
+def _run_subscription(
+    sub: Subscription, *, now: datetime, store: Store, client: Any, db: Any, pacer: Pacer
+) -> list[Outcome]:
     try:
         ZoneInfo(sub.tz)
     except (ZoneInfoNotFoundError, ValueError):
@@ -1035,7 +1264,9 @@ def _run_subscription(sub: Subscription, *, now: datetime, store: Store, client:
             continue
         note = f"missed: the worker did not run within {GRACE.total_seconds() / 3600:g} h of the scheduled time"
         if store.record_skipped(sub.id, key, note):
-            outcomes.append(Outcome("missed", sub.id, key, sub.channel_id, "more than the grace period late; not posted"))
+            outcomes.append(
+                Outcome("missed", sub.id, key, sub.channel_id, "more than the grace period late; not posted")
+            )
     if due_now:
         key = period_key(sub, latest)
         if key in known:
@@ -1060,8 +1291,10 @@ def parse_now(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
-        raise ParseError(f"--now must be an ISO-8601 time such as 2026-11-30T09:00:00+00:00, not '{text[:40]}'.") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        raise ParseError(
+            f"--now must be an ISO-8601 time such as 2026-11-30T09:00:00+00:00, not '{text[:40]}'."
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def run_due_command(now_iso: str | None) -> int:
@@ -1098,9 +1331,17 @@ def run_worker() -> None:
         for outcome in report.outcomes:
             log.info("%s", outcome.line())
 
-    scheduler = BlockingScheduler(timezone=timezone.utc)
-    scheduler.add_job(tick, "cron", second=0, id="digest-run-due", coalesce=True, max_instances=1,
-                      misfire_grace_time=50, next_run_time=datetime.now(timezone.utc))
+    scheduler = BlockingScheduler(timezone=UTC)
+    scheduler.add_job(
+        tick,
+        "cron",
+        second=0,
+        id="digest-run-due",
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=50,
+        next_run_time=datetime.now(UTC),
+    )
 
     def stop(signum: int, _frame: Any) -> None:
         log.info("signal %s: finishing the current run, then stopping", signum)

@@ -8,10 +8,10 @@ channel" or writes `public`.
 
 Delivery is at most once and never silent:
 - A global middleware records every command, button press and event in the state database
-  (`slack_requests`, bot/state.py) under a stable key before anything runs. When Slack delivers
+  (`slack_requests`, bot/state/store.py) under a stable key before anything runs. When Slack delivers
   the same request again (`X-Slack-Retry-Num`), the insert fails on the key in whichever gunicorn
   worker or machine gets it, and the copy is acknowledged (200) and dropped.
-- Web API calls go through bot/slack_web.py's CollabWebClient (shared with the digest jobs): it
+- Web API calls go through bot/slack/web.py's CollabWebClient (shared with the digest jobs): it
   waits out 429s and retries 5xx answers and dropped connections, except where a repeat could post
   twice: after a 5xx or a connection dropped once a chat.postMessage or files.completeUploadExternal
   was sent, the channel's history is checked for the message (by a marker in its metadata) or the
@@ -30,9 +30,10 @@ import os
 import re
 import threading
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from slack_bolt import Ack, App, BoltRequest, BoltResponse, Respond
 from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -41,15 +42,15 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient, WebhookResponse
 
-from bot.answer import answer
-from bot.commands import VERBS, parse
-from bot.db import Database
+from bot.engine.answer import answer
+from bot.engine.commands import VERBS, parse
+from bot.engine.db import Database
+from bot.engine.result import Result
 from bot.errors import UserError
 from bot.render import blocks
 from bot.render.data import to_csv
-from bot.result import Result
-from bot.slack_text import unescape_command
-from bot.slack_web import CollabWebClient, api_error, describe, is_slack_failure, respond_retry_handlers, web_client
+from bot.render.mrkdwn import unescape_command
+from bot.slack.web import CollabWebClient, api_error, describe, is_slack_failure, respond_retry_handlers, web_client
 
 log = logging.getLogger("collab.slack")
 
@@ -63,7 +64,7 @@ NOT_A_MEMBER = {"not_in_channel", "channel_not_found", "method_not_supported_for
 
 # ---------------------------------------------------------------- retries that never post twice
 
-# The Web API client and its retry rules live in bot/slack_web.py (shared with the digest jobs).
+# The Web API client and its retry rules live in bot/slack/web.py (shared with the digest jobs).
 
 
 class RetryingRespond(Respond):
@@ -74,8 +75,9 @@ class RetryingRespond(Respond):
             raise ValueError("respond is unsupported here as there is no response_url")
         message = dict(text) if isinstance(text, dict) else {"text": text, **fields}
         message = {key: value for key, value in message.items() if value is not None}
-        client = WebhookClient(url=self.response_url, proxy=self.proxy, ssl=self.ssl,
-                               retry_handlers=respond_retry_handlers())
+        client = WebhookClient(
+            url=self.response_url, proxy=self.proxy, ssl=self.ssl, retry_handlers=respond_retry_handlers()
+        )
         return client.send_dict(message)
 
 
@@ -93,8 +95,10 @@ def request_key(body: dict) -> tuple[str, str] | None:
             return None
         # trigger_id is unique per invocation; the response_url (also per invocation) and the text make
         # the key hold even where a client reuses trigger ids. A retry repeats all of them byte for byte.
-        parts = [str(body.get(k) or "") for k in ("team_id", "user_id", "channel_id", "trigger_id", "command",
-                                                   "text", "response_url")]
+        parts = [
+            str(body.get(k) or "")
+            for k in ("team_id", "user_id", "channel_id", "trigger_id", "command", "text", "response_url")
+        ]
         return "command:" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest(), "command"
     if body.get("type") == "block_actions":
         if body.get("trigger_id"):
@@ -102,7 +106,9 @@ def request_key(body: dict) -> tuple[str, str] | None:
         actions = body.get("actions") or [{}]
         message_ts = (body.get("container") or {}).get("message_ts")
         if message_ts and actions[0].get("action_ts"):
-            return "action:" + hashlib.sha256(f"{message_ts}\x1f{actions[0]['action_ts']}".encode()).hexdigest(), "action"
+            return "action:" + hashlib.sha256(
+                f"{message_ts}\x1f{actions[0]['action_ts']}".encode()
+            ).hexdigest(), "action"
     return None
 
 
@@ -121,7 +127,7 @@ class RequestLog:
                 if self._factory is not None:
                     self._store = self._factory()
                 else:
-                    from bot.state import Store
+                    from bot.state.store import Store
 
                     self._store = Store()
             return self._store
@@ -133,7 +139,7 @@ class RequestLog:
         if time.monotonic() - self._pruned > 600:
             self._pruned = time.monotonic()
             with contextlib.suppress(Exception):
-                store.forget_requests(before=datetime.now(timezone.utc) - timedelta(days=REQUEST_LOG_DAYS))
+                store.forget_requests(before=datetime.now(UTC) - timedelta(days=REQUEST_LOG_DAYS))
         return first
 
     def middleware(self, req: BoltRequest, resp: BoltResponse, next: Callable[[], Any]) -> Any:  # noqa: A002
@@ -141,9 +147,16 @@ class RequestLog:
         client = req.context.client
         if client is not None and not isinstance(client, CollabWebClient):  # bolt makes a plain one per request
             req.context["client"] = CollabWebClient(
-                token=client.token, base_url=client.base_url, timeout=client.timeout, ssl=client.ssl,
-                proxy=client.proxy, headers=client.headers, team_id=req.context.team_id, logger=client.logger,
-                retry_handlers=client.retry_handlers)
+                token=client.token,
+                base_url=client.base_url,
+                timeout=client.timeout,
+                ssl=client.ssl,
+                proxy=client.proxy,
+                headers=client.headers,
+                team_id=req.context.team_id,
+                logger=client.logger,
+                retry_handlers=client.retry_handlers,
+            )
         if req.context.response_url:
             req.context["respond"] = RetryingRespond(response_url=req.context.response_url)
         if req.lazy_only:  # a lazy listener's own dispatch (FaaS adapters): the request was admitted already
@@ -155,14 +168,21 @@ class RequestLog:
         try:
             first = self.first_delivery(key, kind)
         except Exception as error:  # noqa: BLE001 - the state database is down: answer rather than stay silent
-            log.warning("could not record %s %s (%s: %s); handling it anyway", kind, key[:24], type(error).__name__, error)
+            log.warning(
+                "could not record %s %s (%s: %s); handling it anyway", kind, key[:24], type(error).__name__, error
+            )
             return next()
         if first:
             return next()
         retry = req.headers.get("x-slack-retry-num", [""])[0] if req.headers else ""
         reason = req.headers.get("x-slack-retry-reason", [""])[0] if req.headers else ""
-        log.info("%s %s delivered again (retry %s, %s): acknowledged, not handled twice", kind, key[:24],
-                 retry or "-", reason or "no reason given")
+        log.info(
+            "%s %s delivered again (retry %s, %s): acknowledged, not handled twice",
+            kind,
+            key[:24],
+            retry or "-",
+            reason or "no reason given",
+        )
         return BoltResponse(status=200, body="")
 
 
@@ -178,7 +198,7 @@ def create_app(
 ) -> App:
     """The bolt App with collab's listeners; settings default to SLACK_* environment variables.
 
-    request_store: makes the Store recording handled requests (default: bot.state.Store on DATABASE_URL).
+    request_store: makes the Store recording handled requests (default: bot.state.store.Store on DATABASE_URL).
     """
     client = web_client(token or os.environ["SLACK_BOT_TOKEN"], api_url or os.environ.get("SLACK_API_URL"))
     signing_secret = signing_secret or os.environ.get("SLACK_SIGNING_SECRET", "")
@@ -260,8 +280,13 @@ class CollabListeners:
         with replying_on_failure(respond, replace_original=True):
             try:
                 message = digest.handle_digest_command(
-                    command.get("text") or "", user_id=command["user_id"], channel_id=command["channel_id"],
-                    client=client, store=digest.default_store(), team_id=command.get("team_id", ""))
+                    command.get("text") or "",
+                    user_id=command["user_id"],
+                    channel_id=command["channel_id"],
+                    client=client,
+                    store=digest.default_store(),
+                    team_id=command.get("team_id", ""),
+                )
             except UserError as error:
                 message = blocks.error_message(error)
             respond(response_type="ephemeral", replace_original=True, **message)
@@ -273,8 +298,9 @@ class CollabListeners:
         with replying_on_failure(respond):
             result = self.answer_or_explain(text, respond)
             if result is not None:
-                self.post_in_channel(client, respond, result, text, channel=body["channel"]["id"],
-                                     user=body["user"]["id"], shared=True)
+                self.post_in_channel(
+                    client, respond, result, text, channel=body["channel"]["id"], user=body["user"]["id"], shared=True
+                )
 
     def send_csv(self, body: dict, action: dict, respond: Respond, client: WebClient) -> None:
         """The full result as a CSV file, in the person's direct messages (private, like the answer)."""
@@ -286,19 +312,28 @@ class CollabListeners:
             try:
                 direct = self.direct_channel(client, body["user"]["id"])
                 upload = client.files_upload_v2(
-                    channel=direct, content=to_csv(result), filename=f"{file_stem(result)}.csv",
-                    title=f"{result.title} (CSV)", initial_comment=f"CSV for `{blocks.escape(text)}`",
+                    channel=direct,
+                    content=to_csv(result),
+                    filename=f"{file_stem(result)}.csv",
+                    title=f"{result.title} (CSV)",
+                    initial_comment=f"CSV for `{blocks.escape(text)}`",
                 )
             except Exception as error:  # noqa: BLE001 - say what failed rather than "something went wrong"
                 if not is_slack_failure(error):
                     raise
                 log.warning("CSV upload failed: %s", describe(error))
-                respond(response_type="ephemeral", replace_original=False,
-                        text=f":page_facing_up: I couldn't send the CSV ({describe(error)}). Please try again in a minute.")
+                respond(
+                    response_type="ephemeral",
+                    replace_original=False,
+                    text=f":page_facing_up: I couldn't send the CSV ({describe(error)}). Please try again in a minute.",
+                )
                 return
             where = "below" if direct == body.get("channel", {}).get("id") else "in your direct messages with collab"
-            respond(response_type="ephemeral", replace_original=False,
-                    text=f":page_facing_up: The CSV ({len(result.frame):,} rows) is {where}{permalink_suffix(upload)}.")
+            respond(
+                response_type="ephemeral",
+                replace_original=False,
+                text=f":page_facing_up: The CSV ({len(result.frame):,} rows) is {where}{permalink_suffix(upload)}.",
+            )
 
     def show_sql(self, action: dict, respond: Respond) -> None:
         text = action["value"]
@@ -330,16 +365,28 @@ class CollabListeners:
             respond(response_type="ephemeral", replace_original=replace_original, **blocks.error_message(error))
             return None
 
-    def answer_privately(self, client: WebClient, respond: Respond, result: Result, text: str, *,
-                         channel: str, user: str, warning: str = "") -> None:
+    def answer_privately(
+        self,
+        client: WebClient,
+        respond: Respond,
+        result: Result,
+        text: str,
+        *,
+        channel: str,
+        user: str,
+        warning: str = "",
+    ) -> None:
         """The ephemeral answer (replacing "working on it"), then its chart uploaded to the channel."""
-        chart_note = ":bar_chart: The chart follows in this channel." if result.chart is not None and not warning else ""
+        chart_note = (
+            ":bar_chart: The chart follows in this channel." if result.chart is not None and not warning else ""
+        )
         send_response(respond, result, text, replace_original=True, warning=warning, chart_note=chart_note)
         if result.chart is not None and not warning:  # a warning means the bot can't post here: the table must do
             add_chart(client, respond, result, channel, answer_is="the table above has the numbers")
 
-    def post_in_channel(self, client: WebClient, respond: Respond, result: Result, text: str, *,
-                        channel: str, user: str, shared: bool) -> None:
+    def post_in_channel(
+        self, client: WebClient, respond: Respond, result: Result, text: str, *, channel: str, user: str, shared: bool
+    ) -> None:
         """Post the answer in the channel, attributed; then remove the private copy and add the chart.
 
         shared: from the Share button (a private answer exists), else a `public` command.
@@ -347,8 +394,10 @@ class CollabListeners:
         """
         verb = "Shared by" if shared else "Asked by"
         now = time.time()
-        stamp = datetime.fromtimestamp(now, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-        attribution = f"{verb} <@{user}> · {blocks.slack_date(now, stamp)} · `/collab {blocks.escape(blocks.cut(text, 200))}`"
+        stamp = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        attribution = (
+            f"{verb} <@{user}> · {blocks.slack_date(now, stamp)} · `/collab {blocks.escape(blocks.cut(text, 200))}`"
+        )
         try:
             post_message(client, channel, result, text, attribution)
         except NotAMember:
@@ -360,8 +409,11 @@ class CollabListeners:
             return
         except Exception as error:  # noqa: BLE001 - e.g. an archived channel, one where only admins may post, Slack down
             log.warning("posting in %s failed: %s", channel, describe(error), exc_info=not is_slack_failure(error))
-            respond(response_type="ephemeral", replace_original=not shared,
-                    text=f":warning: I couldn't post in this channel ({describe(error)}). Please try again in a minute.")
+            respond(
+                response_type="ephemeral",
+                replace_original=not shared,
+                text=f":warning: I couldn't post in this channel ({describe(error)}). Please try again in a minute.",
+            )
             return
         respond(delete_original=True)
         if result.chart is not None:
@@ -376,12 +428,14 @@ class CollabListeners:
 
 # ---------------------------------------------------------------- Web API steps
 
+
 def acknowledge_action(ack: Ack) -> None:
     ack()
 
 
-def send_response(respond: Respond, result: Result, text: str, *, replace_original: bool,
-                  warning: str = "", chart_note: str = "") -> None:
+def send_response(
+    respond: Respond, result: Result, text: str, *, replace_original: bool, warning: str = "", chart_note: str = ""
+) -> None:
     """Respond with the Block Kit answer; if Slack refuses the blocks, with the same answer as text."""
     message = blocks.answer_message(result, text, warning=warning, chart_note=chart_note)
     response = respond(response_type="ephemeral", replace_original=replace_original, **message)
@@ -406,20 +460,30 @@ def post_message(client: WebClient, channel: str, result: Result, text: str, att
         if api_error(error) != "invalid_blocks":
             raise
         log.warning("chat.postMessage refused the blocks: %s", error.response.get("errors"))
-        client.chat_postMessage(channel=channel, unfurl_links=False, **blocks.plain_message(result, attribution=attribution))
+        client.chat_postMessage(
+            channel=channel, unfurl_links=False, **blocks.plain_message(result, attribution=attribution)
+        )
 
 
 def upload_chart(client: WebClient, result: Result, channel: str, *, join_if_needed: bool = False) -> None:
-    from bot.charts import render_png  # matplotlib loads on first use
+    from bot.render.charts import render_png  # matplotlib loads on first use
 
     waited = time.perf_counter()
     with CHART_SLOTS:
         started = time.perf_counter()
         png = render_png(result)
-    log.info("chart for %s: waited %.0f ms, drew %.0f ms", result.command, 1000 * (started - waited),
-             1000 * (time.perf_counter() - started))
-    upload = {"file": png, "filename": f"{file_stem(result)}.png", "title": result.title,
-              "alt_txt": blocks.cut(chart_alt_text(result), 1000)}
+    log.info(
+        "chart for %s: waited %.0f ms, drew %.0f ms",
+        result.command,
+        1000 * (started - waited),
+        1000 * (time.perf_counter() - started),
+    )
+    upload = {
+        "file": png,
+        "filename": f"{file_stem(result)}.png",
+        "title": result.title,
+        "alt_txt": blocks.cut(chart_alt_text(result), 1000),
+    }
     try:
         client.files_upload_v2(channel=channel, **upload)
         return
@@ -438,13 +502,19 @@ def add_chart(client: WebClient, respond: Respond, result: Result, channel: str,
     try:
         upload_chart(client, result, channel, join_if_needed=True)
     except NotAMember:
-        respond(response_type="ephemeral", replace_original=False,
-                text=f":bar_chart: I couldn't add the chart: I'm not a member of this channel and can't join it "
-                     f"myself. {INVITE} Meanwhile {answer_is}.")
+        respond(
+            response_type="ephemeral",
+            replace_original=False,
+            text=f":bar_chart: I couldn't add the chart: I'm not a member of this channel and can't join it "
+            f"myself. {INVITE} Meanwhile {answer_is}.",
+        )
     except Exception as error:  # noqa: BLE001 - the answer is delivered; say why its chart is not
         log.warning("chart upload to %s failed: %s", channel, describe(error), exc_info=not is_slack_failure(error))
-        respond(response_type="ephemeral", replace_original=False,
-                text=f":bar_chart: I couldn't add the chart ({describe(error)}); {answer_is}.")
+        respond(
+            response_type="ephemeral",
+            replace_original=False,
+            text=f":bar_chart: I couldn't add the chart ({describe(error)}); {answer_is}.",
+        )
 
 
 def chart_alt_text(result: Result) -> str:

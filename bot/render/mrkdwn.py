@@ -13,8 +13,20 @@ import re
 _MARKUP = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
 _SPACES = dict.fromkeys(map(ord, "\u00a0\u2007\u202f\u2009\u200a\u3000"), " ")
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
-_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
-                         "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"'})
+_QUOTES = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u201f": '"',
+        "\u2033": '"',
+    }
+)
 
 
 def unescape_command(text: str | None) -> str:
@@ -36,5 +48,5 @@ def _plain_markup(match: re.Match[str]) -> str:
             return label
         return "@" + target[1:].split("^", 1)[0]
     if target.startswith("mailto:"):
-        return label or target[len("mailto:"):]
+        return label or target[len("mailto:") :]
     return label or target  # a link: its label, else the URL itself

@@ -1,0 +1,1 @@
+"""Sources -> DuckDB: the ETO build and paper-level ingest."""

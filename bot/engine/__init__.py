@@ -1,0 +1,1 @@
+"""The engine: command text -> Query -> validated SQL over the sandboxed DuckDB -> Result."""

@@ -1,0 +1,1 @@
+"""Reference tables: countries, groups, fields, and how they read in a sentence."""

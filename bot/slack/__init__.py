@@ -1,0 +1,1 @@
+"""Slack transport: the bolt app, its listeners, the Web API client and the HTTP server."""

@@ -1,0 +1,1 @@
+"""State in the SQL database (SQLite or PostgreSQL): subscriptions, claims, handled requests."""
