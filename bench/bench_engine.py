@@ -44,12 +44,15 @@ def main() -> int:
     parser.add_argument("--process-runs", type=int, default=10)
     args = parser.parse_args()
 
+    from bot.config import Settings
     from bot.data.build import ensure_built
     from bot.engine.answer import answer
     from bot.engine.db import Database
+    from bot.paths import database_path
 
-    ensure_built(log=lambda line: None)
-    db = Database()
+    settings = Settings.from_env()
+    ensure_built(database_path(settings), log=lambda line: None)
+    db = Database.from_settings(settings)
     failures = 0
     print(f"{'command':<62} {'median ms':>9} {'p95 ms':>8}")
     for command in COMMANDS:

@@ -111,10 +111,12 @@ def main() -> int:
 
     from gen_openalex import generate
 
+    from bot.config import Settings
     from bot.data.build import ensure_built
+    from bot.paths import database_path
 
     args.workdir.mkdir(parents=True, exist_ok=True)
-    built = ensure_built(log=lambda line: print(line, file=sys.stderr))
+    built = ensure_built(database_path(Settings.from_env()), log=lambda line: print(line, file=sys.stderr))
     works_file = args.file or args.workdir / f"works-{args.works}.jsonl{'' if args.plain else '.gz'}"
     if not works_file.exists():
         print(f"generating {args.works:,} works -> {works_file}", file=sys.stderr)

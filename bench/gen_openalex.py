@@ -48,9 +48,11 @@ TOPICS = {
 def _load_weights(db_path: Path | None):
     import duckdb
 
+    from bot.config import Settings
     from bot.data.build import ensure_built
+    from bot.paths import database_path
 
-    path = ensure_built(db_path, log=lambda line: print(line, file=sys.stderr))
+    path = ensure_built(db_path or database_path(Settings.from_env()), log=lambda line: print(line, file=sys.stderr))
     with duckdb.connect(str(path), read_only=True) as con:
         pairs = con.execute("""
             SELECT a.iso2, b.iso2, p.year, p.joint_articles FROM pairs p

@@ -1,11 +1,15 @@
-"""The `collab` command: a thin layer over the library. Imports what a command needs, when it needs it."""
+"""The `collab` command: a thin layer over the library. Imports what a command needs, when it needs it.
+
+The environment is read here, once, into bot.config.Settings, which is passed to whatever needs it.
+"""
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
+
+from bot.config import Settings
 
 EXIT_USAGE = 2
 
@@ -44,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--chart", type=Path, metavar="PATH", help="also write the chart as a PNG")
 
     serve = commands.add_parser("serve", help="run the Slack app over HTTP (or Socket Mode)")
-    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
+    serve.add_argument("--port", type=int, help="the HTTP port (default: PORT, else 3000)")
     serve.add_argument("--socket", action="store_true", help="use Socket Mode with SLACK_APP_TOKEN")
 
     commands.add_parser("worker", help="run the digest scheduler")
@@ -60,7 +64,12 @@ def main(argv: list[str] | None = None) -> int:
     from bot.errors import UserError
 
     try:
-        return _dispatch(args)
+        settings = Settings.from_env()
+    except ValueError as error:
+        print(f"collab: {error}. Fix or unset it (the README's settings table lists each one).", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        return _dispatch(args, settings)
     except UserError as error:
         print(f"collab: {error.message}", file=sys.stderr)
         return EXIT_USAGE
@@ -75,45 +84,49 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def _dispatch(args: argparse.Namespace) -> int:
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.paths import database_path
+
     if args.command == "build":
         from bot.data.build import BuildError, build
 
         try:
-            build(args.db)
+            build(args.db or database_path(settings))
         except BuildError as error:
             print(f"collab build failed: {error}", file=sys.stderr)
             return 1
         return 0
     if args.command == "ingest":
-        return _ingest(args)
+        return _ingest(args, settings)
     if args.command == "ask":
-        return _ask(" ".join(args.text), args.format, args.chart)
+        return _ask(" ".join(args.text), args.format, args.chart, settings)
     if args.command == "serve":
         from bot.slack.server import serve
 
-        serve(args.port, socket_mode=args.socket)
+        serve(settings, args.port, socket_mode=args.socket)
         return 0
     if args.command == "worker":
         from bot.digest import run_worker
 
-        run_worker()
+        run_worker(settings)
         return 0
     if args.command == "digest":
         from bot.digest import run_due_command
 
-        return run_due_command(args.now)
+        return run_due_command(args.now, settings)
     raise AssertionError(args.command)
 
 
-def _ingest(args: argparse.Namespace) -> int:
+def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     from bot.data.ingest import IngestError, ingest_openalex
+    from bot.paths import database_path
 
     log = lambda line: print(line, file=sys.stderr)  # noqa: E731
     try:
         report = ingest_openalex(
             args.paths,
-            args.db,
+            args.db or database_path(settings),
+            memory_limit=settings.ingest_memory,
             all_works=args.all_works,
             strict=args.strict,
             progress=not args.no_progress and sys.stderr.isatty(),
@@ -127,12 +140,16 @@ def _ingest(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ask(text: str, output: str, chart: Path | None) -> int:
+def _ask(text: str, output: str, chart: Path | None, settings: Settings) -> int:
     from bot.data.build import ensure_built
     from bot.engine.answer import answer
+    from bot.engine.db import Database
+    from bot.paths import database_path
 
-    ensure_built(log=lambda line: print(line, file=sys.stderr))
-    result = answer(text)
+    ensure_built(
+        database_path(settings), log=lambda line: print(line, file=sys.stderr), memory_limit=settings.memory_limit
+    )
+    result = answer(text, Database.from_settings(settings))
     if output == "json":
         from bot.render.data import to_json
 

@@ -12,9 +12,12 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 
-def setting(env: str, default: Any, meaning: str) -> Any:
-    """A settings field read from the environment variable `env`."""
-    return field(default=default, metadata={"env": env, "meaning": meaning})
+def setting(env: str, default: Any, meaning: str, *, empty_is_value: bool = False) -> Any:
+    """A settings field read from the environment variable `env`.
+
+    An empty variable means the default, unless `empty_is_value` (then empty is a value of its own).
+    """
+    return field(default=default, metadata={"env": env, "meaning": meaning, "empty_is_value": empty_is_value})
 
 
 @dataclass(frozen=True)
@@ -23,30 +26,43 @@ class Settings:
     slack_bot_token: str = setting("SLACK_BOT_TOKEN", "", "Bot token (xoxb-…) for the Web API.")
     slack_signing_secret: str = setting("SLACK_SIGNING_SECRET", "", "Verifies that HTTP requests come from Slack.")
     slack_app_token: str = setting("SLACK_APP_TOKEN", "", "App-level token (xapp-…) for Socket Mode.")
-    slack_api_url: str = setting("SLACK_API_URL", "", "Web API base URL; empty means Slack's own.")
+    slack_api_url: str = setting(
+        "SLACK_API_URL", "", "Web API base URL; empty means Slack's own (tests point it at a stand-in)."
+    )
     # Data
-    collab_db: str = setting("COLLAB_DB", "", "The analytics DuckDB file; empty means the default location.")
+    collab_db: str = setting("COLLAB_DB", "", "The analytics DuckDB file; empty means `data/collab.duckdb`.")
     query_seconds: float = setting("COLLAB_QUERY_SECONDS", 5.0, "Time limit of one query, in seconds.")
-    memory_limit: str = setting("COLLAB_MEMORY_LIMIT", "1GB", "DuckDB's memory cap for answering queries.")
-    ingest_memory: str = setting("COLLAB_INGEST_MEMORY", "1GB", "DuckDB's memory cap while ingesting works.")
+    memory_limit: str = setting("COLLAB_MEMORY_LIMIT", "1GB", "DuckDB's memory cap while answering.")
+    ingest_memory: str = setting(
+        "COLLAB_INGEST_MEMORY", "1GB", "DuckDB's memory cap while ingesting works (it spills to disk beyond it)."
+    )
     # State
-    database_url: str = setting("DATABASE_URL", "", "State database (SQLAlchemy URL); empty means SQLite.")
+    database_url: str = setting(
+        "DATABASE_URL", "", "Digest and request state (a SQLAlchemy URL); empty means `sqlite:///collab-state.sqlite`."
+    )
     # Server
-    port: int = setting("PORT", 3000, "HTTP port of `collab serve`.")
+    port: int = setting("PORT", 3000, "HTTP port of `collab serve` (`--port` overrides it).")
     web_concurrency: int = setting("WEB_CONCURRENCY", 2, "gunicorn worker processes.")
     web_threads: int = setting("COLLAB_WEB_THREADS", 8, "Threads per gunicorn worker.")
-    access_log: str = setting("COLLAB_ACCESS_LOG", "-", "gunicorn access log: '-' for stdout, empty for none.")
-    log_level: str = setting("COLLAB_LOG_LEVEL", "info", "Log level.")
+    access_log: str = setting(
+        "COLLAB_ACCESS_LOG",
+        "-",
+        "gunicorn access log: '-' for stdout, a file path, or set but empty for none.",
+        empty_is_value=True,
+    )
+    log_level: str = setting("COLLAB_LOG_LEVEL", "info", "gunicorn's log level.")
     # Digests
     admins: str = setting("COLLAB_ADMINS", "", "Comma-separated Slack user IDs who may manage every channel's digest.")
     digest_lease_seconds: float = setting(
         "COLLAB_DIGEST_LEASE_SECONDS", 600.0, "A digest claim older than this is taken over."
     )
-    digest_max_attempts: int = setting("COLLAB_DIGEST_MAX_ATTEMPTS", 3, "Tries of one digest before it is failed.")
+    digest_max_attempts: int = setting("COLLAB_DIGEST_MAX_ATTEMPTS", 3, "Tries of one digest before it is given up.")
     digest_grace_hours: float = setting(
         "COLLAB_DIGEST_GRACE_HOURS", 24.0, "A missed digest later than this is skipped, not posted."
     )
-    digest_pace_seconds: float = setting("COLLAB_DIGEST_PACE_SECONDS", 1.0, "Pause between posts to one channel.")
+    digest_pace_seconds: float = setting(
+        "COLLAB_DIGEST_PACE_SECONDS", 1.0, "Pause between posts to one channel, in seconds."
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -54,8 +70,8 @@ class Settings:
         environ = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         for spec in fields(cls):
-            raw = environ.get(spec.metadata["env"], "")
-            if raw == "":
+            raw = environ.get(spec.metadata["env"])
+            if raw is None or (raw == "" and not spec.metadata["empty_is_value"]):
                 continue
             kind = type(spec.default)
             try:
@@ -63,6 +79,11 @@ class Settings:
             except ValueError:
                 raise ValueError(f"{spec.metadata['env']}={raw!r} is not a valid {kind.__name__}") from None
         return cls(**values)
+
+    @property
+    def admin_ids(self) -> frozenset[str]:
+        """COLLAB_ADMINS as a set of Slack user IDs."""
+        return frozenset(part.strip() for part in self.admins.split(",") if part.strip())
 
 
 def documented() -> list[tuple[str, Any, str]]:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from bot.config import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_ROOT / "data"
@@ -11,9 +12,9 @@ ETO_DIR = DATA_DIR / "eto"
 QUERIES_DIR = PROJECT_ROOT / "queries"
 
 
-def database_path() -> Path:
+def database_path(settings: Settings) -> Path:
     """The analytics DuckDB file: COLLAB_DB, or data/collab.duckdb."""
-    return Path(os.environ.get("COLLAB_DB") or DATA_DIR / "collab.duckdb")
+    return Path(settings.collab_db) if settings.collab_db else DATA_DIR / "collab.duckdb"
 
 
 def source_files() -> list[Path]:

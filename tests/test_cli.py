@@ -213,7 +213,7 @@ def test_bad_input_in_process(db_path, tmp_path, capsys, monkeypatch, name):
 
     # In-process, a Database may already hold the file open, and is_stale() then wrongly says True (see
     # test_build.py::test_not_stale_while_the_database_is_open); keep these tests about the error paths.
-    monkeypatch.setattr(bot.data.build, "is_stale", lambda path=None: False)
+    monkeypatch.setattr(bot.data.build, "is_stale", lambda *args: False)
     args, word = BAD[name]
     chart = tmp_path / "no.png"
     code = main([str(chart) if a == "CHART" else a for a in args])

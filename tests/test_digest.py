@@ -43,6 +43,7 @@ from bot.digest import (
     run_due,
     web_client,
 )
+from bot.config import Settings
 from bot.errors import ParseError, UnknownName, UserError
 from bot.state.store import Store, Subscription, deliveries
 
@@ -334,9 +335,13 @@ def _env(slack: FakeSlack, state_url: str, analytics: Path, **extra: str) -> dic
     return env
 
 
-def _run_due_process(env: dict[str, str], now: str) -> subprocess.Popen:
+def _run_due_process(env: dict[str, str], now: str, stop: str = "") -> subprocess.Popen:
+    """`collab digest run-due`, or with `stop` (e.g. "exit-after-post") the same run stopping at that step."""
+    command = [sys.executable, "-m", "bot.cli", "digest", "run-due", "--now", now]
+    if stop:
+        command = [sys.executable, str(ROOT / "tests" / "run_due_and_stop.py"), stop, now]
     return subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "digest", "run-due", "--now", now],
+        command,
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -536,16 +541,17 @@ def test_subscribe_list_unsubscribe(store, slack, client, analytics, state_url):
         handle_digest_command("digest bogus", user_id="U0ME", channel_id="C0HERE", client=client, store=store)
 
 
-def test_only_members_or_admins_manage_a_channel(store, slack, client, analytics, monkeypatch):
+def test_only_members_or_admins_manage_a_channel(store, slack, client, analytics):
     slack.members["C0TEAM"] = ["U0IN"]
     slack.names["C0TEAM"] = "team-room"
     with pytest.raises(UserError, match="Only members of #team-room"):
         handle_digest_command("subscribe #team-room", user_id="U0OUT", channel_id="C0HERE", client=client, store=store)
     assert store.subscriptions() == []
-    monkeypatch.setenv("COLLAB_ADMINS", "U0X, U0OUT")
-    handle_digest_command("subscribe #team-room", user_id="U0OUT", channel_id="C0HERE", client=client, store=store)
+    admins = Settings.from_env({"COLLAB_ADMINS": "U0X, U0OUT"}).admin_ids
+    handle_digest_command(
+        "subscribe #team-room", user_id="U0OUT", channel_id="C0HERE", client=client, store=store, admins=admins
+    )
     sub = store.subscriptions("C0TEAM")[0]  # "#team-room" was found with conversations.list
-    monkeypatch.setenv("COLLAB_ADMINS", "")
     with pytest.raises(UserError, match="Only members"):
         handle_digest_command(f"unsubscribe {sub.id}", user_id="U0OUT", channel_id="C0HERE", client=client, store=store)
     slack.private.add("C0SECRET")
@@ -718,23 +724,29 @@ def test_rate_limit_retry_pacing_and_joining(store, slack, client, analytics):
     assert {store.last_delivery(s.id).status for s in (first, second)} == {"sent"}
 
 
-def test_run_due_command_exit_codes(store, slack, analytics, state_url, monkeypatch, capsys):
-    monkeypatch.setenv("DATABASE_URL", state_url)
-    monkeypatch.setenv("COLLAB_DB", str(analytics))
-    monkeypatch.setattr(digest, "PACE_SECONDS", 0)
+def test_run_due_command_exit_codes(store, slack, analytics, state_url, capsys):
+    settings = Settings(
+        slack_bot_token=TOKEN,
+        slack_api_url=slack.api_url,
+        database_url=state_url,
+        collab_db=str(analytics),
+        digest_pace_seconds=0,
+    )
     _subscribe(store, "C0OK")
-    assert digest.run_due_command("2026-11-30T09:00:10+00:00") == 0
+    assert digest.run_due_command("2026-11-30T09:00:10+00:00", settings) == 0
     assert "sent" in capsys.readouterr().out
-    assert digest.run_due_command("2026-11-30T09:01:00Z") == 0
+    assert digest.run_due_command("2026-11-30T09:01:00Z", settings) == 0
     assert "nothing due" in capsys.readouterr().out
     slack.private.add("C0GONE")
     slack.outside.add("C0GONE")
     _subscribe(store, "C0GONE", created=utc(2026, 11, 30, 9, 30))
-    assert digest.run_due_command("2026-12-07T09:00:10") == 1
+    assert digest.run_due_command("2026-12-07T09:00:10", settings) == 1
     out = capsys.readouterr().out
     assert "failed" in out and "not_in_channel" in out and "subscriber told by DM" in out
     with pytest.raises(ParseError, match="ISO-8601"):
-        digest.run_due_command("next monday")
+        digest.run_due_command("next monday", settings)
+    with pytest.raises(UserError, match="SLACK_BOT_TOKEN is not set"):
+        digest.run_due_command(None, Settings(database_url=state_url, collab_db=str(analytics)))
 
 
 # ---------------------------------------------------------------- exactly once, across processes
@@ -754,8 +766,8 @@ def test_two_run_due_processes_at_once_post_once(store, slack, analytics, state_
 
 def test_crash_after_claim_is_retried_once_after_the_lease(store, slack, analytics, state_url):
     sub = _subscribe(store)
-    env = _env(slack, state_url, analytics, COLLAB_DIGEST_TEST_HOOK="sleep-after-claim")
-    process = _run_due_process(env, "2026-11-30T09:00:05Z")
+    env = _env(slack, state_url, analytics)
+    process = _run_due_process(env, "2026-11-30T09:00:05Z", stop="sleep-after-claim")
     lines = [process.stdout.readline() for _ in range(1)]
     while "hook: sleeping after claim" not in lines[-1] and lines[-1] and len(lines) < 50:
         lines.append(process.stdout.readline())
@@ -781,8 +793,8 @@ def test_crash_after_claim_is_retried_once_after_the_lease(store, slack, analyti
 
 def test_crash_after_the_post_reached_slack_does_not_post_again(store, slack, analytics, state_url):
     sub = _subscribe(store)
-    env = _env(slack, state_url, analytics, COLLAB_DIGEST_TEST_HOOK="exit-after-post")
-    process = _run_due_process(env, "2026-11-30T09:00:05Z")
+    env = _env(slack, state_url, analytics)
+    process = _run_due_process(env, "2026-11-30T09:00:05Z", stop="exit-after-post")
     process.communicate(timeout=60)
     assert process.returncode == 70  # os._exit right after chat.postMessage succeeded
     [posted] = slack.posts()

@@ -36,14 +36,12 @@ def test_only_slack_app_imports_slack_bolt_and_rendering_imports_no_slack() -> N
 
 
 @pytest.mark.parametrize("socket_mode, needed", [(False, "SLACK_SIGNING_SECRET"), (True, "SLACK_APP_TOKEN")])
-def test_serve_says_which_setting_is_missing(monkeypatch: pytest.MonkeyPatch, socket_mode: bool, needed: str) -> None:
+def test_serve_says_which_setting_is_missing(socket_mode: bool, needed: str) -> None:
+    from bot.config import Settings
     from bot.slack.server import serve
 
-    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
-    for name in ("SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
     with pytest.raises(SystemExit, match=needed):
-        serve(0, socket_mode=socket_mode)
+        serve(Settings(slack_bot_token="xoxb-test"), 0, socket_mode=socket_mode)
 
 
 def test_manifest_routes_everything_to_slack_events(manifest: dict) -> None:

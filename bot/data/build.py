@@ -16,13 +16,15 @@ from pathlib import Path
 
 import duckdb
 
-from bot.paths import ETO_DIR, database_path, source_files
+from bot.config import Settings
+from bot.paths import ETO_DIR, source_files
 from bot.reference import countries as country_ref
 from bot.reference import fields as field_ref
 
 SCHEMA_VERSION = "2"  # 2: paper-level tables (papers, paper_countries, paper_fields)
 CROSS_BORDER = "cross_border"
 ACTIVITY = "activity"
+DEFAULTS = Settings()
 
 
 class BuildError(Exception):
@@ -63,9 +65,12 @@ ETO_COUNTRY_ACTIVITY = Dataset(
 )
 
 
-def is_stale(path: Path | None = None) -> bool:
-    """True when the database is missing, from another schema, or older than a source file."""
-    path = path or database_path()
+def is_stale(path: Path, memory_limit: str = DEFAULTS.memory_limit) -> bool:
+    """True when the database is missing, from another schema, or older than a source file.
+
+    `memory_limit` must match any Database this process holds open on the file (DuckDB refuses a second
+    configuration for one file).
+    """
     if not path.exists():
         return True
     built = path.stat().st_mtime
@@ -74,17 +79,16 @@ def is_stale(path: Path | None = None) -> bool:
     try:
         from bot.engine.db import sandbox_config  # the same settings as a serving Database, which may hold the file
 
-        with duckdb.connect(str(path), read_only=True, config=sandbox_config()) as con:
+        with duckdb.connect(str(path), read_only=True, config=sandbox_config(memory_limit)) as con:
             row = con.execute("SELECT value FROM build_info WHERE key = 'schema_version'").fetchone()
     except duckdb.Error:
         return True
     return row is None or row[0] != SCHEMA_VERSION
 
 
-def build(path: Path | None = None, log: Callable[[str], None] = print) -> Path:
+def build(path: Path, log: Callable[[str], None] = print) -> Path:
     from bot.data.ingest import store as paper_store
 
-    path = path or database_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.building")
     with paper_store.writer_lock(path):  # one writer at a time: an ingest can't be lost to a rebuild
@@ -106,9 +110,9 @@ def build(path: Path | None = None, log: Callable[[str], None] = print) -> Path:
     return path
 
 
-def ensure_built(path: Path | None = None, log: Callable[[str], None] = print) -> Path:
-    path = path or database_path()
-    if is_stale(path):
+def ensure_built(path: Path, log: Callable[[str], None] = print, memory_limit: str = DEFAULTS.memory_limit) -> Path:
+    """Build the database at `path` unless it is already current."""
+    if is_stale(path, memory_limit):
         build(path, log)
     return path
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import difflib
 import logging
-import os
 import re
 import signal
 import time as _time
@@ -34,6 +33,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from bot.config import Settings
 from bot.errors import ParseError, UserError
 from bot.reference.wording import count, field_words, joined
 from bot.render import blocks as kit
@@ -44,24 +44,31 @@ from bot.state.store import Claim, Delivery, Store, Subscription, utcnow
 log = logging.getLogger("collab.digest")
 
 
-def _env_float(name: str, default: float) -> float:
-    try:
-        return float(os.environ.get(name, "") or default)
-    except ValueError:
-        return default
-
-
-LEASE = timedelta(seconds=_env_float("COLLAB_DIGEST_LEASE_SECONDS", 600))  # a claim older than this is abandoned
-MAX_ATTEMPTS = int(_env_float("COLLAB_DIGEST_MAX_ATTEMPTS", 3))
-GRACE = timedelta(hours=_env_float("COLLAB_DIGEST_GRACE_HOURS", 24))  # later than this: skipped, not posted
+DEFAULTS = Settings()
 LATE_AFTER = timedelta(minutes=10)  # posted later than this after its time: says it is late
 LOOKBACK = timedelta(days=35)  # how far back missed periods are looked for (and logged as skipped)
-PACE_SECONDS = _env_float("COLLAB_DIGEST_PACE_SECONDS", 1.0)  # between posts to one channel
 MAX_COUNTRIES = 5
 MAX_PER_CHANNEL = 10
 DEFAULT_WEEKDAY, DEFAULT_TIME = 0, "09:00"
 EVENT_TYPE = "collab_digest"
-TEST_HOOK = "COLLAB_DIGEST_TEST_HOOK"  # tests only: exit-after-claim | exit-after-post | sleep-after-claim
+
+
+@dataclass(frozen=True)
+class DeliveryRules:
+    """When a claim is abandoned, how often a digest is tried, and how late it may still be posted."""
+
+    lease: timedelta = timedelta(seconds=DEFAULTS.digest_lease_seconds)  # a claim older than this is abandoned
+    max_attempts: int = DEFAULTS.digest_max_attempts
+    grace: timedelta = timedelta(hours=DEFAULTS.digest_grace_hours)  # later than this: skipped, not posted
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DeliveryRules:
+        return cls(
+            lease=timedelta(seconds=settings.digest_lease_seconds),
+            max_attempts=settings.digest_max_attempts,
+            grace=timedelta(hours=settings.digest_grace_hours),
+        )
+
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _WEEKDAY_WORDS = {
@@ -415,10 +422,6 @@ def _parse_id(words: list[str], verb: str) -> int | None:
 # ---------------------------------------------------------------- Slack look-ups for commands
 
 
-def _admins() -> set[str]:
-    return {part.strip() for part in os.environ.get("COLLAB_ADMINS", "").split(",") if part.strip()}
-
-
 def _resolve_channel_name(client: Any, name: str) -> str:
     from slack_sdk.errors import SlackApiError
 
@@ -469,10 +472,12 @@ def _is_member(client: Any, channel: str, user: str, label: str) -> bool:
     return False
 
 
-def _check_may_manage(client: Any, channel: str, user: str, label: str = "") -> None:
-    """Members of a channel manage its digests; COLLAB_ADMINS (user IDs) manage all. UserError otherwise."""
+def _check_may_manage(
+    client: Any, channel: str, user: str, label: str = "", admins: frozenset[str] = frozenset()
+) -> None:
+    """Members of a channel manage its digests; `admins` (COLLAB_ADMINS) manage all. UserError otherwise."""
     label = label or f"channel {channel}"
-    if user in _admins() or _is_member(client, channel, user, label):
+    if user in admins or _is_member(client, channel, user, label):
         return
     raise UserError(
         f"Only members of {label} (or a collab admin) can manage its digests. Join the channel, or ask an admin."
@@ -502,12 +507,16 @@ def handle_digest_command(
     channel_id: str,
     client: Any,
     store: Store,
+    db: Any = None,
     team_id: str = "",
     now: datetime | None = None,
+    admins: frozenset[str] = frozenset(),
+    rules: DeliveryRules = DeliveryRules(),
 ) -> dict[str, Any]:
     """Answer `/collab digest …` (raw slash-command text, Slack markup and all) with a message payload.
 
-    Raises a UserError (ParseError, UnknownName, …) whose message says what would work.
+    `db` is the analytics Database (default: the engine's); `admins` (COLLAB_ADMINS) may manage every
+    channel's digests. Raises a UserError (ParseError, UnknownName, …) whose message says what would work.
     """
     labels: dict[str, str] = {channel_id: "this channel"}
     words, channels = _tokens(text, labels)
@@ -527,9 +536,11 @@ def handle_digest_command(
             channel_id=channel_id,
             client=client,
             store=store,
+            db=db,
             team_id=team_id,
             now=now,
             labels=labels,
+            admins=admins,
         )
     if verb == "list":
         target = channel_id
@@ -540,8 +551,8 @@ def handle_digest_command(
                 raise ParseError(f"`{USAGE['list']}` takes at most a channel.")
             target = _channel_id(client, request.channel, labels)
             if target != channel_id:
-                _check_may_manage(client, target, user_id, labels.get(target, ""))
-        return _list(store, target, now)
+                _check_may_manage(client, target, user_id, labels.get(target, ""), admins)
+        return _list(store, target, now, rules)
     if verb == "unsubscribe":
         number = _parse_id(args, "unsubscribe")
         if number is None:
@@ -549,14 +560,24 @@ def handle_digest_command(
         sub = store.subscription(number)
         if sub is None or not sub.active:
             raise UserError(f"There is no active digest #{number}. `/collab digest list` shows this channel's.")
-        _check_may_manage(client, sub.channel_id, user_id, labels.get(sub.channel_id, f"digest #{sub.id}'s channel"))
+        _check_may_manage(
+            client, sub.channel_id, user_id, labels.get(sub.channel_id, f"digest #{sub.id}'s channel"), admins
+        )
         store.deactivate(sub.id)
         message = f"Unsubscribed: digest #{sub.id} ({schedule_text(sub)}) will no longer post in <#{sub.channel_id}>."
         return {"text": message, "blocks": [kit.section(f":wave: {message}")]}
     if verb == "preview":
         number = _parse_id(args, "preview")
         return _preview(
-            number, user_id=user_id, channel_id=channel_id, client=client, store=store, now=now, labels=labels
+            number,
+            user_id=user_id,
+            channel_id=channel_id,
+            client=client,
+            store=store,
+            db=db,
+            now=now,
+            labels=labels,
+            admins=admins,
         )
     raise AssertionError(verb)
 
@@ -599,23 +620,25 @@ def _subscribe(
     channel_id: str,
     client: Any,
     store: Store,
+    db: Any,
     team_id: str,
     now: datetime,
     labels: dict[str, str],
+    admins: frozenset[str],
 ) -> dict[str, Any]:
     from bot.engine.answer import answer
     from bot.reference.fields import DEFAULT_FIELD
 
     target = _channel_id(client, request.channel, labels) if request.channel else channel_id
     label = labels.get(target, f"channel {target}")
-    _check_may_manage(client, target, user_id, label)
+    _check_may_manage(client, target, user_id, label, admins)
     if len(store.subscriptions(target)) >= MAX_PER_CHANNEL:
         raise UserError(
             f"{label[:1].upper() + label[1:]} already has {MAX_PER_CHANNEL} digests; unsubscribe one first "
             "(`/collab digest list` shows them)."
         )
     field = request.field or DEFAULT_FIELD
-    answer(f"top 1 in {field}")  # raises DataUnavailable when the field has no data to digest
+    answer(f"top 1 in {field}", db)  # raises DataUnavailable when the field has no data to digest
     tz, tz_note = (request.tz, "") if request.tz else _user_zone(client, user_id)
     sub = store.add_subscription(
         channel_id=target,
@@ -662,7 +685,7 @@ def _watching(sub: Subscription) -> str:
     return f"with a rotating country spotlight in {field}"
 
 
-def _status_line(delivery: Delivery | None, sub: Subscription) -> str:
+def _status_line(delivery: Delivery | None, sub: Subscription, rules: DeliveryRules) -> str:
     if delivery is None:
         return "Last: none yet."
     when = period_moment(sub, delivery.period_key)
@@ -673,14 +696,14 @@ def _status_line(delivery: Delivery | None, sub: Subscription) -> str:
             late = " (late)"
         return f"Last: :white_check_mark: sent for {due}{late}."
     if delivery.status == "failed":
-        retry = " I'll retry." if delivery.retryable and delivery.attempts < MAX_ATTEMPTS else ""
+        retry = " I'll retry." if delivery.retryable and delivery.attempts < rules.max_attempts else ""
         return f"Last: :x: failed for {due}: `{kit.escape(kit.cut(delivery.error or 'unknown error', 300))}`.{retry}"
     if delivery.status == "skipped":
         return f"Last: skipped for {due} ({kit.escape(delivery.note or 'no reason recorded')})."
     return f"Last: :hourglass_flowing_sand: being delivered for {due} (attempt {delivery.attempts})."
 
 
-def _list(store: Store, channel: str, now: datetime) -> dict[str, Any]:
+def _list(store: Store, channel: str, now: datetime, rules: DeliveryRules) -> dict[str, Any]:
     subs = store.subscriptions(channel)
     if not subs:
         message = f"No digests in <#{channel}> yet. `/collab digest subscribe` sets one up (e.g. `/collab {EXAMPLE}`)."
@@ -692,7 +715,7 @@ def _list(store: Store, channel: str, now: datetime) -> dict[str, Any]:
         line = (
             f"*#{sub.id}* {schedule_text(sub)} · {kit.escape(_watching(sub))}{' · quiet' if sub.quiet else ''} · "
             f"set up by <@{sub.created_by}>\nNext: {slack_date(upcoming, sub.tz)}. "
-            f"{_status_line(store.last_delivery(sub.id), sub)}"
+            f"{_status_line(store.last_delivery(sub.id), sub, rules)}"
         )
         blocks.append(kit.section(line))
         lines.append(line)
@@ -707,8 +730,10 @@ def _preview(
     channel_id: str,
     client: Any,
     store: Store,
+    db: Any,
     now: datetime,
     labels: dict[str, str],
+    admins: frozenset[str],
 ) -> dict[str, Any]:
     note = ""
     if number is not None:
@@ -717,7 +742,7 @@ def _preview(
             raise UserError(f"There is no active digest #{number}. `/collab digest list` shows this channel's.")
         if sub.channel_id != channel_id:
             _check_may_manage(
-                client, sub.channel_id, user_id, labels.get(sub.channel_id, f"digest #{number}'s channel")
+                client, sub.channel_id, user_id, labels.get(sub.channel_id, f"digest #{number}'s channel"), admins
             )
     else:
         subs = store.subscriptions(channel_id)
@@ -742,7 +767,7 @@ def _preview(
             )
             note = "This channel has no digest yet; this is what the default one would say. `/collab digest subscribe` sets it up."
     upcoming = next_run(sub, max(now, sub.created_at))
-    digest = build_digest(sub, previous=store.last_sent(sub.id) if sub.id else None, due=upcoming, now=upcoming)
+    digest = build_digest(sub, previous=store.last_sent(sub.id) if sub.id else None, due=upcoming, now=upcoming, db=db)
     head = kit.context(
         f":eyes: Preview{f' of digest #{sub.id}' if sub.id else ''}, only you can see it. "
         f"Next run: {slack_date(upcoming, sub.tz)}.",
@@ -1019,8 +1044,8 @@ class DeliveryError(Exception):
 class Pacer:
     """At most one post per `seconds` in each channel (Slack allows about one a second)."""
 
-    def __init__(self, seconds: float | None = None, sleep: Callable[[float], None] = _time.sleep):
-        self.seconds = PACE_SECONDS if seconds is None else seconds
+    def __init__(self, seconds: float = DEFAULTS.digest_pace_seconds, sleep: Callable[[float], None] = _time.sleep):
+        self.seconds = seconds
         self.sleep, self.last = sleep, {}
 
     def wait(self, channel: str) -> None:
@@ -1032,22 +1057,20 @@ class Pacer:
         self.last[channel] = _time.monotonic()
 
 
-def web_client(token: str | None = None, api_url: str | None = None) -> CollabWebClient:
-    """bot/slack/web.py's client (posts land once) from SLACK_BOT_TOKEN / SLACK_API_URL."""
-    token = token or os.environ.get("SLACK_BOT_TOKEN")
+def web_client(token: str, api_url: str | None = None) -> CollabWebClient:
+    """bot/slack/web.py's client (posts land once), from SLACK_BOT_TOKEN and SLACK_API_URL's values."""
     if not token:
         raise UserError("SLACK_BOT_TOKEN is not set: digests need the bot token to post.")
-    return slack_web_client(token, api_url or os.environ.get("SLACK_API_URL"))
+    return slack_web_client(token, api_url or None)
 
 
-def _test_hook(point: str) -> None:
-    """Crash or hang at a point of the delivery, when tests ask for it through the environment."""
-    hook = os.environ.get(TEST_HOOK, "")
-    if hook == f"exit-after-{point}":
-        os._exit(70)
-    if hook == f"sleep-after-{point}":
-        print(f"hook: sleeping after {point}", flush=True)
-        _time.sleep(3600)
+# Called with "claim" once a period is claimed and with "post" once its message is in Slack: the two
+# moments a crash must not lose or repeat a digest (tests stop the process there).
+AfterStep = Callable[[str], None]
+
+
+def _no_step(point: str) -> None:
+    pass
 
 
 def _classify(error: Exception) -> DeliveryError:
@@ -1142,16 +1165,25 @@ def _tell_subscriber(client: Any, sub: Subscription, code: str, period: str) -> 
 
 
 def deliver(
-    sub: Subscription, due: datetime, *, now: datetime, store: Store, client: Any, pacer: Pacer, db: Any = None
+    sub: Subscription,
+    due: datetime,
+    *,
+    now: datetime,
+    store: Store,
+    client: Any,
+    pacer: Pacer,
+    db: Any = None,
+    rules: DeliveryRules = DeliveryRules(),
+    after_step: AfterStep = _no_step,
 ) -> Outcome:
     """Claim, build, post and record one period of one subscription."""
     key = period_key(sub, due)
     outcome = Outcome("busy", sub.id, key, sub.channel_id)
-    claim = store.claim(sub.id, key, lease=LEASE, max_attempts=MAX_ATTEMPTS)  # stamped with the real clock
+    claim = store.claim(sub.id, key, lease=rules.lease, max_attempts=rules.max_attempts)  # the real clock
     if claim is None:
         outcome.detail = "already delivered or being delivered by another worker"
         return outcome
-    _test_hook("claim")
+    after_step("claim")
     try:
         digest = build_digest(sub, previous=store.last_sent(sub.id), due=due, now=now, db=db)
     except Exception as error:  # noqa: BLE001
@@ -1190,10 +1222,10 @@ def deliver(
         told = _tell_subscriber(client, sub, problem.code, key) if problem.tell_subscriber else ""
         outcome.status = "failed"
         outcome.detail = (
-            problem.code + told + (" (will retry)" if problem.retryable and claim.attempts < MAX_ATTEMPTS else "")
+            problem.code + told + (" (will retry)" if problem.retryable and claim.attempts < rules.max_attempts else "")
         )
         return outcome
-    _test_hook("post")
+    after_step("post")
     note = _upload_chart(client, sub, claim, digest)
     if not store.mark_sent(
         claim, message_ts=ts, data_version=digest.data_version, snapshot=digest.snapshot, note=note or None
@@ -1208,10 +1240,12 @@ def deliver(
 def run_due(
     now: datetime | None = None,
     *,
-    store: Store | None = None,
-    client: Any = None,
+    store: Store,
+    client: Any,
     db: Any = None,
     pacer: Pacer | None = None,
+    rules: DeliveryRules = DeliveryRules(),
+    after_step: AfterStep = _no_step,
 ) -> RunReport:
     """Deliver everything due at `now`, once; log periods missed beyond the grace period as skipped.
 
@@ -1220,11 +1254,9 @@ def run_due(
     made an hour into a long run, or by a run for a past moment, is not already stale when written.
     """
     now = (now or utcnow()).astimezone(UTC)
-    store = store or Store()
-    client = client or web_client()
     pacer = pacer or Pacer()
     report = RunReport(now)
-    for stale in store.abandon_stale(lease=LEASE, max_attempts=MAX_ATTEMPTS):
+    for stale in store.abandon_stale(lease=rules.lease, max_attempts=rules.max_attempts):
         owner = store.subscription(stale.subscription_id)
         report.outcomes.append(
             Outcome(
@@ -1237,7 +1269,9 @@ def run_due(
         )
     for sub in store.subscriptions(active=True):
         try:
-            report.outcomes += _run_subscription(sub, now=now, store=store, client=client, db=db, pacer=pacer)
+            report.outcomes += _run_subscription(
+                sub, now=now, store=store, client=client, db=db, pacer=pacer, rules=rules, after_step=after_step
+            )
         except Exception as error:  # noqa: BLE001 - one bad subscription must not stop the others
             log.exception("digest #%s failed", sub.id)
             report.outcomes.append(Outcome("failed", sub.id, "?", sub.channel_id, f"{type(error).__name__}: {error}"))
@@ -1245,7 +1279,15 @@ def run_due(
 
 
 def _run_subscription(
-    sub: Subscription, *, now: datetime, store: Store, client: Any, db: Any, pacer: Pacer
+    sub: Subscription,
+    *,
+    now: datetime,
+    store: Store,
+    client: Any,
+    db: Any,
+    pacer: Pacer,
+    rules: DeliveryRules,
+    after_step: AfterStep,
 ) -> list[Outcome]:
     try:
         ZoneInfo(sub.tz)
@@ -1257,12 +1299,12 @@ def _run_subscription(
     outcomes = []
     known = store.period_keys(sub.id, since_key=period_key(sub, times[0]))
     latest = times[-1]
-    due_now = now - latest <= GRACE
+    due_now = now - latest <= rules.grace
     for moment in times if not due_now else times[:-1]:
         key = period_key(sub, moment)
         if key in known:
             continue
-        note = f"missed: the worker did not run within {GRACE.total_seconds() / 3600:g} h of the scheduled time"
+        note = f"missed: the worker did not run within {rules.grace.total_seconds() / 3600:g} h of the scheduled time"
         if store.record_skipped(sub.id, key, note):
             outcomes.append(
                 Outcome("missed", sub.id, key, sub.channel_id, "more than the grace period late; not posted")
@@ -1271,18 +1313,30 @@ def _run_subscription(
         key = period_key(sub, latest)
         if key in known:
             last = store.last_delivery(sub.id)
-            if last is not None and last.period_key == key and not _may_retry(last, store.clock()):
+            if last is not None and last.period_key == key and not _may_retry(last, store.clock(), rules):
                 return outcomes
-        outcomes.append(deliver(sub, latest, now=now, store=store, client=client, pacer=pacer, db=db))
+        outcomes.append(
+            deliver(
+                sub,
+                latest,
+                now=now,
+                store=store,
+                client=client,
+                pacer=pacer,
+                db=db,
+                rules=rules,
+                after_step=after_step,
+            )
+        )
     return outcomes
 
 
-def _may_retry(delivery: Delivery, clock_now: datetime) -> bool:
+def _may_retry(delivery: Delivery, clock_now: datetime, rules: DeliveryRules) -> bool:
     """Whether the next run may take this period over; a claim's lease is judged by the real clock."""
-    if delivery.attempts >= MAX_ATTEMPTS:
+    if delivery.attempts >= rules.max_attempts:
         return False
     if delivery.status == "claimed":
-        return clock_now - delivery.claimed_at > LEASE
+        return clock_now - delivery.claimed_at > rules.lease
     return delivery.status == "failed" and delivery.retryable
 
 
@@ -1297,15 +1351,27 @@ def parse_now(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def run_due_command(now_iso: str | None) -> int:
+def run_due_command(now_iso: str | None, settings: Settings, after_step: AfterStep = _no_step) -> int:
     """`collab digest run-due [--now ISO]`: deliver what is due once, print it, exit 1 if any failed."""
+    from bot.engine.db import Database
+
     now = parse_now(now_iso) if now_iso else utcnow()
-    client = web_client()
-    store = Store()
+    client = web_client(settings.slack_bot_token, settings.slack_api_url)
+    store = Store.from_settings(settings)
+    db = Database.from_settings(settings)
     try:
-        report = run_due(now, store=store, client=client)
+        report = run_due(
+            now,
+            store=store,
+            client=client,
+            db=db,
+            pacer=Pacer(settings.digest_pace_seconds),
+            rules=DeliveryRules.from_settings(settings),
+            after_step=after_step,
+        )
     finally:
         store.dispose()
+        db.close()
     for outcome in report.outcomes:
         print(outcome.line(), flush=True)
     if not report.outcomes:
@@ -1313,18 +1379,22 @@ def run_due_command(now_iso: str | None) -> int:
     return 1 if report.failed else 0
 
 
-def run_worker() -> None:
+def run_worker(settings: Settings) -> None:
     """`collab worker`: run_due every minute (coalesced, one at a time) until SIGTERM or Ctrl-C."""
     from apscheduler.schedulers.blocking import BlockingScheduler
 
+    from bot.engine.db import Database
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    client = web_client()
-    store = Store()
-    pacer = Pacer()
+    client = web_client(settings.slack_bot_token, settings.slack_api_url)
+    store = Store.from_settings(settings)
+    db = Database.from_settings(settings)  # reopens by itself when a rebuild replaces the file
+    pacer = Pacer(settings.digest_pace_seconds)
+    rules = DeliveryRules.from_settings(settings)
 
     def tick() -> None:
         try:
-            report = run_due(store=store, client=client, pacer=pacer)
+            report = run_due(store=store, client=client, db=db, pacer=pacer, rules=rules)
         except Exception:  # noqa: BLE001 - keep the scheduler alive; the next minute retries
             log.exception("run_due failed")
             return
@@ -1354,15 +1424,5 @@ def run_worker() -> None:
         scheduler.start()
     finally:
         store.dispose()
+        db.close()
     log.info("collab worker stopped")
-
-
-_default_store: Store | None = None
-
-
-def default_store() -> Store:
-    """One Store per process, on DATABASE_URL (for the Slack listeners)."""
-    global _default_store
-    if _default_store is None:
-        _default_store = Store()
-    return _default_store

@@ -31,9 +31,12 @@ _default_db: Database | None = None
 
 
 def default_database() -> Database:
+    """The database for callers that pass none (a notebook, a script): settings read on first use."""
     global _default_db
     if _default_db is None:
-        _default_db = Database()
+        from bot.config import Settings
+
+        _default_db = Database.from_settings(Settings.from_env())
     return _default_db
 
 

@@ -7,30 +7,30 @@ locked, under a memory cap, and a watchdog interrupts any query that runs past t
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
 
+from bot.config import Settings
 from bot.errors import DataUnavailable, QueryFailed
 from bot.paths import database_path
 
 if TYPE_CHECKING:
     import pandas as pd
 
-QUERY_SECONDS = float(os.environ.get("COLLAB_QUERY_SECONDS", "5"))
-MEMORY_LIMIT = os.environ.get("COLLAB_MEMORY_LIMIT", "1GB")
+DEFAULTS = Settings()
 
 
-def sandbox_config() -> dict[str, Any]:
+def sandbox_config(memory_limit: str = DEFAULTS.memory_limit) -> dict[str, Any]:
+    """DuckDB's configuration for reading: every connection to one file in a process must use the same."""
     return {
         "access_mode": "READ_ONLY",
         "enable_external_access": False,
         "autoinstall_known_extensions": False,
         "autoload_known_extensions": False,
-        "memory_limit": MEMORY_LIMIT,
+        "memory_limit": memory_limit,
         "threads": 2,
         "lock_configuration": True,
     }
@@ -45,14 +45,25 @@ class Database:
     time limit), closes the old connection, then opens the new file; queries arriving meanwhile wait.
     """
 
-    def __init__(self, path: Path | None = None, query_seconds: float = QUERY_SECONDS):
-        self.path = Path(path or database_path())
+    def __init__(
+        self,
+        path: Path,
+        query_seconds: float = DEFAULTS.query_seconds,
+        memory_limit: str = DEFAULTS.memory_limit,
+    ):
+        self.path = Path(path)
         self.query_seconds = query_seconds
+        self.memory_limit = memory_limit
         self._lock = threading.Condition(threading.Lock())
         self._connection: duckdb.DuckDBPyConnection | None = None
         self._identity: tuple[int, int, int] | None = None
         self._info: dict[str, str] = {}
         self._running = 0  # cursors open on self._connection
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Database:
+        """The database COLLAB_DB names, with the configured time and memory limits."""
+        return cls(database_path(settings), settings.query_seconds, settings.memory_limit)
 
     def _file_identity(self) -> tuple[int, int, int]:
         try:
@@ -72,7 +83,7 @@ class Database:
             self._lock.wait_for(lambda: self._running == 0, timeout=self.query_seconds + 2)
             self._close()
         try:
-            connection = duckdb.connect(str(self.path), read_only=True, config=sandbox_config())
+            connection = duckdb.connect(str(self.path), read_only=True, config=sandbox_config(self.memory_limit))
             info = dict(connection.execute("SELECT key, value FROM build_info").fetchall())
         except duckdb.Error as error:
             raise DataUnavailable(

@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import os
 import re
 import threading
 import time
@@ -42,6 +41,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient, WebhookResponse
 
+from bot.config import Settings
 from bot.engine.answer import answer
 from bot.engine.commands import VERBS, parse
 from bot.engine.db import Database
@@ -112,25 +112,27 @@ def request_key(body: dict) -> tuple[str, str] | None:
     return None
 
 
-class RequestLog:
-    """Handled requests, in the state database (one Store per process, opened on first use)."""
+class LazyStore:
+    """The state database's Store, opened on first use (after gunicorn's fork), one per process."""
 
-    def __init__(self, store_factory: Callable[[], Any] | None = None):
-        self._factory = store_factory
+    def __init__(self, factory: Callable[[], Any]):
+        self._factory = factory
         self._store: Any = None
         self._lock = threading.Lock()
-        self._pruned = 0.0
 
-    def store(self) -> Any:
+    def __call__(self) -> Any:
         with self._lock:
             if self._store is None:
-                if self._factory is not None:
-                    self._store = self._factory()
-                else:
-                    from bot.state.store import Store
-
-                    self._store = Store()
+                self._store = self._factory()
             return self._store
+
+
+class RequestLog:
+    """Handled requests, in the state database."""
+
+    def __init__(self, store: Callable[[], Any]):
+        self.store = store
+        self._pruned = 0.0
 
     def first_delivery(self, key: str, kind: str) -> bool:
         """True the first time a key is seen, by any process sharing the database."""
@@ -187,31 +189,31 @@ class RequestLog:
 
 
 def create_app(
+    settings: Settings,
     database: Database | None = None,
     *,
-    token: str | None = None,
-    signing_secret: str | None = None,
-    api_url: str | None = None,
     process_before_response: bool = False,
     socket_mode: bool = False,
-    request_store: Callable[[], Any] | None = None,
+    state_store: Callable[[], Any] | None = None,
 ) -> App:
-    """The bolt App with collab's listeners; settings default to SLACK_* environment variables.
+    """The bolt App with collab's listeners, configured by `settings` (SLACK_*, DATABASE_URL, COLLAB_*).
 
-    request_store: makes the Store recording handled requests (default: bot.state.store.Store on DATABASE_URL).
+    state_store: returns the Store for handled requests and digests (default: DATABASE_URL's, opened on first use).
     """
-    client = web_client(token or os.environ["SLACK_BOT_TOKEN"], api_url or os.environ.get("SLACK_API_URL"))
-    signing_secret = signing_secret or os.environ.get("SLACK_SIGNING_SECRET", "")
-    if not signing_secret and not socket_mode:  # over HTTP, every request's signature is checked with it
+    from bot.state.store import Store
+
+    client = web_client(settings.slack_bot_token, settings.slack_api_url or None)
+    if not settings.slack_signing_secret and not socket_mode:  # over HTTP, every request's signature is checked
         raise ValueError("SLACK_SIGNING_SECRET is required to serve Slack over HTTP")
+    state = state_store or LazyStore(lambda: Store.from_settings(settings))
     app = App(
         client=client,
-        signing_secret=signing_secret,  # Socket Mode needs none: Slack's websocket is authenticated
+        signing_secret=settings.slack_signing_secret,  # Socket Mode needs none: Slack's websocket is authenticated
         process_before_response=process_before_response,
         listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="collab-slack"),
     )
-    app.use(RequestLog(request_store).middleware)
-    CollabListeners(database or Database()).register(app)
+    app.use(RequestLog(state).middleware)
+    CollabListeners(database or Database.from_settings(settings), state, settings).register(app)
     return app
 
 
@@ -230,8 +232,10 @@ class NotAMember(Exception):
 
 
 class CollabListeners:
-    def __init__(self, database: Database):
+    def __init__(self, database: Database, state_store: Callable[[], Any], settings: Settings):
         self.database = database
+        self.state_store = state_store
+        self.settings = settings
         self._direct_channels: dict[str, str] = {}  # user id -> the bot's DM channel with them
 
     def register(self, app: App) -> None:
@@ -284,8 +288,11 @@ class CollabListeners:
                     user_id=command["user_id"],
                     channel_id=command["channel_id"],
                     client=client,
-                    store=digest.default_store(),
+                    store=self.state_store(),
                     team_id=command.get("team_id", ""),
+                    db=self.database,
+                    admins=self.settings.admin_ids,
+                    rules=digest.DeliveryRules.from_settings(self.settings),
                 )
             except UserError as error:
                 message = blocks.error_message(error)

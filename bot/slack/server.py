@@ -10,27 +10,28 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from bot.config import Settings
 from bot.engine.db import Database
 from bot.errors import DataUnavailable
 
 log = logging.getLogger("collab.server")
 
-DEFAULT_PORT = 3000
-WORKERS = int(os.environ.get("WEB_CONCURRENCY", "2"))
-THREADS = int(os.environ.get("COLLAB_WEB_THREADS", "8"))
 
-
-def serve(port: int | None = None, socket_mode: bool = False) -> None:
-    """Run until stopped: gunicorn on `port` (else $PORT, else 3000), or Socket Mode with SLACK_APP_TOKEN."""
+def serve(settings: Settings, port: int | None = None, socket_mode: bool = False) -> None:
+    """Run until stopped: gunicorn on `port` (else PORT), or Socket Mode with SLACK_APP_TOKEN."""
     _configure_logging()
-    needed = ["SLACK_BOT_TOKEN", "SLACK_APP_TOKEN" if socket_mode else "SLACK_SIGNING_SECRET"]
-    missing = [name for name in needed if not os.environ.get(name)]
+    needed = {
+        "SLACK_BOT_TOKEN": settings.slack_bot_token,
+        "SLACK_APP_TOKEN" if socket_mode else "SLACK_SIGNING_SECRET": (
+            settings.slack_app_token if socket_mode else settings.slack_signing_secret
+        ),
+    }
+    missing = [name for name, value in needed.items() if not value]
     if missing:
         raise SystemExit(
             f"collab serve needs {' and '.join(missing)} in the environment (see README, 'Run it in your workspace')."
@@ -38,33 +39,34 @@ def serve(port: int | None = None, socket_mode: bool = False) -> None:
     if socket_mode:
         from bot.slack import app as slack_app
 
-        database = Database()
+        database = Database.from_settings(settings)
         _warm_up(database)
-        slack_app.run_socket_mode(slack_app.create_app(database, socket_mode=True), os.environ["SLACK_APP_TOKEN"])
+        slack_app.run_socket_mode(slack_app.create_app(settings, database, socket_mode=True), settings.slack_app_token)
         return
-    port = port or int(os.environ.get("PORT") or DEFAULT_PORT)
     CollabServer(
+        settings,
         {
-            "bind": f"0.0.0.0:{port}",
-            "workers": WORKERS,
+            "bind": f"0.0.0.0:{port or settings.port}",
+            "workers": settings.web_concurrency,
             "worker_class": "gthread",
-            "threads": THREADS,
+            "threads": settings.web_threads,
             "timeout": 30,
             "graceful_timeout": 20,  # lets lazy listeners finish answering on a restart
             "keepalive": 5,
-            "accesslog": os.environ.get("COLLAB_ACCESS_LOG", "-") or None,  # empty: no access log
+            "accesslog": settings.access_log or None,  # empty: no access log
             "errorlog": "-",
-            "loglevel": os.environ.get("COLLAB_LOG_LEVEL", "info"),
+            "loglevel": settings.log_level,
             "proc_name": "collab",
             "control_socket_disable": True,  # one fixed socket path would clash between instances on a host
-        }
+        },
     ).run()
 
 
 class CollabServer(BaseApplication):
     """gunicorn configured in code, so `collab serve` needs no config file."""
 
-    def __init__(self, options: dict[str, Any]):
+    def __init__(self, settings: Settings, options: dict[str, Any]):
+        self.settings = settings  # read by the master; each forked worker builds its app from it
         self.options = options
         super().__init__()
 
@@ -74,15 +76,15 @@ class CollabServer(BaseApplication):
 
     def load(self) -> Callable:
         _configure_logging()
-        return create_wsgi_app()
+        return create_wsgi_app(self.settings)
 
 
-def create_wsgi_app(database: Database | None = None) -> Callable:
+def create_wsgi_app(settings: Settings, database: Database | None = None) -> Callable:
     """The WSGI app: GET /healthz here, everything else to bolt (which checks signatures)."""
     from bot.slack import app as slack_app
 
-    database = database or Database()
-    slack = slack_app.wsgi_handler(slack_app.create_app(database))
+    database = database or Database.from_settings(settings)
+    slack = slack_app.wsgi_handler(slack_app.create_app(settings, database))
     _warm_up(database)
 
     def collab_wsgi(environ: dict, start_response: Callable) -> Iterable[bytes]:

@@ -21,7 +21,6 @@ the same in SQLite (text) and PostgreSQL (timestamp).
 
 from __future__ import annotations
 
-import os
 import time as _time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -52,6 +51,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+
+from bot.config import Settings
 
 DEFAULT_URL = "sqlite:///collab-state.sqlite"
 SCHEMA_VERSION = 1
@@ -212,10 +213,6 @@ def _delivery(row: Any) -> Delivery:
     )
 
 
-def database_url() -> str:
-    return os.environ.get("DATABASE_URL") or DEFAULT_URL
-
-
 def make_engine(url: str) -> Engine:
     if url.startswith("postgres://"):  # Heroku-style URLs
         url = "postgresql+psycopg://" + url[len("postgres://") :]
@@ -252,16 +249,21 @@ class StateError(RuntimeError):
 
 
 class Store:
-    """Subscriptions and the delivery log, on the database at `url` (default DATABASE_URL).
+    """Subscriptions and the delivery log, on the database at `url` (default: a SQLite file here).
 
     `clock` is the real time: claims are stamped with it and leases judged by it (tests may replace it).
     """
 
     def __init__(self, url: str | None = None, *, engine: Engine | None = None, clock: Callable[[], datetime] = utcnow):
-        self.url = url or database_url()
+        self.url = url or DEFAULT_URL
         self.engine = engine or make_engine(self.url)
         self.clock = clock
         self._create_schema()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Store:
+        """The store at DATABASE_URL."""
+        return cls(settings.database_url or None)
 
     # ------------------------------------------------------------ schema
 

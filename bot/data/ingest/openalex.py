@@ -49,13 +49,13 @@ from pathlib import Path
 
 import duckdb
 
+from bot.config import Settings
 from bot.data.ingest import mapping, store
 from bot.data.ingest.reader import CHUNK_BYTES, Chunk, ChunkReader, InputError, discover, read_chunk
 
 MIN_YEAR, MAX_YEAR = 1500, 2100
 MAX_REPORTED = 1000  # malformed lines kept with their message; all are counted
 MAX_OBJECT_BYTES = 16 << 20  # DuckDB's default; a longer line takes the line-by-line path
-MEMORY_LIMIT = os.environ.get("COLLAB_INGEST_MEMORY", "1GB")
 
 # The columns of a work collab reads; everything else in the (large) work object is skipped.
 COLUMNS = {
@@ -177,19 +177,22 @@ class IngestReport:
 
 def ingest_openalex(
     paths: list[Path],
-    db_path: Path | None = None,
+    db_path: Path,
     *,
+    memory_limit: str = Settings().ingest_memory,
     all_works: bool = False,
     strict: bool = False,
     progress: bool = True,
     chunk_bytes: int = CHUNK_BYTES,
     log: Callable[[str], None] = print,
 ) -> IngestReport:
-    """Ingest OpenAlex works files or folders into the analytics database (atomically)."""
-    from bot.data.build import ensure_built
-    from bot.paths import database_path
+    """Ingest OpenAlex works files or folders into the analytics database (atomically).
 
-    db_path = Path(db_path or database_path())
+    `memory_limit` caps DuckDB while ingesting (COLLAB_INGEST_MEMORY); beyond it, DuckDB spills to disk.
+    """
+    from bot.data.build import ensure_built
+
+    db_path = Path(db_path)
     try:
         files = discover([Path(p) for p in paths])
     except InputError as error:
@@ -209,7 +212,7 @@ def ingest_openalex(
         con = duckdb.connect(
             str(temporary),
             config={
-                "memory_limit": MEMORY_LIMIT,
+                "memory_limit": memory_limit,
                 "temp_directory": str(workdir / "spill"),
                 "preserve_insertion_order": True,
             },
