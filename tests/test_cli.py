@@ -57,11 +57,12 @@ GOOD = {
     "json-rising": ["ask", "rising China", "--format", "json"],
     "json-sql": ["ask", "sql SELECT * FROM pairs", "--format", "json"],
     "csv": ["ask", "partners Malaysia", "--format", "csv"],
+    "plain-english": ["ask", "who does Malasia work with most in computer vision?"],
 }
 # Bad input: the first three run as subprocesses, every one also runs in-process through main().
 BAD = {
-    "misspelt-country": (["ask", "partners Malasia"], "Malaysia"),
-    "unknown-verb": (["ask", "partnrs Malaysia"], "partners"),
+    "unknown-country": (["ask", "partners Atlantis"], "Atlantis"),
+    "not-understood": (["ask", "frobnicate"], "partners Malaysia"),
     "hostile-sql": (["ask", "sql DROP TABLE pairs"], "SELECT"),
     "file-sql": (["ask", "sql SELECT * FROM read_csv('/etc/passwd')"], "not allowed"),
     "reversed-years": (["ask", "partners Malaysia from 2020 to 2016"], "2016-2020"),
@@ -220,6 +221,13 @@ def test_bad_input_in_process(db_path, tmp_path, capsys, monkeypatch, name):
     captured = capsys.readouterr()
     _check_friendly(Run(code, captured.out, captured.err), word)
     assert not chart.exists()
+
+
+def test_plain_english_is_answered_with_its_reading_first(runs):
+    run = runs[0]["plain-english"]
+    assert run.code == 0, run.err
+    assert run.out.splitlines()[0] == "Read as `partners Malaysia in cv`"
+    assert "Malaysia's top computer vision research partners" in run.out
 
 
 def test_argparse_errors_exit_2_without_traceback(runs):

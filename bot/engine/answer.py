@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.engine import catalog, queryfiles
-from bot.engine.commands import OPTIONS_HELP, VERBS, Query, parse
+from bot.engine.commands import OPTIONS_HELP, VERBS, Query
 from bot.engine.db import Database
+from bot.engine.interpret import Reading, read, read_as_line
 from bot.engine.result import ChartSpec, Result
 from bot.engine.validate import validate
 from bot.errors import DataUnavailable, ParseError
@@ -40,9 +41,27 @@ def default_database() -> Database:
     return _default_db
 
 
-def answer(text: str, db: Database | None = None) -> Result:
-    """Parse and answer command text; raises a UserError with a friendly message on bad input."""
-    return run(parse(text), db)
+def answer(text: str, db: Database | None = None, previous: Query | None = None) -> Result:
+    """Answer a command or a plain-English question (read against `previous`, a thread's last Query).
+
+    Raises a UserError with a friendly message, and the canonical commands to offer, when the text
+    can't be read or answered. `result.read_as` says how plain English was read.
+    """
+    reading = read(text, previous)
+    if reading.query is None:
+        raise NotUnderstood(reading)
+    result = run(reading.query, db)
+    result.read_as = read_as_line(reading)
+    return result
+
+
+class NotUnderstood(ParseError):
+    """Text the interpreter could not turn into one Query; `suggestions` are canonical commands to offer."""
+
+    def __init__(self, reading: Reading):
+        tries = " · ".join(f"`{choice}`" for choice in reading.choices)
+        super().__init__(reading.understood + (f" Try: {tries}" if tries else ""), reading.choices)
+        self.reading = reading
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ class Result:
     source_line: str = ""  # short attribution printed under a chart
     details: list[str] = field(default_factory=list)  # extra paragraphs (help, the table catalogue)
     machine_columns: tuple[str, ...] = ()  # kept in JSON and CSV, left out of tables for people
+    read_as: str = ""  # "Read as `partners Malaysia`" when the question was plain English
 
     @property
     def columns(self) -> list[str]:

@@ -87,6 +87,8 @@ def _looks_numeric(text: str) -> bool:
 def render_text(result: Result) -> str:
     """The whole answer for a terminal: title, summary, table, details, notes."""
     parts = [result.title, "=" * min(len(result.title), 80), result.summary, "", text_table(result)]
+    if result.read_as:
+        parts = [result.read_as, ""] + parts
     if result.truncated:
         parts.append(f"(truncated: first {len(result.frame):,} rows shown)")
     if result.details:

@@ -1,0 +1,81 @@
+"""Query -> the exact command text that parses back to it: what "Read as `…`" shows and buttons send."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from bot.engine import commands
+from bot.engine.commands import DEFAULT_LIMIT, Query
+from bot.reference import countries as country_ref
+from bot.reference import fields as field_ref
+
+
+@lru_cache(maxsize=512)
+def country_words(code: str) -> str:
+    """A country as people write it (its name), or its ISO code where the name would not parse back."""
+    country = country_ref.all_countries()[code]
+    words = country.name.lower().split()
+    # A name containing an option word ("in", "to", "by"…) would be read as that option.
+    if any(word in commands._KEYWORDS or word in ("-", "–", "/") for word in words):
+        return code
+    found = country_ref.find_country(country.name)
+    return country.name if found is not None and found.code == code else code
+
+
+@lru_cache(maxsize=64)
+def group_words(code: str) -> str:
+    """A group by its shortest readable name that resolves back to it."""
+    group = country_ref.all_groups()[code]
+    candidates = [group.name, code.replace("_", "-"), code.replace("_", " "), *group.aliases]
+    for text in candidates:
+        if len(text) > 16 or any(word in commands._KEYWORDS for word in text.lower().split()):
+            continue
+        found = country_ref.find_group(text)
+        if found is not None and found.code == code:
+            return text if text != code else text.upper() if len(text) <= 5 else text
+    return code
+
+
+def field_words(code: str) -> str:
+    return code if field_ref.find_field(code) is not None else field_ref.all_fields()[code].name
+
+
+def canonical(query: Query) -> str:
+    """The canonical command for `query`; `commands.parse(canonical(q))` gives `q` back (text aside)."""
+    verb = query.verb
+    if verb == "sql":
+        return f"sql {query.sql}"
+    if verb == "help":
+        return f"help {query.topic}".strip()
+    parts = [verb]
+    if verb == "top":
+        if query.limit != DEFAULT_LIMIT:
+            parts.append(str(query.limit))
+        if query.group:
+            parts.append(group_words(query.group))
+    parts.extend(country_words(code) for code in query.countries)
+    if query.field != field_ref.DEFAULT_FIELD:
+        parts.append(f"in {field_words(query.field)}")
+    if query.year_from is not None and query.year_from == query.year_to:
+        parts.append(f"in {query.year_from}")
+    elif query.year_from is not None and query.year_to is not None:
+        parts.append(f"{query.year_from}-{query.year_to}")
+    elif query.year_from is not None:
+        parts.append(f"since {query.year_from}")
+    elif query.year_to is not None:
+        parts.append(f"to {query.year_to}")
+    if query.complete_only:
+        parts.append("complete")
+    if query.group and verb != "top":
+        parts.append(f"among {group_words(query.group)}")
+    if query.metric != "joint":
+        parts.append(f"by {query.metric}")
+    if query.limit != DEFAULT_LIMIT and verb != "top":
+        parts.append(f"top {query.limit}")
+    if query.count != "full":
+        parts.append(f"count {query.count}")
+    if query.source:
+        parts.append(f"source {query.source}")
+    if query.public:
+        parts.append("public")
+    return " ".join(parts)

@@ -1,0 +1,473 @@
+"""Plain English -> Query, deterministically: slots from grammar and the reference tables, the verb from cues.
+
+A question is read in four passes: clean it (Slack markup, greetings, politeness), take out the
+options said in words (years, how many, ranking, complete years), find the names (countries,
+groups, fields; typos only for words nothing else claimed), then pick the verb from intent cues
+and from how many countries were named. The result is always checked by re-parsing its canonical
+command with the command parser, so a reading can never mean anything a command couldn't.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+
+from bot.engine import commands
+from bot.engine.commands import Query
+from bot.engine.interpret import slots as slot_finders
+from bot.engine.interpret import text as text_tools
+from bot.engine.interpret.canonical import canonical
+from bot.engine.interpret.names import Name, find_names, fuzzy_names
+from bot.engine.interpret.vocabulary import COMPILED_CUES, FOLLOW_UP
+from bot.errors import UserError
+from bot.reference import countries as country_ref
+from bot.reference import fields as field_ref
+
+MAX_CHOICES = 3
+# Every verb and cue word, as typo targets ("partnrs", "comapre"): typo -> the word itself.
+_INTENT_WORDS = {
+    word: word
+    for word in (
+        "partners collaborators collaborate collaborates collaboration collaborating coauthors compare "
+        "comparison versus rising growing growth fastest increasing profile overview summary fields "
+        "topics areas leading ranking countries between together relationship statistics about sources "
+        "affinity normalised complete incomplete articles papers research publications strongest "
+        "biggest largest partnership partnerships emerging trending accelerating cooperation cooperate"
+    ).split()
+}
+_LOST = "I couldn't tell what you're asking. Ask like `who does Malaysia work with?` or `partners Malaysia`; `help` lists the commands."
+_SQL_WITH = re.compile(r"^\s*with\s+(recursive\s+)?\w+\s*(\([^)]*\))?\s+as\s*\(", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Reading:
+    query: Query | None  # what to answer; None when not understood well enough
+    command: str  # canonical command text for `query` ("" when there is none)
+    choices: tuple[str, ...]  # up to three canonical commands when ambiguous or partly understood
+    understood: str  # one sentence: what was understood (shown with the choices)
+    canonical_input: bool  # True when the text already was a canonical command (no "Read as" line)
+
+
+def read_as_line(reading: Reading) -> str:
+    """The line that starts an answer to plain English: "Read as `partners Malaysia in cv`"."""
+    if reading.query is None or reading.canonical_input:
+        return ""
+    return f"Read as `{reading.command}`"
+
+
+@dataclass
+class Analysis:
+    """Everything found in a question, before the verb is chosen."""
+
+    text: str  # cleaned, lower case, politeness removed
+    slots: slot_finders.Slots
+    countries: list[str] = field(default_factory=list)
+    groups: list[str] = field(default_factory=list)
+    fields: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)  # words that look like names but are none
+    corrected: list[str] = field(default_factory=list)  # typos read as names: "Malasia -> Malaysia"
+    skeleton: str = ""
+    scores: dict[str, int] = field(default_factory=dict)  # verb -> sum of cue weights
+    strongest: dict[str, int] = field(default_factory=dict)  # verb -> its strongest cue's weight
+
+    @property
+    def field(self) -> str | None:
+        specific = [f for f in self.fields if f != field_ref.DEFAULT_FIELD]
+        return specific[0] if specific else (self.fields[0] if self.fields else None)
+
+    def said_anything(self) -> bool:
+        s = self.slots
+        return bool(
+            self.countries
+            or self.groups
+            or self.fields
+            or self.scores
+            or s.years_said
+            or s.limit
+            or s.metric
+            or s.count
+            or s.source
+            or s.public
+            or s.complete_only is not None
+        )
+
+
+def analyse(raw: str) -> Analysis:
+    text = text_tools.strip_politeness(text_tools.clean(raw))
+    slots = slot_finders.Slots()
+    about_data = bool(re.search(r"\b(data|numbers|figures)\b.*\bcome from\b|\bsources?\b|\blicen[cs]e", text))
+    rest = slot_finders.find_years(text, slots)
+    rest = slot_finders.find_limit(rest, slots)
+    rest = slot_finders.find_metric(rest, slots)
+    rest = slot_finders.find_options(rest, slots, about_data=about_data)
+    words = _split_hyphens(text_tools.tokens(rest))
+    # The typed case of each word decides whether "US" or "IN" is a code; find it in the raw text.
+    typed = _typed_case(raw, words)
+    names, used = find_names(words, typed)
+    fixes = fuzzy_names(words, typed, used, _INTENT_WORDS)
+    analysis = Analysis(text=text, slots=slots)
+    by_start: dict[int, Name] = {}
+    for name in sorted(names + fixes, key=lambda n: n.start):
+        by_start[name.start] = name
+        if name.kind == "word":
+            continue
+        target = {"country": analysis.countries, "group": analysis.groups, "field": analysis.fields}[name.kind]
+        if name.code not in target:
+            target.append(name.code)
+        if name.fuzzy:
+            analysis.corrected.append(f"{name.typed} → {_display(name)}")
+    skeleton: list[str] = []
+    i = 0
+    while i < len(words):
+        name = by_start.get(i)
+        if name is not None:
+            skeleton.append({"country": "X", "group": "G", "field": "F"}.get(name.kind, name.code))
+            i = name.end
+            continue
+        word = words[i]
+        if word in ("–", "—", "/"):
+            word = "-"
+        if word not in ("(", ")"):
+            skeleton.append(re.sub(r"'s$", "", word))
+            if (
+                not used[i]
+                and word[:1].isalpha()
+                and len(word) >= 4
+                and not _is_ordinary(word)
+                and typed[i][:1].isupper()
+            ):
+                analysis.unknown.append(typed[i])
+        i += 1
+    analysis.skeleton = " ".join(skeleton)
+    for verb, weight, pattern in COMPILED_CUES:
+        if pattern.search(analysis.skeleton):
+            analysis.scores[verb] = analysis.scores.get(verb, 0) + weight
+            analysis.strongest[verb] = max(analysis.strongest.get(verb, 0), weight)
+    return analysis
+
+
+def _split_hyphens(words: list[str]) -> list[str]:
+    """ "china-singapore" is two names; "co-authors", "non-western" and "timor-leste" stay whole."""
+    from bot.engine.interpret.names import known_word
+
+    out: list[str] = []
+    for word in words:
+        if "-" in word.strip("-") and not known_word(word) and not known_word(word.removesuffix("'s")):
+            for k, part in enumerate(word.split("-")):
+                out.extend((["-"] if k else []) + ([part] if part else []))
+        else:
+            out.append(word)
+    return out
+
+
+def _is_ordinary(word: str) -> bool:
+    from bot.engine.interpret.names import known_word
+
+    return known_word(word)
+
+
+def _typed_case(raw: str, words: list[str]) -> list[str]:
+    """Each lower-cased word as it was typed (case only matters for codes: "US", "IN")."""
+    typed: list[str] = []
+    position = 0
+    source = raw.translate(str.maketrans({"’": "'", "‘": "'"}))
+    lowered = source.lower()
+    for word in words:
+        found = lowered.find(word, position)
+        if found < 0:
+            typed.append(word)
+            continue
+        typed.append(source[found : found + len(word)])
+        position = found + len(word)
+    return typed
+
+
+def _display(name: Name) -> str:
+    if name.kind == "country":
+        return country_ref.all_countries()[name.code].name
+    if name.kind == "group":
+        return country_ref.all_groups()[name.code].name
+    return field_ref.all_fields()[name.code].name
+
+
+# ------------------------------------------------------------------ choosing the verb
+
+# Countries each verb takes (fewest, most); a group can stand where `top`, `rising`, `pairs` rank.
+_ARITY = {
+    "partners": (1, 1),
+    "pair": (2, 2),
+    "compare": (2, 8),
+    "fields": (1, 2),
+    "rising": (0, 1),
+    "profile": (1, 1),
+    "top": (0, 0),
+    "pairs": (0, 0),
+    "about": (0, 0),
+    "help": (0, 0),
+}
+# When two verbs are both cued, the more specific one is meant: "fastest-growing partners" is
+# `rising`, "tell me about Malaysia's partners" is `partners`, "China–India over time" is `pair`.
+_SPECIFICITY = ("profile", "partners", "top", "pair", "compare", "pairs", "fields", "rising", "about", "help")
+# Pairs of verbs that both answer the question: offer both instead of choosing.
+_CONFLICTS = ({"fields", "rising"}, {"fields", "compare"}, {"compare", "rising"})
+
+
+def _available(verb: str) -> bool:
+    return verb in commands.VERBS
+
+
+def _valid(verb: str, countries: int) -> bool:
+    fewest, most = _ARITY.get(verb, (0, 0))
+    return _available(verb) and fewest <= countries <= most
+
+
+def _default_verb(countries: int, groups: int) -> str | None:
+    if countries == 1:
+        return "profile"
+    if countries == 2:
+        return "pair"
+    if countries > 2:
+        return "compare"
+    return "top" if groups else None
+
+
+def _ranked(analysis: Analysis, countries: int) -> list[str]:
+    verbs = [v for v in analysis.scores if _valid(v, countries)]
+    return sorted(
+        verbs,
+        key=lambda v: (analysis.strongest[v], analysis.scores[v], _SPECIFICITY.index(v)),
+        reverse=True,
+    )
+
+
+# ------------------------------------------------------------------ building the Query
+
+
+def _query(verb: str, countries: list[str], analysis: Analysis, base: Query | None = None) -> Query:
+    s = analysis.slots
+    query = base if base is not None else Query(verb=verb)
+    query = replace(query, verb=verb, countries=tuple(countries), text="", sql="", topic="")
+    changes: dict[str, object] = {}
+    if analysis.field:
+        changes["field"] = analysis.field
+    if s.years_said or base is None:
+        changes["year_from"], changes["year_to"] = s.year_from, s.year_to
+    if s.complete_only is not None:
+        changes["complete_only"] = s.complete_only
+    if s.limit is not None:
+        changes["limit"] = s.limit
+    if s.metric is not None:
+        changes["metric"] = s.metric
+    if s.count is not None:
+        changes["count"] = s.count
+    if s.source is not None:
+        changes["source"] = s.source
+    changes["public"] = s.public
+    if analysis.groups:
+        changes["group"] = analysis.groups[0]
+    if verb in ("about", "help"):
+        return Query(verb=verb)
+    return replace(query, **changes)
+
+
+def _checked(query: Query) -> tuple[Query | None, str, str]:
+    """Re-parse the canonical command: (query, command, "") or (None, command, the parser's reason)."""
+    command = canonical(query)
+    try:
+        return commands.parse(command), command, ""
+    except UserError as error:
+        return None, command, error.message
+
+
+def _choices(options: list[Query]) -> tuple[str, ...]:
+    found: list[str] = []
+    for option in options:
+        query, command, _ = _checked(option)
+        if query is not None and command not in found:
+            found.append(command)
+    return tuple(found[:MAX_CHOICES])
+
+
+def _summary(analysis: Analysis) -> str:
+    """What was understood, as a phrase: "Malaysia and China, computer vision, from 2018"."""
+    names = [country_ref.all_countries()[c].name for c in analysis.countries]
+    names += [country_ref.all_groups()[g].name for g in analysis.groups]
+    parts = [" and ".join(names)] if names else []
+    if analysis.field:
+        parts.append(field_ref.all_fields()[analysis.field].name.lower())
+    s = analysis.slots
+    if s.year_from and s.year_to:
+        parts.append(str(s.year_from) if s.year_from == s.year_to else f"{s.year_from}–{s.year_to}")
+    elif s.year_from:
+        parts.append(f"from {s.year_from}")
+    elif s.year_to:
+        parts.append(f"up to {s.year_to}")
+    if analysis.corrected:
+        parts.append("reading " + ", ".join(analysis.corrected))
+    return ", ".join(parts)
+
+
+def _reading(query: Query, analysis: Analysis, *, alternatives: list[Query] = ()) -> Reading:
+    checked, command, problem = _checked(query)
+    if checked is None:
+        return Reading(None, "", _choices(list(alternatives)), f"I read `{command}`, but: {problem}", False)
+    understood = f"I read this as `{command}`" + (f" ({_summary(analysis)})." if _summary(analysis) else ".")
+    return Reading(checked, command, (), understood, False)
+
+
+def _not_understood(analysis: Analysis, options: list[Query], why: str) -> Reading:
+    summary = _summary(analysis)
+    understood = why + (f" I understood: {summary}." if summary else "")
+    if analysis.unknown:
+        understood += f" I don't know {', '.join(repr(w) for w in analysis.unknown[:3])}."
+    return Reading(None, "", _choices(options), understood, False)
+
+
+def _fresh(analysis: Analysis, problem: str = "") -> Reading:
+    countries = analysis.countries
+    n = len(countries)
+    ranked = _ranked(analysis, n)
+    if not ranked and n == 2 and "partners" in analysis.scores and "pair" not in analysis.scores:
+        # "partners of China and India": both lists, or the two together?
+        options = [
+            _query("partners", [countries[0]], analysis),
+            _query("partners", [countries[1]], analysis),
+            _query("compare", countries, analysis),
+        ]
+        return _not_understood(analysis, options, "Which question did you mean?")
+    if ranked and len(ranked) > 1 and analysis.strongest[ranked[1]] >= 3 and {ranked[0], ranked[1]} in _CONFLICTS:
+        options = [_query(v, countries, analysis) for v in ranked[:MAX_CHOICES]]
+        return _not_understood(analysis, options, f"Did you mean `{ranked[0]}` or `{ranked[1]}`?")
+    if not ranked and problem:
+        # The text was a command with a mistake ("pair China China"): the parser's reason is the answer.
+        return Reading(None, "", (), problem, False)
+    verb = ranked[0] if ranked else _default_verb(n, len(analysis.groups))
+    if verb is None:
+        return _unplaceable(analysis)
+    if verb == "compare" and len(countries) > 8:
+        countries = countries[:8]
+    return _reading(_query(verb, countries, analysis), analysis)
+
+
+def _unplaceable(analysis: Analysis) -> Reading:
+    """Cues for verbs the named countries don't fit, or nothing at all: say so, offer what fits."""
+    n = len(analysis.countries)
+    cued = sorted(analysis.scores, key=lambda v: (analysis.strongest[v], analysis.scores[v]), reverse=True)
+    options: list[Query] = []
+    if n == 0 and analysis.field:
+        options = [_query(v, [], analysis) for v in ("top", "rising", "pairs") if _available(v)]
+    elif n == 1:
+        options = [_query(v, analysis.countries, analysis) for v in ("partners", "rising", "profile")]
+    if cued and n == 0 and _ARITY.get(cued[0], (0, 0))[0] > 0:
+        why = f"`{cued[0]}` needs a country: which one?"
+        if analysis.unknown:
+            why = f"`{cued[0]}` needs a country, and I couldn't read {analysis.unknown[0]!r} as one."
+        return _not_understood(analysis, options, why)
+    return _not_understood(analysis, options, _LOST)
+
+
+# ------------------------------------------------------------------ follow-ups in a thread
+
+
+def _follow_up(analysis: Analysis, previous: Query) -> Reading:
+    text = analysis.text
+    new = analysis.countries
+    before = list(previous.countries)
+    adds = bool(re.match(r"^(and |also |plus )?(compare|compared|vs\.?|versus|against)\b", text))
+    joins = bool(re.match(r"^(and |also |but )?with\b", text))
+    if not new:
+        countries = before
+    elif adds:
+        countries = before + [c for c in new if c not in before]
+    elif joins:
+        countries = before[:1] + [c for c in new if c not in before[:1]]
+    elif len(new) >= 2 or len(before) <= 1:
+        countries = list(new)
+    elif previous.verb == "compare":
+        countries = before + [c for c in new if c not in before]
+    else:
+        countries = before[:-1] + [c for c in new if c not in before[:-1]]
+    n = len(countries)
+    ranked = _ranked(analysis, n)
+    if adds:
+        verb = "compare"
+    elif ranked and analysis.strongest[ranked[0]] >= 2:
+        verb = ranked[0]
+    elif _valid(previous.verb, n):
+        verb = previous.verb
+    elif joins and n == 2:
+        verb = "pair"
+    elif previous.verb in ("top", "pairs", "about", "help") and n == 1:
+        verb = "partners" if previous.verb == "pairs" else "profile"
+    elif previous.verb == "partners" and n == 2:
+        verb = "pair"
+    else:
+        verb = _default_verb(n, len(analysis.groups)) or previous.verb
+    if not _valid(verb, n):
+        fits = [v for v in ("partners", "pair", "compare", "fields", "profile", "rising") if _valid(v, n)]
+        options = [_query(v, countries, analysis, base=previous) for v in fits]
+        return _not_understood(analysis, options, f"`{verb}` doesn't fit {n} countr{'y' if n == 1 else 'ies'}.")
+    group_from_text = bool(analysis.groups)
+    base = (
+        previous
+        if group_from_text or verb == previous.verb or previous.group is None
+        else replace(previous, group=None)
+    )
+    return _reading(_query(verb, countries, analysis, base=base), analysis)
+
+
+def _is_follow_up(analysis: Analysis) -> bool:
+    if FOLLOW_UP.match(analysis.text):
+        return True
+    if not analysis.countries and not analysis.groups:
+        return True
+    explicit = [v for v in analysis.scores if analysis.strongest[v] >= 2]
+    return not explicit
+
+
+# ------------------------------------------------------------------ the entry point
+
+
+def _canonical_attempt(text: str) -> tuple[Query | None, str]:
+    """The text as a command: (query, "") when it is one, (None, the parser's message) when it tried to be."""
+    cleaned = text_tools.clean(text)
+    stripped = re.sub(r"^\s*(<@[^>]+>|@\w+|/collab\b)[\s,:]*", "", text or "").strip()
+    first = cleaned.split(" ", 1)[0].strip("`/") if cleaned else ""
+    if first not in commands.VERBS and first not in commands.VERB_ALIASES:
+        return None, ""
+    if commands.VERB_ALIASES.get(first) == "sql" and first == "with" and not _SQL_WITH.match(stripped):
+        return None, ""
+    try:
+        return commands.parse(stripped), ""
+    except UserError as error:
+        return None, error.message
+
+
+def _changes_previous(query: Query, previous: Query) -> bool:
+    """A bare `top …` command (no group) in a thread about a country means "change the last answer"."""
+    return query.verb == "top" and query.group is None and bool(previous.countries or previous.group)
+
+
+def read(text: str, previous: Query | None = None) -> Reading:
+    """Read `text` as a Query; `previous` is the thread's last Query, for follow-ups that change one slot."""
+    query, problem = _canonical_attempt(text)
+    if query is not None and previous is not None and _changes_previous(query, previous):
+        query = None  # "top 20" or "rank by affinity" in a thread: change the last question
+    if query is not None:
+        return Reading(query, canonical(query), (), f"`{canonical(query)}`", True)
+    if len(text or "") > commands.MAX_TEXT:
+        return Reading(
+            None, "", (), f"That is {len(text):,} characters long; keep it under {commands.MAX_TEXT:,}.", False
+        )
+    analysis = analyse(text)
+    if previous is not None and previous.verb not in ("sql", "help") and _is_follow_up(analysis):
+        if not analysis.said_anything():
+            return Reading(None, "", (), "I didn't find anything to change in the last question.", False)
+        return _follow_up(analysis, previous)
+    if not analysis.said_anything():
+        why = problem or _LOST
+        return Reading(None, "", (), why, False)
+    reading = _fresh(analysis, problem)
+    if reading.query is None and problem and not reading.choices:
+        return replace(reading, understood=problem)
+    return reading

@@ -1,0 +1,155 @@
+"""Options in sentence form: years, how many rows, ranking metric, complete years, counting, source.
+
+Each finder takes the question (lower case, cleaned), records what it understood and blanks the
+words it used, so the name and intent readers never see "2019" or "top 5" again.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from bot.engine.interpret.vocabulary import NUMBER_WORDS
+
+_Y = r"((?:19|20)\d\d)"
+_NUM = r"(\d{1,3}|" + "|".join(sorted((re.escape(w) for w in NUMBER_WORDS), key=len, reverse=True)) + r")"
+
+
+@dataclass
+class Slots:
+    year_from: int | None = None
+    year_to: int | None = None
+    years_said: bool = False  # any time phrase, even one that sets only one end
+    complete_only: bool | None = None  # None: not mentioned; False: "include incomplete years"
+    limit: int | None = None
+    metric: str | None = None
+    count: str | None = None
+    source: str | None = None
+    public: bool = False
+    found: list[str] = field(default_factory=list)  # what was understood, for the "understood" line
+
+
+def _number(text: str) -> int:
+    return int(text) if text.isdigit() else NUMBER_WORDS[text]
+
+
+def _blank(text: str, match: re.Match[str]) -> str:
+    return text[: match.start()] + " " * (match.end() - match.start()) + text[match.end() :]
+
+
+# (pattern, what it sets) in order: longer phrases first, so "between 2016 and 2020" is never "in 2020".
+_YEAR_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), kind)
+    for pattern, kind in (
+        (rf"\b(?:between|from|in|during|over|for)?\s*(?:the\s+)?(?:years?\s+)?{_Y}\s*(?:-|–|—|to|until|till|through|thru|and|&)\s*{_Y}\b", "range"),
+        (rf"\b(?:since|from|after|starting(?: in| from)?|beginning(?: in)?|as of|post)\s+(?:the\s+)?(?:year\s+)?{_Y}\b", "from"),
+        (rf"\b{_Y}\s*(?:onwards?|and later|and after|or later|and beyond|on|\+|to date|to now|to the present)(?=\W|$)", "from0"),
+        (rf"\b(?:until|till|to|through|thru|up to|up until|before|by|prior to|pre)\s+(?:the\s+)?(?:year\s+)?{_Y}\b", "to"),
+        (rf"\b{_Y}\s*(?:and earlier|and before|or earlier)\b", "to0"),
+        (rf"\b(?:in|during|for|of)?\s*(?:the\s+)?(?:year\s+)?{_Y}\b(?:\s+only|\s+alone)?", "single"),
+    )
+)  # fmt: skip
+
+
+def find_years(text: str, slots: Slots) -> str:
+    for pattern, kind in _YEAR_RULES:
+        while (match := pattern.search(text)) is not None:
+            whole = match.group(0)
+            first = int(match.group(1))
+            if kind == "range":
+                slots.year_from, slots.year_to = first, int(match.group(2))
+            elif kind == "from":
+                slots.year_from = first + 1 if re.match(r"\s*(after|post)\b", whole) else first
+            elif kind == "from0":
+                slots.year_from = first
+            elif kind == "to":
+                slots.year_to = first - 1 if re.match(r"\s*(before|prior|pre)\b", whole) else first
+            elif kind == "to0":
+                slots.year_to = first
+            else:
+                slots.year_from = slots.year_to = first
+            slots.years_said = True
+            text = _blank(text, match)
+    if re.search(r"\b(all|every|any) years?\b|\bwhole period\b|\ball time\b|\bno year limits?\b", text):
+        slots.years_said = True  # "all years": clears a follow-up's window
+    return text
+
+
+_LIMIT_RULES = tuple(
+    re.compile(pattern)
+    for pattern in (
+        rf"\b(?:top|first|best|limit(?: to)?|leading|biggest|largest|strongest|main|closest|only|just|show(?: me)?|"
+        rf"give(?: me)?|list)[\s-]+(?:the\s+)?{_NUM}\b",
+        rf"\b(?:the\s+)?{_NUM}\s+(?:most|biggest|largest|top|leading|main|strongest|closest|fastest|best|highest|"
+        rf"partners?|countries|collaborators|rows|results|pairs|nations|places|entries)\b",
+        rf"\b{_NUM}\s+(?:of\s+)?(?:the\s+)?(?:top|most|leading)\b",
+    )
+)
+
+
+def find_limit(text: str, slots: Slots) -> str:
+    for pattern in _LIMIT_RULES:
+        match = pattern.search(text)
+        if match is not None:
+            slots.limit = _number(match.group(1))
+            # keep the ranking word ("top", "most"): it is also a cue for what is asked
+            start, end = match.span(1)
+            text = text[:start] + " " * (end - start) + text[end:]
+            return text
+    return text
+
+
+_METRIC_RULES = tuple(
+    (re.compile(pattern), metric)
+    for pattern, metric in (
+        (r"\b(?:by |using |with |on )?(?:affinity|association strength|relative to (?:their |its |the )?(?:sizes?|volume)|"
+         r"normali[sz](?:ed|e|ing|ation)|adjusted (?:for|by) (?:size|volume)|size[- ]adjusted|controlling for size|"
+         r"(?:more|less) than expected|than (?:you'?d |one would )?expect(?:ed)?|punch(?:es|ing)? above|"
+         r"disproportionate(?:ly)?|over-?represented|given (?:their|its) size|for (?:their|its) size|"
+         r"relative strength|intensity)\b", "affinity"),
+        (r"\b(?:by |as a |as |in )?(?:international share|share of international(?: articles| papers)?)\b", "international"),
+        (r"\b(?:by |as a |as |in |what )?(?:share|shares|percentage|percent|proportion|fraction of (?:its|their)|"
+         r"per cent|% of)\b(?! (?:it|this|that|with|in the channel|to the channel))", "share"),
+        (r"\b(?:by|on|using) (?:joint articles|joint papers|joint|volume|raw counts?|counts?|number of (?:joint )?(?:articles|papers)|"
+         r"absolute numbers|articles|papers)\b", "joint"),
+    )
+)  # fmt: skip
+
+
+def find_metric(text: str, slots: Slots) -> str:
+    for pattern, metric in _METRIC_RULES:
+        match = pattern.search(text)
+        if match is not None:
+            slots.metric = metric
+            return _blank(text, match)
+    return text
+
+
+_OTHER_RULES = tuple(
+    (re.compile(pattern), name, value)
+    for pattern, name, value in (
+        (r"\b(?:include|including|with|keep|show|all) (?:the )?(?:incomplete|partial|recent|unfinished) (?:years?|data)\b|"
+         r"\bincomplete years too\b|\ball years\b", "complete_only", False),
+        (r"\b(?:only |just )?(?:complete|completed|full|finished|final) (?:years?|data)(?: only)?\b|"
+         r"\b(?:exclude|excluding|without|ignore|ignoring|skip|drop|no|not the|minus) (?:the )?(?:incomplete|partial|"
+         r"unfinished|recent|latest) (?:years?|data)\b|\bcomplete(?:-only| only)?\b", "complete_only", True),
+        (r"\bfractional(?:ly)?(?: count(?:ing|s)?)?\b|\bfraction(?:al)? counting\b|\bcount(?:ed|ing)? fractionally\b", "count", "fractional"),
+        (r"\b(?:full|whole) count(?:ing|s)?\b", "count", "full"),
+        (r"\b(?:from |using |with |in |on |via )?(?:the )?open ?alex(?: data)?\b|\bsource openalex\b", "source", "openalex"),
+        (r"\b(?:from |using |with |on |via )?(?:the )?(?:eto|cset)(?:'s)?(?: data)?\b", "source", "eto"),
+        (r"\b(?:make it |post (?:it |this |that )?(?:in|to) (?:the )?channel|public(?:ly)?|for (?:the )?(?:whole )?"
+         r"(?:channel|team|everyone)|share (?:it |this |that )?(?:with|in|to) (?:the )?(?:channel|team|everyone)|"
+         r"in (?:the )?channel)\b", "public", True),
+    )
+)  # fmt: skip
+
+
+def find_options(text: str, slots: Slots, *, about_data: bool) -> str:
+    for pattern, name, value in _OTHER_RULES:
+        if name == "source" and about_data:
+            continue  # "where does ETO's data come from" asks about the source, it doesn't pick one
+        match = pattern.search(text)
+        if match is not None:
+            setattr(slots, name, value)
+            text = _blank(text, match)
+    return text

@@ -1,0 +1,59 @@
+"""Cleaning a chat message down to the words that matter: no Slack markup, emoji, greetings or politeness."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_SLACK_MARKUP = re.compile(r"<[@#!][^>]*>|<(?:https?|mailto):[^>|]*(?:\|([^>]*))?>")
+_MENTION = re.compile(r"(?<!\w)@[\w.-]+")
+_EMOJI_CODE = re.compile(r":[a-z0-9_+-]{1,40}:")
+_QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "′": "'", "`": "'", "“": '"', "”": '"', "„": '"'})
+_NOISE = re.compile(
+    r"^(?:(?:hi|hello|hey|hiya|heya|yo|howdy|greetings|good (?:morning|afternoon|evening|day)|dear|ok(?:ay)?|"
+    r"so|um+|uh+|hmm+|quick question|question|q)\b[\s,!.:;-]*(?:there\b|all\b|team\b|collab\b|bot\b|folks\b)?[\s,!.:;-]*)+"
+)
+_POLITE = re.compile(
+    r"\b(?:please|pls|plz|kindly|thanks|thank you|thx|ty|cheers|i'?d like to know|i would like to know|"
+    r"i want to know|i wonder|i'?m wondering|i was wondering|wondering|can you|could you|would you|will you|"
+    r"can u|could u|do you know|let me know|tell me|show me|give me|i need|i want|quickly|real quick|"
+    r"for me|for a brief|for a report|if possible|if you can|if you could|maybe|perhaps|actually|basically)\b"
+)
+
+
+def clean(text: str) -> str:
+    """Lower-case text with Slack markup, mentions, emoji and stray symbols removed; single spaces."""
+    text = _SLACK_MARKUP.sub(lambda m: f" {m.group(1) or ''} ", text or "")
+    text = _MENTION.sub(" ", text)
+    text = _EMOJI_CODE.sub(" ", text.translate(_QUOTES))
+    text = "".join(
+        " " if unicodedata.category(ch) in ("So", "Sk", "Cs", "Co", "Cn", "Cf", "Mn", "Me") and ch not in "'" else ch
+        for ch in unicodedata.normalize("NFC", text)
+    )
+    text = re.sub(r"\s+", " ", text).strip().lower()
+    return re.sub(r"^/?collab\b[\s,:]*", "", text)
+
+
+def strip_politeness(text: str) -> str:
+    """The question without greetings and politeness ("tell me about" keeps its "about": it is a cue)."""
+    text = _NOISE.sub("", text)
+    text = re.sub(r"\btell me about\b", "profile-about", text)  # a cue, not politeness
+    text = _POLITE.sub(" ", text)
+    return re.sub(r"\s+", " ", text.replace("profile-about", "tell me about")).strip(" ,.;:!?")
+
+
+_TOKEN = re.compile(r"\(|\)|[–—/&+]|\w(?:[\w.'-]*[\w.])?|-")
+
+
+def tokens(text: str) -> list[str]:
+    """Words (keeping "u.s.", "co-authors", "d'ivoire" whole), dashes, slashes and parentheses."""
+    return _TOKEN.findall(text)
+
+
+def variants(span: str) -> list[str]:
+    """A span as written, without a trailing full stop, and without a possessive ("malaysia's")."""
+    out = [span]
+    for candidate in (span.rstrip("."), re.sub(r"'s$|(?<=s)'$", "", span.rstrip("."))):
+        if candidate and candidate not in out:
+            out.append(candidate)
+    return out
