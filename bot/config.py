@@ -30,7 +30,11 @@ class Settings:
         "SLACK_API_URL", "", "Web API base URL; empty means Slack's own (tests point it at a stand-in)."
     )
     # Data
-    collab_db: str = setting("COLLAB_DB", "", "The analytics DuckDB file; empty means `data/collab.duckdb`.")
+    collab_db: str = setting(
+        "COLLAB_DB",
+        "",
+        "The analytics DuckDB file; empty means `data/collab.duckdb` in a checkout, the user's cache folder when installed.",
+    )
     query_seconds: float = setting("COLLAB_QUERY_SECONDS", 5.0, "Time limit of one query, in seconds.")
     memory_limit: str = setting("COLLAB_MEMORY_LIMIT", "1GB", "DuckDB's memory cap while answering.")
     ingest_memory: str = setting(
