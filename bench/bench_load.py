@@ -64,9 +64,7 @@ def main() -> int:
                 answers += [s for s in result.answer_seconds if s is not None]
                 peak = max(peak, result.peak_rss)
                 slow += sum(s >= 3 for s in result.ack_seconds)
-                not_once += sum(
-                    1 for ack, n in zip(result.acks, result.responses) if (b"Working on" in ack.body) != (n == 1)
-                )
+                not_once += len(result.not_once())
                 print(f"round {round_}: {len(texts)} in flight, all answered in {result.wall:.1f} s")
                 quiet(standin)  # let this round's charts finish uploading: each round starts from idle
             errors = [line for line in server.log(tail=0).splitlines() if " ERROR " in line or "Traceback" in line]

@@ -55,6 +55,13 @@ class Settings:
         empty_is_value=True,
     )
     log_level: str = setting("COLLAB_LOG_LEVEL", "info", "gunicorn's log level.")
+    ack_seconds: float = setting(
+        "COLLAB_ACK_SECONDS",
+        2.0,
+        "An answer ready within this many seconds goes in the slash command's ack (Slack waits 3 s); "
+        "a slower one follows at the response_url.",
+    )
+    chart_processes: int = setting("COLLAB_CHART_PROCESSES", 1, "Chart-drawing processes per web worker.")
     # Digests
     admins: str = setting("COLLAB_ADMINS", "", "Comma-separated Slack user IDs who may manage every channel's digest.")
     digest_lease_seconds: float = setting(

@@ -31,7 +31,7 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from slack_standin import SlackStandIn  # noqa: E402
+from slack_standin import SlackStandIn, unescaped_markup  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
@@ -235,8 +235,9 @@ class SlackServer:
             "trigger_id": trigger_id or new_trigger_id(),
         }
         key = response_key or uuid.uuid4().hex
-        fields["response_url"] = self.standin.response_url(key)
+        fields["response_url"] = self.standin.response_url(key, channel=fields["channel_id"])
         reply = self.post_signed(urllib.parse.urlencode(fields), **sign_options)
+        self.standin.record_ack(fields["channel_id"], reply.status, reply.body)
         return reply, {
             "channel": fields["channel_id"],
             "user": fields["user_id"],
@@ -273,7 +274,7 @@ class SlackServer:
             },
             "channel": {"id": channel, "name": "research"},
             "trigger_id": trigger_id,
-            "response_url": self.standin.response_url(key),
+            "response_url": self.standin.response_url(key, channel=channel),
             "actions": [
                 {
                     "type": "button",
@@ -286,6 +287,7 @@ class SlackServer:
             ],
         }
         reply = self.post_signed(urllib.parse.urlencode({"payload": json.dumps(payload)}), headers=headers)
+        self.standin.record_ack(channel, reply.status, reply.body)
         return reply, {"channel": channel, "user": user, "key": key, "trigger_id": trigger_id}
 
     def event(
@@ -328,6 +330,24 @@ def server(standin: SlackStandIn, collab_db: Path) -> Iterator[SlackServer]:
         yield running.wait_until_up()
     finally:
         running.stop()
+
+
+PAYLOAD_METHODS = ("ack", "response", "chat.postMessage", "chat.postEphemeral", "chat.update", "views.publish")
+
+
+@pytest.fixture(autouse=True)
+def payloads_are_escaped(standin: SlackStandIn) -> Iterator[None]:
+    """After each test: every message the server sent meanwhile has its `&`, `<`, `>` escaped in mrkdwn.
+
+    Import it into a Slack test module (with the other fixtures) and it checks every test there;
+    late arrivals from one test are checked with the next.
+    """
+    first = len(standin.calls)
+    yield
+    with standin._condition:
+        sent = [c for c in standin.calls[first:] if c.method in PAYLOAD_METHODS or c.body.get("initial_comment")]
+    problems = [(c.method, text[:160]) for c in sent for text in unescaped_markup(c.body)]
+    assert not problems, f"unescaped mrkdwn in what the server sent: {problems}"
 
 
 @pytest.fixture
@@ -378,36 +398,77 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, -(-len(ordered) * p // 100) - 1))] if ordered else float("nan")
 
 
+def is_answer(payload: dict[str, Any]) -> bool:
+    """An answer message (its header block), as opposed to a chart, a notice or an error."""
+    return any(b.get("type") == "header" for b in payload.get("blocks") or [])
+
+
+def is_chart(payload: dict[str, Any]) -> bool:
+    return any(b.get("type") == "image" for b in payload.get("blocks") or [])
+
+
+def ack_payload(reply: Reply) -> dict[str, Any]:
+    return reply.json() if reply.body else {}
+
+
+def answer_to(standin: SlackStandIn, reply: Reply, key: str, timeout: float = 30) -> dict[str, Any]:
+    """The answer (or refusal) to a command: its ack, or after an empty ack (slow) the response_url's first message."""
+    if reply.body:
+        return reply.json()
+    return standin.wait_for("response", where={"key": key}, test=lambda c: "blocks" in c.body, timeout=timeout)[0].body
+
+
+def answers_to(standin: SlackStandIn, reply: Reply, key: str) -> int:
+    """How many times a command was answered: in its ack and at its response_url."""
+    posted = standin.calls_to("response", where={"key": key}, test=lambda c: c.status == 200 and is_answer(c.body))
+    return is_answer(ack_payload(reply)) + len(posted)
+
+
 @dataclass
 class Burst:
-    """What a burst of simultaneous commands gave: per command, seconds to ack and to answer."""
+    """What a burst of simultaneous commands gave: per command, seconds to ack, to the answer and to the chart."""
 
     texts: list[str]
     acks: list[Reply]
     keys: list[str]
     ack_seconds: list[float]
-    answer_seconds: list[float | None]  # None: no answer (an ack that already answered, e.g. a typo)
-    responses: list[int]  # response_url posts per command
+    answer_seconds: list[float | None]  # None: no answer (refused in the ack, e.g. a typo)
+    chart_seconds: list[float | None]  # None: the answer has no chart
+    answers: list[int]  # answer messages per command, in the ack and at the response_url (must be 1)
+    charts: list[int]  # chart messages per command (1 when the answer promised one, else 0)
     peak_rss: int  # bytes, master + workers, sampled during the burst
     wall: float
 
     def summary(self) -> dict[str, float]:
         answered = [s for s in self.answer_seconds if s is not None]
+        charted = [s for s in self.chart_seconds if s is not None]
         return {
             "n": len(self.texts),
             "answered": len(answered),
-            **{f"ack_p{p}": percentile(self.ack_seconds, p) for p in (50, 95, 99)},
+            **{f"ack_p{p}": percentile(self.ack_seconds, p) for p in (50, 95, 99, 100)},
             **{f"answer_p{p}": percentile(answered, p) for p in (50, 95, 99)},
+            **{f"chart_p{p}": percentile(charted, p) for p in (50, 95, 99)},
             "peak_rss_mb": self.peak_rss / 2**20,
             "wall": self.wall,
         }
 
+    def not_once(self) -> list[tuple[str, int, int]]:
+        """Commands whose answer or chart did not arrive exactly once: (text, answers, charts)."""
+        problems = []
+        for text, reply, answers, charts, chart in zip(
+            self.texts, self.acks, self.answers, self.charts, self.chart_seconds, strict=True
+        ):
+            refused = b":thinking_face:" in reply.body
+            if (answers, charts) != ((0 if refused else 1), (0 if chart is None else 1)):
+                problems.append((text, answers, charts))
+        return problems
+
 
 def burst(server: SlackServer, standin: SlackStandIn, texts: list[str], timeout: float = 120) -> Burst:
-    """Send every command at the same moment (one thread each); wait for every answer; count the responses.
+    """Send every command at the same moment (one thread each); wait for every answer and chart; count them.
 
-    A command whose ack is "Working on…" must get exactly one response_url post (the answer); one
-    refused in the ack itself (a typo) gets none.
+    An answer comes in the ack itself, or (when it was slow) at the response_url after an empty ack;
+    an answer that says "the chart follows" gets exactly one chart message at the response_url.
     """
     start = threading.Barrier(len(texts) + 1)
     acks: list[Reply | None] = [None] * len(texts)
@@ -435,25 +496,42 @@ def burst(server: SlackServer, standin: SlackStandIn, texts: list[str], timeout:
     for thread in threads:
         thread.join()
     answer_seconds: list[float | None] = []
+    chart_seconds: list[float | None] = []
     for i, reply in enumerate(acks):
         assert reply is not None
-        if reply.status == 200 and b"Working on" in reply.body:
-            call = standin.wait_for("response", where={"key": sent[i]["key"]}, timeout=timeout)[0]
-            answer_seconds.append(call.at - began[i])
+        key, payload = sent[i]["key"], ack_payload(reply)
+        if is_answer(payload):
+            answer_seconds.append(reply.seconds)
+        elif not reply.body:  # slow: the answer follows at the response_url
+            call = standin.wait_for("response", where={"key": key}, test=lambda c: is_answer(c.body), timeout=timeout)
+            answer_seconds.append(call[0].at - began[i])
+            payload = call[0].body
         else:
             answer_seconds.append(None)
+        if "chart follows" in json.dumps(payload):
+            call = standin.wait_for("response", where={"key": key}, test=lambda c: is_chart(c.body), timeout=timeout)
+            chart_seconds.append(call[0].at - began[i])
+        else:
+            chart_seconds.append(None)
     wall = time.monotonic() - t0
-    time.sleep(1.0)  # a second answer to any command would arrive by now
+    time.sleep(1.0)  # a second answer or chart to any command would arrive by now
     sampling.set()
     sampler.join()
-    responses = [len(standin.calls_to("response", where={"key": s["key"]})) for s in sent]
+    answers, charts = [], []
+    for i, reply in enumerate(acks):
+        assert reply is not None
+        posted = [c.body for c in standin.calls_to("response", where={"key": sent[i]["key"]})]
+        answers.append(is_answer(ack_payload(reply)) + sum(is_answer(p) for p in posted))
+        charts.append(sum(is_chart(p) for p in posted))
     return Burst(
         list(texts),
         [a for a in acks if a is not None],
         [s["key"] for s in sent],
         [a.seconds for a in acks if a is not None],
         answer_seconds,
-        responses,
+        chart_seconds,
+        answers,
+        charts,
         peak[0],
         wall,
     )

@@ -4,6 +4,17 @@ A real ThreadingHTTPServer on 127.0.0.1 (random port) that records every call an
 Slack does, so the real server can be tested end to end with only Slack itself replaced. It keeps
 each channel's history (posted messages with their metadata, file shares) for conversations.history.
 
+It refuses what Slack refuses: chat.postMessage with more than 12,000 characters of text across
+its blocks (`msg_blocks_too_long`); posts, uploads and history in conversations the bot is not a
+member of (`channel_not_found`, or `not_in_channel` for public channels, where chat:write.public
+still lets it post); joining anything but a public channel
+(`method_not_supported_for_channel_type`); image blocks naming a file that was never uploaded
+(`invalid_blocks`). Conversations are public channels (ids starting with C), private channels (G),
+DMs (D) or group DMs, as declared with `conversation(...)`; the bot is a member of what it joined,
+opened or was declared in. It also records every acknowledgement the server sent (method "ack"),
+and response_url posts `in_channel` land in their conversation's history, so `history` is what
+everyone there sees.
+
 It can be scripted to fail, per endpoint (a Web API method, "upload" for the upload URLs,
 "response" for response_urls), once per script: an API error, HTTP 429 with Retry-After, HTTP 500,
 or the connection closed without a response. A 500 or a drop can come before Slack acted
@@ -18,6 +29,7 @@ shared, and only the reply is lost), the case that makes a blind retry post twic
     standin.drop_once("upload", where={"filename": "collab-x.png"})
     calls = standin.wait_for("chat.postMessage", where={"channel": "C1"})
     standin.history["C1"]                           # what people in C1 would see
+    standin.conversation("G1", "mpim", member=False)  # a group DM the bot isn't in
 """
 
 from __future__ import annotations
@@ -25,6 +37,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import re
 import socket
 import threading
 import time
@@ -35,6 +48,28 @@ from typing import Any
 from urllib.parse import parse_qsl, urlparse
 
 BOT_USER = "U0COLLAB"
+MAX_BLOCK_TEXT = 12000  # characters of text across a message's blocks (bolt-js#2509)
+KINDS = ("public", "private", "im", "mpim")
+
+
+def block_text_length(value: Any) -> int:
+    """Every `text` string in a block tree, counted."""
+    if isinstance(value, list):
+        return sum(block_text_length(v) for v in value)
+    if isinstance(value, dict):
+        return sum(len(v) if k == "text" and isinstance(v, str) else block_text_length(v) for k, v in value.items())
+    return 0
+
+
+def image_files(blocks: Any) -> list[str]:
+    """The file ids that image blocks show by reference (slack_file)."""
+    if not isinstance(blocks, list):
+        return []
+    return [
+        str((b.get("slack_file") or {}).get("id"))
+        for b in blocks
+        if isinstance(b, dict) and b.get("type") == "image" and b.get("slack_file")
+    ]
 
 
 @dataclass
@@ -74,6 +109,11 @@ class SlackStandIn:
         self.uploads: dict[str, bytes] = {}  # file id -> bytes received at its upload URL
         self.upload_requests: dict[str, dict[str, Any]] = {}  # file id -> files.getUploadURLExternal fields
         self.joined: set[str] = set()
+        self.kinds: dict[str, str] = {}  # conversation -> public | private | im | mpim (else from its id)
+        self.bot_member: set[str] = set()  # conversations the bot is in (declared, joined or opened)
+        self.response_channels: dict[str, str] = {}  # response_url key -> its conversation
+        self.completed: set[str] = set()  # file ids whose upload was completed
+        self.deleted: set[str] = set()
         self.members: dict[str, list[str]] = {}  # channel -> user ids, for conversations.members
         self.history: dict[str, list[dict[str, Any]]] = {}  # channel -> messages people see there, oldest first
         self._scripted: list[_Scripted] = []
@@ -113,10 +153,63 @@ class SlackStandIn:
     def api_url(self) -> str:
         return f"{self.url}/api/"
 
-    def response_url(self, key: str) -> str:
+    def response_url(self, key: str, channel: str | None = None) -> str:
+        """A response_url; with `channel`, its `in_channel` posts land in that conversation's history."""
+        if channel:
+            self.response_channels[key] = channel
         return f"{self.url}/response/{key}"
 
+    # ------------------------------------------------------------ conversations
+
+    def conversation(self, channel: str, kind: str, *, member: bool) -> str:
+        """Declare a conversation's kind and whether the bot is in it."""
+        assert kind in KINDS, kind
+        with self._condition:
+            self.kinds[channel] = kind
+            (self.bot_member.add if member else self.bot_member.discard)(channel)
+        return channel
+
+    def kind(self, channel: str) -> str:
+        return self.kinds.get(channel) or {"C": "public", "G": "private", "D": "im"}.get(channel[:1], "public")
+
+    def is_member(self, channel: str) -> bool:
+        return channel in self.bot_member or channel in self.joined
+
+    def _refusal(self, channel: str, *, posting: bool) -> str | None:
+        """Slack's error for posting (chat.postMessage) or sharing a file in `channel`, None when allowed."""
+        if self.is_member(channel):
+            return None
+        if self.kind(channel) == "public":
+            return None if posting else "not_in_channel"  # chat:write.public posts without joining
+        return "channel_not_found"  # private conversations are invisible to non-members
+
+    def record_ack(self, channel: str, status: int, body: bytes) -> None:
+        """An acknowledgement the server sent for a request in `channel` (an in_channel one is seen there)."""
+        try:
+            payload = json.loads(body) if body else {}
+        except ValueError:
+            payload = {"text": body.decode(errors="replace")}
+        if not isinstance(payload, dict):
+            payload = {"value": payload}
+        if payload.get("response_type") == "in_channel":
+            self._add_to_history(channel, self._visible(payload))
+        self._record(Call("ack", "/slack/events", {}, {**payload, "channel": channel}, body, status))
+
+    def _visible(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "type": "message",
+            "user": BOT_USER,
+            "ts": self._new_ts(),
+            "text": payload.get("text", ""),
+            "blocks": payload.get("blocks") or [],
+            "image_files": image_files(payload.get("blocks")),
+        }
+
     # ------------------------------------------------------------ scripting failures
+
+    def reply_once(self, method: str, reply: dict[str, Any], where: dict[str, str] | None = None) -> None:
+        """The next matching call to `method` answers `reply` as it is (e.g. an "ok" without a channel)."""
+        self._script(method, where, 200, reply, {})
 
     def fail_once(self, method: str, error: str, where: dict[str, str] | None = None) -> None:
         """The next matching call to `method` answers {"ok": false, "error": error}."""
@@ -137,7 +230,7 @@ class SlackStandIn:
         self._script(method, where, status, "Internal Server Error", {}, processed=processed)
 
     def drop_once(self, method: str, where: dict[str, str] | None = None, *, processed: bool = False) -> None:
-        """The next matching call gets its connection closed without a response (after acting on it when `processed`)."""
+        """The next matching call gets its connection closed without an answer (after acting on it when `processed`)."""
         self._script(method, where, 0, "", {}, drop=True, processed=processed)
 
     def clear_scripts(self) -> None:
@@ -226,17 +319,43 @@ class SlackStandIn:
             self.history.setdefault(channel, []).append(message)
 
     def _post_message(self, body: dict[str, Any]) -> dict[str, Any]:
+        channel = str(body.get("channel"))
+        blocks = body.get("blocks")
+        if isinstance(blocks, str) and blocks[:1] == "[":
+            blocks = json.loads(blocks)
+        refused = self._refusal(channel, posting=True)
+        if refused:
+            return {"ok": False, "error": refused}
+        if block_text_length(blocks) > MAX_BLOCK_TEXT:
+            return {"ok": False, "error": "msg_blocks_too_long"}
+        unknown = [f for f in image_files(blocks) if f not in self.completed or f in self.deleted]
+        if unknown:
+            return {"ok": False, "error": "invalid_blocks", "errors": [f"invalid slack file {unknown[0]}"]}
         ts = self._new_ts()
         metadata = body.get("metadata")
         if isinstance(metadata, str) and metadata[:1] == "{":
             metadata = json.loads(metadata)
-        message = {"type": "message", "user": BOT_USER, "ts": ts, "text": body.get("text", "")}
+        message = {
+            "type": "message",
+            "user": BOT_USER,
+            "ts": ts,
+            "text": body.get("text", ""),
+            "blocks": blocks or [],
+            "image_files": image_files(blocks),
+        }
+        if body.get("thread_ts"):
+            message["thread_ts"] = body["thread_ts"]
         if metadata:
             message["metadata"] = metadata
         self._add_to_history(str(body.get("channel")), message)
         return {"ok": True, "channel": body.get("channel"), "ts": ts, "message": message}
 
     def _history(self, body: dict[str, Any]) -> dict[str, Any]:
+        if not self.is_member(str(body.get("channel"))):
+            return {
+                "ok": False,
+                "error": "not_in_channel" if self.kind(str(body.get("channel"))) == "public" else "channel_not_found",
+            }
         oldest = float(body.get("oldest") or 0)
         with self._condition:
             messages = [dict(m) for m in self.history.get(str(body.get("channel")), []) if float(m["ts"]) > oldest]
@@ -261,6 +380,10 @@ class SlackStandIn:
         missing = [f["id"] for f in files if f.get("id") not in self.uploads]
         if not files or missing:
             return {"ok": False, "error": "file_upload_not_found" if missing else "invalid_arguments"}
+        refused = self._refusal(str(body["channel_id"]), posting=False) if body.get("channel_id") else None
+        if refused:
+            return {"ok": False, "error": refused}
+        self.completed.update(f["id"] for f in files)
         if body.get("channel_id"):  # shared: people in the channel see it
             self._add_to_history(
                 str(body["channel_id"]),
@@ -270,6 +393,7 @@ class SlackStandIn:
                     "ts": self._new_ts(),
                     "text": body.get("initial_comment", ""),
                     "upload": True,
+                    **({"thread_ts": body["thread_ts"]} if body.get("thread_ts") else {}),
                     "files": [{"id": f["id"], "title": f.get("title", "")} for f in files],
                 },
             )
@@ -288,8 +412,23 @@ class SlackStandIn:
         }
 
     def _join(self, body: dict[str, Any]) -> dict[str, Any]:
-        self.joined.add(str(body.get("channel")))
-        return {"ok": True, "channel": {"id": body.get("channel"), "is_member": True}}
+        channel = str(body.get("channel"))
+        if self.kind(channel) != "public":
+            return {"ok": False, "error": "method_not_supported_for_channel_type"}
+        self.joined.add(channel)
+        return {"ok": True, "channel": {"id": channel, "is_member": True}}
+
+    def _open(self, body: dict[str, Any]) -> dict[str, Any]:
+        channel = "D" + str(body.get("users", "")).lstrip("U")
+        self.conversation(channel, "im", member=True)
+        return {"ok": True, "channel": {"id": channel}}
+
+    def _delete_file(self, body: dict[str, Any]) -> dict[str, Any]:
+        file_id = str(body.get("file"))
+        if file_id not in self.upload_requests or file_id in self.deleted:
+            return {"ok": False, "error": "file_not_found"}
+        self.deleted.add(file_id)
+        return {"ok": True}
 
 
 _ANSWERS: dict[str, Callable[[SlackStandIn, dict[str, Any]], dict[str, Any]]] = {
@@ -306,7 +445,8 @@ _ANSWERS: dict[str, Callable[[SlackStandIn, dict[str, Any]], dict[str, Any]]] = 
     "chat.postEphemeral": lambda s, b: {"ok": True, "message_ts": f"{time.time():.6f}"},
     "views.publish": lambda s, b: {"ok": True, "view": {"id": s._next_id("V"), "type": "home"}},
     "conversations.join": SlackStandIn._join,
-    "conversations.open": lambda s, b: {"ok": True, "channel": {"id": "D" + str(b.get("users", "")).lstrip("U")}},
+    "conversations.open": SlackStandIn._open,
+    "files.delete": SlackStandIn._delete_file,
     "conversations.members": lambda s, b: {
         "ok": True,
         "members": s.members.get(str(b.get("channel")), []),
@@ -358,7 +498,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _api(self, path: str, method: str, headers: dict[str, str], raw: bytes) -> None:
         body = _parse_body(headers, raw)
-        scripted = self.owner._take_script(method, body)
+        fields = dict(body)
+        if method == "files.completeUploadExternal":  # scripts can name the file by its name
+            with contextlib.suppress(ValueError, TypeError, IndexError, KeyError):
+                first = json.loads(body.get("files", "[]"))[0]["id"]
+                fields["filename"] = self.owner.upload_requests[first].get("filename")
+        scripted = self.owner._take_script(method, fields)
         if scripted is not None and (scripted.drop or scripted.status >= 500):
             if scripted.processed:
                 self.owner.api_reply(method, body, headers)  # Slack acted; only its answer is lost
@@ -380,6 +525,14 @@ class _Handler(BaseHTTPRequestHandler):
         status, reply = (scripted.status, scripted.body) if scripted else (200, "ok")
         if scripted is None and not (body.get("text") or body.get("blocks") or body.get("delete_original")):
             status, reply = 400, "no_text"
+        elif scripted is None and any(
+            f not in self.owner.completed or f in self.owner.deleted for f in image_files(body.get("blocks"))
+        ):
+            status, reply = 400, "invalid_blocks"
+        elif scripted is None and body.get("response_type") == "in_channel":
+            channel = self.owner.response_channels.get(key)
+            if channel:
+                self.owner._add_to_history(channel, self.owner._visible(body))
         self._record_and_send(
             Call("response", path, headers, {**body, "key": key}, raw, status),
             status,
@@ -424,3 +577,44 @@ def _parse_body(headers: dict[str, str], raw: bytes) -> dict[str, Any]:
     if "form-urlencoded" in content_type:
         return dict(parse_qsl(raw.decode(), keep_blank_values=True))
     return {}
+
+
+# ---------------------------------------------------------------- mrkdwn that Slack would misread
+
+_SLACK_MARKUP = re.compile(r"<(?:[@#][A-Z0-9]+|![^<>]+|(?:https?|mailto):[^<>|\s]+)(?:\|[^<>]*)?>")
+_BARE = re.compile(r"[<>]|&(?!amp;|lt;|gt;)")
+
+
+def unescaped_markup(payload: Any) -> list[str]:
+    """mrkdwn strings in a payload where `&`, `<` or `>` is not escaped and not Slack's own markup.
+
+    Walks mrkdwn text objects, a message's fallback `text` and a file's `initial_comment`; plain_text
+    (headers, buttons), table cells and alt text are shown as written and are skipped.
+    """
+    found: list[str] = []
+
+    def check(text: Any) -> None:
+        if isinstance(text, str) and _BARE.search(_SLACK_MARKUP.sub("", text)):
+            found.append(text)
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str) and value[:1] in "[{":
+            with contextlib.suppress(ValueError):
+                walk(json.loads(value))
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+        elif isinstance(value, dict):
+            if value.get("type") == "mrkdwn":
+                check(value.get("text"))
+            for key, item in value.items():
+                if key not in ("text", "alt_text", "alt_txt", "title", "value"):
+                    walk(item)
+                elif isinstance(item, (dict, list)):
+                    walk(item)
+
+    if isinstance(payload, dict):
+        for key in ("text", "initial_comment"):
+            check(payload.get(key))
+    walk(payload)
+    return found

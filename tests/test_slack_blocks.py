@@ -17,12 +17,13 @@ from slack_sdk.models.views import View
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from conftest_slack import answer_for, collab_db  # noqa: E402,F401  (fixtures)
+from slack_standin import MAX_BLOCK_TEXT, block_text_length, unescaped_markup  # noqa: E402
 
 from bot.engine.commands import VERBS  # noqa: E402
 from bot.engine.result import ChartSpec, Result  # noqa: E402
 from bot.errors import UserError  # noqa: E402
 from bot.render import blocks  # noqa: E402
-from bot.render.mrkdwn import unescape_command  # noqa: E402
+from bot.render.mrkdwn import escape, unescape_command  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BLOCKKIT_DIR = ROOT / "docs" / "blockkit"
@@ -55,6 +56,8 @@ def hand_built(
 def assert_within_slack_limits(message: dict, max_blocks: int = blocks.MAX_BLOCKS) -> None:
     assert message["text"].strip(), "every message needs a text fallback"
     assert len(message["blocks"]) <= max_blocks
+    assert block_text_length(message["blocks"]) <= MAX_BLOCK_TEXT, "chat.postMessage: msg_blocks_too_long"
+    assert not unescaped_markup(message), unescaped_markup(message)
     assert sum(b["type"] == "table" for b in message["blocks"]) <= 1
     for block in message["blocks"]:
         Block.parse(block).validate_json()  # slack_sdk's checks: lengths, counts, required fields
@@ -140,20 +143,76 @@ def test_text_from_data_is_escaped_for_mrkdwn() -> None:
     assert message["blocks"][1]["text"]["text"] == "Trinidad &amp; Tobago &lt;3 &lt;!channel&gt;"
 
 
-@pytest.mark.parametrize("rows, columns", [(150, 3), (5, 25)])
-def test_table_too_big_for_a_table_block_is_preformatted(rows: int, columns: int) -> None:
-    message = blocks.answer_message(hand_built(rows=rows, columns=columns), "sql SELECT * FROM pairs LIMIT 150")
+@pytest.mark.parametrize("rows, columns", [(150, 3), (500, 8), (5, 25)])
+def test_a_result_too_big_for_one_table_shows_its_first_rows_in_one_table(rows: int, columns: int) -> None:
+    message = blocks.answer_message(hand_built(rows=rows, columns=columns), "sql SELECT * FROM pairs LIMIT 500")
     assert_within_slack_limits(message)
-    assert "table" not in block_types(message)
-    code = [
-        b["text"]["text"] for b in message["blocks"] if b["type"] == "section" and b["text"]["text"].startswith("```")
-    ]
-    assert code and all(text.endswith("```") for text in code)
-    assert "Country 0" in code[0]
-    if rows == 150:  # every row is somewhere in the message, or a note says what was left out
-        shown = "\n".join(code)
-        left_out = [b for b in message["blocks"] if b["type"] == "context" and "left out" in b["elements"][0]["text"]]
-        assert "Country 149" in shown or left_out
+    (table,) = [b for b in message["blocks"] if b["type"] == "table"]  # one table, never code blocks
+    assert not [b for b in message["blocks"] if b["type"] == "section" and "```" in b["text"]["text"]]
+    shown = len(table["rows"]) - 1
+    assert [c["text"] for c in table["rows"][1]][0] == "Country 0"
+    assert [c["text"] for c in table["rows"][shown]][0] == f"Country {shown - 1}"  # the first rows, in order
+    assert all(len(row) <= 20 for row in table["rows"])
+    notes = json.dumps(message["blocks"])
+    if shown < rows:
+        assert f"First {shown:,} of {rows:,} rows." in notes and "CSV" in notes
+    if columns + 1 > 20:
+        assert "First 20 of 26 columns." in notes
+
+
+def test_long_cells_are_cut_visibly() -> None:
+    result = hand_built(rows=3)
+    result.frame["partner"] = ["x" * 5000, "short", "y" * 250]
+    message = blocks.answer_message(result, "x")
+    assert_within_slack_limits(message)
+    (table,) = [b for b in message["blocks"] if b["type"] == "table"]
+    first = table["rows"][1][0]["text"]
+    assert first.endswith("…") and len(first) == blocks.MAX_CELL
+    assert table["rows"][2][0]["text"] == "short" and len(table["rows"]) == 4
+
+
+def test_messages_never_exceed_slacks_block_text_limit() -> None:
+    wide = hand_built(rows=99, columns=19)
+    wide.frame["partner"] = [f"Country {r} " + "with a long name " * 8 for r in range(99)]
+    message = blocks.answer_message(wide, "x", attribution="Shared by <@U1>")
+    assert_within_slack_limits(message)
+    assert block_text_length(message["blocks"]) > 8000  # it is full, not empty
+    assert blocks.text_length(message["blocks"]) == block_text_length(message["blocks"])
+
+
+def test_one_escape_function_serves_text_and_fallbacks() -> None:
+    assert blocks.escape is escape  # the Block Kit helpers re-export the one function
+    assert escape("a & <b> > c") == "a &amp; &lt;b&gt; &gt; c"
+    result = hand_built(summary="Use <country> & more")
+    result.title = "A <title> & more"
+    message = blocks.answer_message(result, "x")
+    assert message["text"] == "A &lt;title&gt; &amp; more: Use &lt;country&gt; &amp; more"
+    assert message["blocks"][0]["text"]["text"] == "A <title> & more"  # plain_text stays as written
+    sql = blocks.sql_message(hand_built(), "sql SELECT 1 WHERE 2 > 1")
+    assert "&gt;" in sql["text"] and not unescaped_markup(sql)
+
+
+def test_unescaped_markup_is_caught_by_the_payload_check() -> None:
+    assert unescaped_markup({"text": "digest subscribe [every <weekday>]"}) == ["digest subscribe [every <weekday>]"]
+    assert unescaped_markup({"blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "a & b"}}]})
+    assert not unescaped_markup({"text": "<@U1> <#C1> <!here> <https://x.org|x> &lt;id&gt; &amp;"})
+
+
+def test_digest_help_and_its_home_lines_are_escaped() -> None:
+    digest = pytest.importorskip("bot.digest")
+    lines = digest.home_lines()
+    assert not unescaped_markup({"text": "\n".join(lines)}), lines
+    assert "&lt;weekday&gt;" in "\n".join(lines) and "&lt;time zone&gt;" in "\n".join(lines)
+    view = blocks.home_view(VERBS, None, "The database is missing.", list(lines))
+    assert not unescaped_markup(view)
+
+
+def test_chart_message_shows_the_uploaded_file_by_id() -> None:
+    message = blocks.chart_message(hand_built(), "F0123ABCDE")
+    assert_within_slack_limits(message)
+    (image,) = message["blocks"]
+    assert image["type"] == "image" and image["slack_file"] == {"id": "F0123ABCDE"}
+    assert image["alt_text"].startswith("Chart: Malaysia's top AI research partners")
 
 
 def test_table_block_holds_99_rows_and_20_columns() -> None:
@@ -227,6 +286,7 @@ def test_home_view_lists_verbs_and_releases_and_no_digest_section_without_digest
     text = json.dumps(view)
     assert view["type"] == "home" and len(view["blocks"]) <= blocks.MAX_HOME_BLOCKS
     assert "/collab partners Malaysia" in text and "ETO Cross-Border Tech Research Metrics" in text
+    assert "`/collab &lt;command&gt;`" in text and not unescaped_markup(view)
     assert "digest" not in text.lower()
     with_digests = json.dumps(blocks.home_view(VERBS, None, "The database is missing.", ["• #research: weekly"]))
     assert "Channel digests" in with_digests and "#research: weekly" in with_digests

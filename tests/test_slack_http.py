@@ -24,6 +24,7 @@ from conftest_slack import (  # noqa: E402,F401  (fixtures)
     collab_db,
     http,
     new_id,
+    payloads_are_escaped,
     server,
     sign,
     standin,
@@ -99,52 +100,119 @@ def test_healthz_is_503_with_the_reason_when_the_database_is_missing_or_corrupt(
         broken.stop()
 
 
-# ---------------------------------------------------------------- /collab
+# ---------------------------------------------------------------- /collab: the answer in the ack
 
 
-def test_slash_command_acks_fast_then_answers_with_table_and_chart(server: SlackServer, standin: SlackStandIn) -> None:
-    ack, sent = server.slash_command("partners Malaysia")
+def image_file(call_body: dict) -> str:
+    (image,) = [b for b in call_body.get("blocks") or [] if b["type"] == "image"]
+    return image["slack_file"]["id"]
+
+
+def nothing_reached(standin: SlackStandIn, channel: str) -> None:
+    """Private means private: no post, no file share, no join in the conversation."""
+    assert not standin.history.get(channel), standin.history.get(channel)
+    assert not standin.calls_to("chat.postMessage", where={"channel": channel})
+    assert not standin.calls_to("conversations.join", where={"channel": channel})
+    assert not standin.calls_to("files.completeUploadExternal", where={"channel_id": channel})
+
+
+def test_slash_command_acks_with_the_answer_then_shows_the_chart_to_the_asker_alone(
+    server: SlackServer, standin: SlackStandIn
+) -> None:
+    channel = new_id("C")
+    ack, sent = server.slash_command("partners Malaysia", channel=channel)
     assert ack.status == 200 and ack.seconds < 3
-    assert ack.json() == {
-        "text": ":hourglass_flowing_sand: Working on `partners Malaysia`…",
-        "response_type": "ephemeral",
-    }
-
-    posted = answer_posted(standin, sent["key"])
-    assert posted.body["response_type"] == "ephemeral" and posted.body["replace_original"] is True
-    assert "Malaysia" in posted.body["text"]  # the text fallback
-    header, summary = blocks_of(posted, "header")[0], blocks_of(posted, "section")[0]
+    answered = ack.json()  # the answer itself, not a "working on it" placeholder
+    assert answered["response_type"] == "ephemeral" and "Malaysia" in answered["text"]
+    header = [b for b in answered["blocks"] if b["type"] == "header"][0]
     assert header["text"]["text"].startswith("Malaysia's top AI research partners")
     partner, articles = top_partner_from_csv("Malaysia")
-    assert partner in summary["text"]["text"]
-    (table,) = blocks_of(posted, "table")
+    (table,) = [b for b in answered["blocks"] if b["type"] == "table"]
     assert [c["text"] for c in table["rows"][0]][:2] == ["partner", "joint articles"]
     assert [c["text"] for c in table["rows"][1]][:2] == [partner, f"{articles:,}"]
     assert len(table["rows"]) == 11
-    notes = " ".join(e["text"] for b in blocks_of(posted, "context") for e in b["elements"])
+    notes = " ".join(e["text"] for b in answered["blocks"] if b["type"] == "context" for e in b["elements"])
     assert "Source: ETO" in notes and "incomplete" in notes and "25 joint articles" in notes
-    assert "chart follows in this channel" in notes  # where the chart went
-    (actions,) = blocks_of(posted, "actions")
+    assert "chart follows, for your eyes only" in notes
+    (actions,) = [b for b in answered["blocks"] if b["type"] == "actions"]
     assert [(e["action_id"], e["value"]) for e in actions["elements"]] == [
         ("collab_share", "partners Malaysia"),
         ("collab_csv", "partners Malaysia"),
         ("collab_sql", "partners Malaysia"),
     ]
 
-    complete, request, png = uploaded_to(standin, sent["channel"])  # the chart goes to the command's channel
+    charted = answer_posted(standin, sent["key"])  # the only thing that follows: the chart
+    assert charted.body["response_type"] == "ephemeral" and charted.body["replace_original"] is False
+    file_id = image_file(charted.body)
+    request, png = standin.upload_requests[file_id], standin.uploads[file_id]
     assert png.startswith(PNG_SIGNATURE) and len(png) > 10_000
-    assert request["filename"].endswith(".png") and int(request["length"]) == len(png)
     assert request["alt_txt"].startswith("Chart: Malaysia's top AI research partners") and partner in request["alt_txt"]
-    assert json.loads(complete.body["files"])[0]["title"] == header["text"]["text"]
-    assert not standin.calls_to("files.completeUploadExternal", where={"channel_id": "D" + sent["user"].lstrip("U")})
-    assert not standin.calls_to("chat.postMessage", where={"channel": sent["channel"]})  # the answer stays private
+    completed = standin.wait_for("files.completeUploadExternal", test=lambda c: file_id in c.body["files"])[0]
+    assert "channel_id" not in completed.body  # uploaded, shared in no conversation
+    time.sleep(0.5)
+    assert len(standin.calls_to("response", where={"key": sent["key"]})) == 1  # nothing else, no placeholder
+    nothing_reached(standin, channel)
 
 
-def test_markup_in_the_command_text_is_unescaped_before_parsing(server: SlackServer, standin: SlackStandIn) -> None:
-    ack, sent = server.slash_command("pair \u201cChina\u201d &amp;\u00a0USA")
-    assert "Working on" in ack.json()["text"]
-    posted = answer_posted(standin, sent["key"])
-    assert blocks_of(posted, "header")[0]["text"]["text"].startswith("China – the United States")
+@pytest.mark.parametrize("channel_kind", ["public", "private", "im", "mpim"])
+def test_a_private_answer_puts_nothing_in_the_conversation_wherever_it_is_asked(
+    server: SlackServer, standin: SlackStandIn, channel_kind: str
+) -> None:
+    channel = standin.conversation(
+        new_id({"public": "C", "im": "D"}.get(channel_kind, "G")), channel_kind, member=False
+    )
+    ack, sent = server.slash_command("pair China Singapore", channel=channel)
+    assert blocks_of_payload(ack.json(), "table")
+    assert image_file(answer_posted(standin, sent["key"]).body)
+    time.sleep(0.5)
+    nothing_reached(standin, channel)
+
+
+def blocks_of_payload(payload: dict, kind: str) -> list[dict]:
+    return [b for b in payload.get("blocks") or [] if b["type"] == kind]
+
+
+def test_a_chart_slack_wont_show_by_reference_goes_to_the_askers_direct_messages(
+    server: SlackServer, standin: SlackStandIn
+) -> None:
+    channel, key = new_id("C"), new_id("k")
+    for _ in range(3):  # Slack keeps refusing the image block (the file never finishes processing)
+        standin.fail_response_url_once(key, "invalid_blocks")
+    _, sent = server.slash_command("partners Indonesia", channel=channel, response_key=key)
+    told = standin.wait_for("response", where={"key": key}, test=lambda c: "direct messages" in all_text(c))[0]
+    assert told.body["response_type"] == "ephemeral"
+    direct = "D" + sent["user"].lstrip("U")
+    complete, request, png = uploaded_to(standin, direct)
+    assert png.startswith(PNG_SIGNATURE)
+    refused = [c for c in standin.calls_to("response", where={"key": key}) if c.status == 400]
+    assert len(refused) == 3
+    standin.wait_for("files.delete", where={"file": image_file(refused[0].body)})  # the unshown upload is removed
+    nothing_reached(standin, channel)
+
+
+def test_a_slow_answer_acks_empty_then_answers_once_at_the_response_url(standin: SlackStandIn, collab_db: Path) -> None:
+    slow = SlackServer(standin, collab_db, workers=1, env={"COLLAB_ACK_SECONDS": "0"})
+    try:
+        slow.wait_until_up()
+        channel = new_id("C")
+        ack, sent = slow.slash_command("partners Malaysia", channel=channel)
+        assert ack.status == 200 and ack.body == b""  # an empty ack shows nothing: no placeholder
+        answered = standin.wait_for("response", where={"key": sent["key"]}, test=lambda c: "blocks" in c.body)
+        first = answered[0].body
+        assert first["response_type"] == "ephemeral" and blocks_of_payload(first, "table")
+        assert first["replace_original"] is False
+        standin.wait_for("response", where={"key": sent["key"]}, test=lambda c: '"image"' in all_text(c))
+        time.sleep(0.5)
+        responses = standin.calls_to("response", where={"key": sent["key"]})
+        assert len(responses) == 2  # the answer, then its chart
+        nothing_reached(standin, channel)
+    finally:
+        slow.stop()
+
+
+def test_markup_in_the_command_text_is_unescaped_before_parsing(server: SlackServer) -> None:
+    ack, _ = server.slash_command("pair \u201cChina\u201d &amp;\u00a0USA")
+    assert blocks_of_payload(ack.json(), "header")[0]["text"]["text"].startswith("China – the United States")
 
 
 def test_typo_is_answered_in_the_ack_with_a_suggestion(server: SlackServer, standin: SlackStandIn) -> None:
@@ -156,138 +224,139 @@ def test_typo_is_answered_in_the_ack_with_a_suggestion(server: SlackServer, stan
     assert not standin.calls_to("response", where={"key": sent["key"]})  # nothing more follows
 
 
-def test_public_command_posts_in_the_channel_attributed(server: SlackServer, standin: SlackStandIn) -> None:
-    ack, sent = server.slash_command("partners Malaysia public")
-    assert ack.status == 200
-    post = standin.wait_for("chat.postMessage", where={"channel": sent["channel"]})[0]
-    text = all_text(post)
+@pytest.mark.parametrize("channel_kind", ["public", "im", "mpim", "private"])
+def test_public_command_answers_in_the_conversation_through_the_ack(
+    server: SlackServer, standin: SlackStandIn, channel_kind: str
+) -> None:
+    """`public` works in any conversation, the bot a member or not: the ack itself is posted in_channel."""
+    channel = standin.conversation(
+        new_id({"public": "C", "im": "D"}.get(channel_kind, "G")), channel_kind, member=False
+    )
+    ack, sent = server.slash_command("partners Malaysia public", channel=channel)
+    payload = ack.json()
+    assert payload["response_type"] == "in_channel"
+    text = json.dumps(payload, ensure_ascii=False)
     assert f"Asked by <@{sent['user']}>" in text and "<!date^" in text
-    assert "collab_share" not in text and "collab_csv" in text
-    assert blocks_of(post, "table")
-    assert answer_posted(standin, sent["key"]).body["delete_original"] is True  # "working on it" goes away
-    complete, request, png = uploaded_to(standin, sent["channel"])
-    assert png.startswith(PNG_SIGNATURE)
+    assert "collab_share" not in text and "collab_csv" in text and blocks_of_payload(payload, "table")
+    chart = standin.wait_for("response", where={"key": sent["key"]}, test=lambda c: '"image"' in all_text(c))[0]
+    assert chart.body["response_type"] == "in_channel"
+    seen = standin.history[channel]  # what everyone in the conversation sees: the answer, then its chart
+    assert [bool(m["image_files"]) for m in seen] == [False, True]
+    assert not standin.calls_to("conversations.join", where={"channel": channel})
+    assert not standin.calls_to("chat.postMessage", where={"channel": channel})
 
 
-def test_large_result_falls_back_to_a_preformatted_table(server: SlackServer, standin: SlackStandIn) -> None:
-    _, sent = server.slash_command("sql SELECT * FROM pairs ORDER BY year, country_a, country_b LIMIT 150")
-    posted = answer_posted(standin, sent["key"])
-    assert not blocks_of(posted, "table")
-    code = [b["text"]["text"] for b in blocks_of(posted, "section") if b["text"]["text"].startswith("```")]
-    assert code and all(len(text) <= 3000 for text in code)
-    assert "country a" in code[0] and len(posted.json_field("blocks")) <= 50
+# ---------------------------------------------------------------- size: one table, within 12,000 characters
+
+
+def test_a_500_row_answer_is_one_table_of_the_first_rows_that_fit(server: SlackServer, standin: SlackStandIn) -> None:
+    from bot.render.blocks import text_length
+
+    ack, _ = server.slash_command("sql SELECT * FROM pairs ORDER BY year, country_a, country_b LIMIT 500")
+    payload = ack.json()
+    (table,) = blocks_of_payload(payload, "table")
+    shown = len(table["rows"]) - 1
+    assert 10 <= shown <= 99
+    assert not [b for b in blocks_of_payload(payload, "section") if "```" in b["text"]["text"]]  # no code blocks
+    notes = json.dumps(payload)
+    assert f"First {shown:,} of 500 rows." in notes and "CSV" in notes
+    assert text_length(payload["blocks"]) <= 12000
+
+
+def test_sharing_500_rows_posts_one_table_and_the_csv_in_its_thread(server: SlackServer, standin: SlackStandIn) -> None:
+    channel = standin.conversation(new_id("C"), "public", member=True)
+    sql = "sql SELECT * FROM pairs ORDER BY year, country_a, country_b LIMIT 500"
+    _, sent = server.click("collab_share", sql, channel=channel)
+    post = standin.wait_for("chat.postMessage", where={"channel": channel})[0]
+    assert post.reply.get("ok"), post.reply  # not msg_blocks_too_long
+    (table,) = blocks_of(post, "table")
+    assert f"First {len(table['rows']) - 1:,} of 500 rows." in all_text(post)
+    complete, request, data = uploaded_to(standin, channel)
+    assert complete.body["thread_ts"] == post.reply["ts"] and request["filename"].endswith(".csv")
+    lines = data.decode().splitlines()
+    assert len(lines) == 501 and lines[0].startswith("country_a")
+    assert standin.wait_for("response", where={"key": sent["key"]})[0].body["delete_original"] is True
 
 
 def test_invalid_blocks_is_retried_as_plain_text(server: SlackServer, standin: SlackStandIn) -> None:
-    key = new_id("k")
-    standin.fail_response_url_once(key, "invalid_blocks")
-    server.slash_command("pair China USA", response_key=key)
-    first, retry = standin.wait_for("response", count=2, where={"key": key})[:2]
-    assert first.status == 400 and "blocks" in first.body
-    assert retry.status == 200 and "blocks" not in retry.body
+    channel = standin.conversation(new_id("C"), "public", member=True)
+    standin.fail_once("chat.postMessage", "invalid_blocks", where={"channel": channel})
+    server.click("collab_share", "pair China USA", channel=channel)
+    first, retry = standin.wait_for("chat.postMessage", count=2, where={"channel": channel})[:2]
+    assert first.reply["error"] == "invalid_blocks" and "blocks" in first.body
+    assert retry.reply["ok"] and "blocks" not in retry.body
     assert "China" in retry.body["text"] and "```" in retry.body["text"] and "2015" in retry.body["text"]
 
 
 def test_rate_limited_post_is_retried_after_retry_after_and_posts_once(
     server: SlackServer, standin: SlackStandIn
 ) -> None:
-    channel = new_id("C")
+    channel = standin.conversation(new_id("C"), "public", member=True)
     standin.rate_limit_once("chat.postMessage", retry_after=1, where={"channel": channel})
-    server.slash_command("top 10 non-western public", channel=channel)
+    server.click("collab_share", "top 10 non-western", channel=channel)
     attempts = standin.wait_for("chat.postMessage", count=2, where={"channel": channel})
     assert [a.status for a in attempts] == [429, 200]
     assert attempts[1].at - attempts[0].at >= 1.0  # waited for Retry-After
     time.sleep(0.3)
-    assert len(standin.calls_to("chat.postMessage", where={"channel": channel}, test=lambda c: c.status == 200)) == 1
+    assert len([m for m in standin.history[channel] if not m["image_files"]]) == 1
 
 
-def test_chart_upload_not_in_channel_joins_the_public_channel_and_retries(
+# ---------------------------------------------------------------- Share, from every kind of conversation
+
+
+def test_share_in_a_channel_the_bot_is_in_posts_the_answer_and_its_chart(
     server: SlackServer, standin: SlackStandIn
 ) -> None:
-    channel = new_id("C")
-    standin.fail_once("files.completeUploadExternal", "not_in_channel", where={"channel_id": channel})
-    server.slash_command("partners Malaysia public", channel=channel)
-    standin.wait_for("conversations.join", where={"channel": channel})
-    uploaded_to(standin, channel)
-    attempts = standin.calls_to("files.completeUploadExternal", where={"channel_id": channel})
-    assert [a.reply.get("error") for a in attempts] == ["not_in_channel", None]
-
-
-def test_private_answer_chart_not_in_channel_joins_the_public_channel_and_retries(
-    server: SlackServer, standin: SlackStandIn
-) -> None:
-    channel = new_id("C")
-    standin.fail_once("files.completeUploadExternal", "not_in_channel", where={"channel_id": channel})
-    _, sent = server.slash_command("partners Malaysia", channel=channel)
-    assert blocks_of(answer_posted(standin, sent["key"]), "table")  # the private answer
-    standin.wait_for("conversations.join", where={"channel": channel})
-    _, request, png = uploaded_to(standin, channel)
-    assert png.startswith(PNG_SIGNATURE) and request["alt_txt"].startswith("Chart: Malaysia's top AI research partners")
-    attempts = standin.calls_to("files.completeUploadExternal", where={"channel_id": channel})
-    assert [a.reply.get("error") for a in attempts] == ["not_in_channel", None]
-    time.sleep(0.3)
-    assert len(standin.calls_to("response", where={"key": sent["key"]})) == 1  # no "couldn't add the chart" note
-
-
-def test_private_answer_in_a_private_channel_explains_how_to_invite_and_keeps_the_table(
-    server: SlackServer, standin: SlackStandIn
-) -> None:
-    channel = new_id("G")
-    standin.fail_once("files.completeUploadExternal", "not_in_channel", where={"channel_id": channel})
-    standin.fail_once("conversations.join", "method_not_supported_for_channel_type", where={"channel": channel})
-    _, sent = server.slash_command("partners Malaysia", channel=channel)
-    responses = standin.wait_for("response", count=2, where={"key": sent["key"]})
-    answered, explained = responses[0], responses[1]
-    assert answered.body["replace_original"] is True and blocks_of(answered, "table")  # the table was delivered
-    assert explained.body["response_type"] == "ephemeral" and explained.body["replace_original"] is False
-    assert "/invite @collab" in explained.body["text"] and "table above" in explained.body["text"]
-    assert standin.calls_to("conversations.join", where={"channel": channel})
-    assert not standin.calls_to(
-        "files.completeUploadExternal", where={"channel_id": channel}, test=lambda c: c.reply.get("ok")
-    )
-    assert not standin.calls_to("chat.postMessage", where={"channel": channel})  # nothing public
-
-
-def test_private_channel_gets_the_table_and_how_to_invite_the_bot(server: SlackServer, standin: SlackStandIn) -> None:
-    channel = new_id("G")
-    standin.fail_once("chat.postMessage", "not_in_channel", where={"channel": channel})
-    _, sent = server.slash_command("partners Malaysia public", channel=channel)
-    posted = answer_posted(standin, sent["key"])
-    assert "/invite @collab" in all_text(posted)
-    assert blocks_of(posted, "table")  # still gives the table
-
-    channel = new_id("G")
-    standin.fail_once("files.completeUploadExternal", "not_in_channel", where={"channel_id": channel})
-    standin.fail_once("conversations.join", "method_not_supported_for_channel_type", where={"channel": channel})
-    _, sent = server.slash_command("partners Malaysia public", channel=channel)
-    explained = standin.wait_for("response", where={"key": sent["key"]}, test=lambda c: "invite" in all_text(c))
-    assert "/invite @collab" in explained[0].body["text"]
-    assert standin.calls_to("chat.postMessage", where={"channel": channel})  # the table is in the channel
-
-
-# ---------------------------------------------------------------- buttons
-
-
-def test_share_posts_attributed_reuploads_the_chart_and_deletes_the_ephemeral(
-    server: SlackServer, standin: SlackStandIn
-) -> None:
-    reply, sent = server.click("collab_share", "partners Malaysia")
+    channel = standin.conversation(new_id("C"), "public", member=True)
+    reply, sent = server.click("collab_share", "partners Malaysia", channel=channel)
     assert reply.status == 200 and reply.seconds < 3
-    post = standin.wait_for("chat.postMessage", where={"channel": sent["channel"]})[0]
+    post = standin.wait_for("chat.postMessage", where={"channel": channel})[0]
     assert f"Shared by <@{sent['user']}>" in all_text(post)
     assert blocks_of(post, "header")[0]["text"]["text"].startswith("Malaysia's top AI research partners")
     assert standin.wait_for("response", where={"key": sent["key"]})[0].body["delete_original"] is True
-    _, request, png = uploaded_to(standin, sent["channel"])
-    assert png.startswith(PNG_SIGNATURE) and request["alt_txt"].startswith("Chart:")
+    chart = standin.wait_for("chat.postMessage", count=2, where={"channel": channel})[1]
+    png = standin.uploads[image_file(chart.body)]
+    assert png.startswith(PNG_SIGNATURE)
+    assert [bool(m["image_files"]) for m in standin.history[channel]] == [False, True]
+    assert not standin.calls_to("conversations.join", where={"channel": channel})
 
 
-def test_share_where_the_bot_may_not_post_keeps_the_private_answer(server: SlackServer, standin: SlackStandIn) -> None:
-    channel = new_id("G")
-    standin.fail_once("chat.postMessage", "channel_not_found", where={"channel": channel})
+@pytest.mark.parametrize(
+    "kind, prefix", [("im", "D"), ("mpim", "G"), ("private", "G")], ids=["DM", "group DM", "private channel"]
+)
+def test_share_where_the_bot_is_not_a_member_goes_through_the_response_url(
+    server: SlackServer, standin: SlackStandIn, kind: str, prefix: str
+) -> None:
+    channel = standin.conversation(new_id(prefix), kind, member=False)
     _, sent = server.click("collab_share", "partners Malaysia", channel=channel)
-    reply = answer_posted(standin, sent["key"])
-    assert "/invite @collab" in reply.body["text"] and not reply.body.get("delete_original")
-    assert reply.body["replace_original"] is False  # the private answer stays
+    refused = standin.wait_for("chat.postMessage", where={"channel": channel})[0]
+    assert refused.reply["error"] == "channel_not_found"
+    posted = standin.wait_for("response", where={"key": sent["key"]}, test=lambda c: "in_channel" in all_text(c))
+    assert f"Shared by <@{sent['user']}>" in all_text(posted[0]) and blocks_of(posted[0], "table")
+    deleted = standin.wait_for(
+        "response", where={"key": sent["key"]}, test=lambda c: bool(c.body.get("delete_original"))
+    )
+    assert deleted
+    standin.wait_for("response", where={"key": sent["key"]}, test=lambda c: '"image"' in all_text(c))
+    seen = standin.history[channel]  # the answer, then its chart, for everyone in the conversation
+    assert [bool(m["image_files"]) for m in seen] == [False, True]
+    assert "invite" not in " ".join(all_text(c) for c in standin.calls_to("response", where={"key": sent["key"]}))
+    assert not standin.calls_to("conversations.join", where={"channel": channel})
+
+
+def test_share_that_slack_refuses_everywhere_keeps_the_private_answer_and_says_why(
+    server: SlackServer, standin: SlackStandIn
+) -> None:
+    channel, key = standin.conversation(new_id("G"), "private", member=False), new_id("k")
+    standin.fail_response_url_once(key, "channel_not_found")
+    _, sent = server.click("collab_share", "partners Malaysia", channel=channel, response_key=key)
+    told = standin.wait_for("response", where={"key": key}, test=lambda c: "can't post" in all_text(c))[0]
+    assert told.body["response_type"] == "ephemeral"
+    assert not any(c.body.get("delete_original") for c in standin.calls_to("response", where={"key": key}))
+    assert not standin.history.get(channel)
+
+
+# ---------------------------------------------------------------- buttons
 
 
 def test_csv_button_uploads_every_column_of_the_result(server: SlackServer, standin: SlackStandIn, answer_for) -> None:
@@ -301,6 +370,29 @@ def test_csv_button_uploads_every_column_of_the_result(server: SlackServer, stan
     assert "CSV" in answer_posted(standin, sent["key"]).body["text"]
 
 
+def test_csv_button_when_slack_opens_no_direct_message_says_so(server: SlackServer, standin: SlackStandIn) -> None:
+    user = new_id("U")
+    standin.reply_once("conversations.open", {"ok": True}, where={"users": user})  # no channel in the reply
+    _, sent = server.click("collab_csv", "partners Malaysia", user=user)
+    told = answer_posted(standin, sent["key"])
+    assert "direct message" in told.body["text"] and "Something went wrong" not in told.body["text"]
+
+
+def test_a_file_a_conversation_refuses_is_deleted_not_left_behind(server: SlackServer, standin: SlackStandIn) -> None:
+    """chat:write.public posts a 500-row share in a public channel the bot isn't in; the CSV can't follow."""
+    channel = standin.conversation(new_id("C"), "public", member=False)
+    _, sent = server.click("collab_share", "sql SELECT * FROM pairs LIMIT 500", channel=channel)
+    refused = standin.wait_for(
+        "files.completeUploadExternal", where={"channel_id": channel}, test=lambda c: not c.reply.get("ok")
+    )[0]
+    assert refused.reply["error"] == "not_in_channel"
+    (file_id,) = [f["id"] for f in json.loads(refused.body["files"])]
+    standin.wait_for("files.delete", where={"file": file_id})
+    told = standin.wait_for("response", where={"key": sent["key"]}, test=lambda c: "CSV" in all_text(c))[0]
+    assert told.body["response_type"] == "ephemeral"
+    assert not standin.calls_to("conversations.join", where={"channel": channel})
+
+
 def test_show_sql_replies_with_the_validated_sql_and_its_parameters(
     server: SlackServer, standin: SlackStandIn, answer_for
 ) -> None:
@@ -311,6 +403,14 @@ def test_show_sql_replies_with_the_validated_sql_and_its_parameters(
     expected = answer_for("partners Malaysia")
     assert expected.sql.strip().splitlines()[0] in text and "FROM partner_links" in text
     assert '"country": "MYS"' in text and '"limit": 10' in text
+
+
+def test_show_sql_escapes_comparisons_in_the_sql_and_its_fallback(server: SlackServer, standin: SlackStandIn) -> None:
+    sql = "sql SELECT year, joint_articles FROM pairs WHERE year < 2020 AND joint_articles > 100 LIMIT 5"
+    _, sent = server.click("collab_sql", sql)
+    posted = answer_posted(standin, sent["key"])
+    assert "year &lt; 2020" in posted.body["text"] and "&gt; 100" in posted.body["text"]
+    assert "year &lt; 2020" in all_text(posted)
 
 
 # ---------------------------------------------------------------- App Home
@@ -331,6 +431,7 @@ def test_app_home_publishes_how_to_ask_and_the_releases(server: SlackServer, sta
     view = standin.wait_for("views.publish", where={"user_id": user})[0].json_field("view")
     text = json.dumps(view, ensure_ascii=False)
     assert view["type"] == "home" and "/collab partners Malaysia" in text
+    assert "Ask with `/collab &lt;command&gt;`" in text and "partners &lt;country&gt;" in text
     assert "files dated 2026-04-13" in text  # the cross-border release, from `about`
     assert "Channel digests" in text and "/collab digest" in text  # bot.digest is installed
 
@@ -339,7 +440,7 @@ def test_digest_commands_reach_the_digest_module(server: SlackServer, standin: S
     channel, user = new_id("C"), new_id("U")
     standin.members[channel] = [user]
     ack, sent = server.slash_command("digest subscribe", channel=channel, user=user)
-    assert "Working on" in ack.json()["text"]
+    assert ack.status == 200 and ack.body == b""  # answered at the response_url (it calls Slack first)
     subscribed = answer_posted(standin, sent["key"])
     assert subscribed.status == 200 and ":thinking_face:" not in all_text(subscribed)
     _, listed = server.slash_command("digest list", channel=channel, user=user)

@@ -596,12 +596,12 @@ def home_lines() -> list[str]:
     """How channel digests work, for the help reply and the App Home tab."""
     return [
         "A weekly digest posts what changed in the data and a spotlight on the countries a channel watches.",
-        f"• `/collab {USAGE['subscribe']}`: defaults are this channel, Monday 09:00 in your Slack time zone, "
+        f"• `/collab {kit.escape(USAGE['subscribe'])}`: defaults are this channel, Monday 09:00 in your Slack time zone, "
         "all of AI and a rotating country spotlight; `quiet` skips weeks with nothing new.",
         f"   e.g. `/collab {EXAMPLE}`",
-        f"• `/collab {USAGE['list']}`: this channel's digests, their next runs and last deliveries.",
-        f"• `/collab {USAGE['preview']}`: what the next digest would say (only you see it).",
-        f"• `/collab {USAGE['unsubscribe']}`: stop one.",
+        f"• `/collab {kit.escape(USAGE['list'])}`: this channel's digests, their next runs and last deliveries.",
+        f"• `/collab {kit.escape(USAGE['preview'])}`: what the next digest would say (only you see it).",
+        f"• `/collab {kit.escape(USAGE['unsubscribe'])}`: stop one.",
     ]
 
 
@@ -719,7 +719,7 @@ def _list(store: Store, channel: str, now: datetime, rules: DeliveryRules) -> di
         )
         blocks.append(kit.section(line))
         lines.append(line)
-    blocks.append(kit.context("`/collab digest preview <id>` · `/collab digest unsubscribe <id>`"))
+    blocks.append(kit.context(kit.escape("`/collab digest preview <id>` · `/collab digest unsubscribe <id>`")))
     return {"text": kit.cut(f"Digests in <#{channel}>:\n" + "\n".join(lines), 3000), "blocks": blocks[:50]}
 
 
@@ -749,7 +749,7 @@ def _preview(
         if subs:
             sub = subs[0]
             if len(subs) > 1:
-                note = f"This channel has {len(subs)} digests; this is #{sub.id}. `/collab digest preview <id>` picks another."
+                note = f"This channel has {len(subs)} digests; this is #{sub.id}. `/collab digest preview &lt;id&gt;` picks another."
         else:
             tz, _ = _user_zone(client, user_id)
             sub = Subscription(

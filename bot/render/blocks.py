@@ -2,9 +2,14 @@
 
 Slack rejects a whole message that breaks one of its limits, so every builder here stays inside
 them: 50 blocks a message (100 in a Home tab), 3,000 characters a section or context element,
-150 in a header, one table block of at most 100 rows x 20 columns of non-empty cells (about
-10,000 characters in all), 2,000 characters in a button value. What does not fit is shortened
-with a note saying so, never dropped silently.
+150 in a header, one table block of at most 100 rows x 20 columns of non-empty cells, 2,000
+characters in a button value, and about 12,000 characters of text across all of a message's
+blocks (chat.postMessage refuses more with `msg_blocks_too_long`; undocumented, see
+slackapi/bolt-js#2509). A long result keeps one table with the first rows that fit and says
+"first N of M rows"; the CSV has them all. Cells too long for a table are cut with "…".
+
+Text that comes from data or from people goes through `escape` (bot/render/mrkdwn.py) before it
+lands in a mrkdwn field or a fallback `text`; plain_text fields are left as written.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import Any
 
 from bot.engine.result import Result
 from bot.errors import UserError
+from bot.render.mrkdwn import escape
 from bot.render.text import MISSING, display_columns, display_rows, text_table
 
 MAX_BLOCKS = 50
@@ -26,10 +32,14 @@ MAX_CONTEXT_ELEMENTS = 10
 MAX_BUTTON_VALUE = 2000
 MAX_FALLBACK_TEXT = 3000  # the notification / screen-reader text of a block message
 MAX_PLAIN_TEXT = 39000  # a text-only message (Slack truncates at 40,000)
+MAX_MESSAGE_TEXT = 12000  # text across all blocks of one message (msg_blocks_too_long above)
+MAX_ALT_TEXT = 2000  # an image block's alt_text and title
 TABLE_MAX_ROWS = 100  # including the header row
 TABLE_MAX_COLUMNS = 20
 TABLE_MAX_CHARS = 10000
+MAX_CELL = 200  # a longer cell is cut with "…" so one long value can't crowd out the other rows
 MAX_NOTE_BLOCKS = 2
+MAX_NOTES_TEXT = 4000  # an answer's notes (sources, caveats): room enough, and the table keeps the rest
 
 SHARE_ACTION = "collab_share"
 CSV_ACTION = "collab_csv"
@@ -37,13 +47,10 @@ SQL_ACTION = "collab_sql"
 
 _NUMBER = re.compile(r"^[-+−]?[\d,]*\.?\d+%?$")
 
+__all__ = ["escape"]  # re-exported: callers of the Block Kit helpers escape with the same function
+
 
 # ---------------------------------------------------------------- small pieces
-
-
-def escape(text: str) -> str:
-    """Text safe inside mrkdwn: Slack reads `&`, `<` and `>` as markup."""
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def cut(text: str, limit: int) -> str:
@@ -93,22 +100,28 @@ def sections(mrkdwn: str) -> list[dict[str, Any]]:
 
 
 def preformatted(text: str) -> list[dict[str, Any]]:
-    """Text in ``` fences, split across sections that each stay within 3,000 characters."""
+    """Text (SQL, JSON) in ``` fences, split across sections that each stay within 3,000 characters."""
     fence = 8  # "```\n" + "\n```"
     return [section(f"```\n{piece}\n```") for piece in chunks(escape(text), MAX_SECTION - fence)]
 
 
-def notes_blocks(lines: Iterable[str], max_blocks: int = MAX_NOTE_BLOCKS) -> list[dict[str, Any]]:
-    """Notes as context blocks: one line each, grouped into elements of at most 3,000 characters."""
+def notes_blocks(
+    lines: Iterable[str], max_blocks: int = MAX_NOTE_BLOCKS, max_text: int = MAX_NOTES_TEXT
+) -> list[dict[str, Any]]:
+    """Notes as context blocks: one line each, in elements of at most 3,000 characters, `max_text` in all."""
     elements = chunks("\n".join(escape(line) for line in lines if line), MAX_SECTION)
     elements = [e for e in elements if e.strip()]
-    room = max_blocks * MAX_CONTEXT_ELEMENTS
-    if len(elements) > room:
-        left_out = len(elements) - room + 1
-        elements = elements[: room - 1] + [
-            f"… {left_out} more part(s) of the notes left out to stay within Slack's limits."
-        ]
-    return [context(*elements[i : i + MAX_CONTEXT_ELEMENTS]) for i in range(0, len(elements), MAX_CONTEXT_ELEMENTS)]
+    room, kept, used = max_blocks * MAX_CONTEXT_ELEMENTS, [], 0
+    for element in elements:
+        if len(kept) == room - 1 or used + len(element) > max_text:
+            break
+        kept.append(element)
+        used += len(element)
+    if len(kept) < len(elements):
+        if not kept:  # one huge note: its beginning, cut visibly
+            kept = [cut(elements[0], max_text - 100)]
+        kept.append(f"… {len(elements) - len(kept)} more part(s) of the notes left out to stay within Slack's limits.")
+    return [context(*kept[i : i + MAX_CONTEXT_ELEMENTS]) for i in range(0, len(kept), MAX_CONTEXT_ELEMENTS)]
 
 
 def button_value(command_text: str) -> str | None:
@@ -125,16 +138,34 @@ def slack_date(epoch_seconds: float, fallback: str) -> str:
     return f"<!date^{int(epoch_seconds)}^{{date_short_pretty}} at {{time}}|{escape(fallback)}>"
 
 
-def fit(head: list[dict], body: list[dict], tail: list[dict], limit: int = MAX_BLOCKS) -> list[dict]:
-    """head + body + tail within `limit` blocks, shortening the body with a note when needed."""
-    room = limit - len(head) - len(tail)
-    if len(body) <= room:
+def text_length(blocks: Any) -> int:
+    """Characters of text in blocks, counted the way Slack's ~12,000 limit counts: every `text` string."""
+    if isinstance(blocks, list):
+        return sum(text_length(item) for item in blocks)
+    if isinstance(blocks, dict):
+        return sum(len(v) if k == "text" and isinstance(v, str) else text_length(v) for k, v in blocks.items())
+    return 0
+
+
+def fit(
+    head: list[dict],
+    body: list[dict],
+    tail: list[dict],
+    limit: int = MAX_BLOCKS,
+    max_text: int = MAX_MESSAGE_TEXT,
+) -> list[dict]:
+    """head + body + tail within `limit` blocks and `max_text` characters, shortening the body with a note."""
+    if len(head) + len(body) + len(tail) <= limit and text_length(head + body + tail) <= max_text:
         return head + body + tail
-    kept = body[: max(room - 1, 0)]
-    note = context(
-        f"… {len(body) - len(kept)} more block(s) left out to stay within Slack's {limit}-block limit; "
-        "the CSV button gives every row."
-    )
+    note_room = 200
+    room_blocks = limit - len(head) - len(tail) - 1
+    room_text = max_text - text_length(head + tail) - note_room
+    kept: list[dict] = []
+    for block in body:
+        if len(kept) >= room_blocks or text_length(kept + [block]) > room_text:
+            break
+        kept.append(block)
+    note = context(f"… {len(body) - len(kept)} more block(s) left out to stay within Slack's message limits.")
     return head + kept + [note] + tail
 
 
@@ -147,35 +178,55 @@ def table_cells(result: Result) -> tuple[list[str], list[list[str]]]:
     return [c.replace("_", " ") for c in columns], display_rows(result)
 
 
-def table_block(result: Result) -> dict[str, Any] | None:
-    """Slack's table block for the result, or None when the table block cannot hold it."""
+def table_block(result: Result, max_text: int = TABLE_MAX_CHARS) -> tuple[dict[str, Any] | None, int]:
+    """Slack's table block with the first rows of the result that fit, and how many rows it shows.
+
+    At most 99 rows under the headings, 20 columns and `max_text` characters; cells longer than
+    MAX_CELL are cut with "…" and empty ones show "–" (Slack refuses empty cells).
+    """
     headings, rows = table_cells(result)
     if not headings or not rows:
-        return None
-    if len(rows) + 1 > TABLE_MAX_ROWS or len(headings) > TABLE_MAX_COLUMNS:
-        return None
-    grid = [headings] + [[cell if cell.strip() else MISSING for cell in row] for row in rows]
-    if sum(len(cell) for row in grid for cell in row) > TABLE_MAX_CHARS:
-        return None
-    numeric = [all(_NUMBER.match(row[i]) or row[i] == MISSING for row in grid[1:]) for i in range(len(headings))]
-    return {
+        return None, 0
+    width = min(len(headings), TABLE_MAX_COLUMNS)
+    grid = [[cut(h, MAX_CELL) for h in headings[:width]]]
+    used = sum(len(cell) for cell in grid[0])
+    for row in rows[: TABLE_MAX_ROWS - 1]:
+        cells = [cut(cell, MAX_CELL) if cell.strip() else MISSING for cell in row[:width]]
+        if used + sum(len(cell) for cell in cells) > max_text:
+            break
+        grid.append(cells)
+        used += sum(len(cell) for cell in cells)
+    if len(grid) == 1:  # not even one row fits at full width: show the first row, cut harder
+        share = max(max_text - used, width) // width
+        grid.append([cut(cell, max(share, 2)) if cell.strip() else MISSING for cell in rows[0][:width]])
+    numeric = [all(_NUMBER.match(row[i]) or row[i] == MISSING for row in grid[1:]) for i in range(width)]
+    block = {
         "type": "table",
         "column_settings": [{"align": "right"} if is_number else {"is_wrapped": True} for is_number in numeric],
         "rows": [[{"type": "raw_text", "text": cell} for cell in row] for row in grid],
     }
+    return block, len(grid) - 1
 
 
-def table_blocks(result: Result) -> list[dict[str, Any]]:
-    """The table block, or the same table preformatted when the table block cannot hold it."""
-    block = table_block(result)
-    if block is not None:
-        return [block]
-    if result.frame is None or len(result.frame.columns) == 0:
-        return []
-    return preformatted(text_table(result))
+def rows_note(result: Result, shown: int) -> str:
+    """What part of the result the table shows, and where the rest is ("" when it shows everything)."""
+    total = len(result.frame)
+    hidden_columns = len(display_columns(result)) - TABLE_MAX_COLUMNS
+    parts = []
+    if shown < total:
+        parts.append(f"First {shown:,} of {total:,} rows.")
+    if hidden_columns > 0:
+        parts.append(f"First {TABLE_MAX_COLUMNS} of {TABLE_MAX_COLUMNS + hidden_columns} columns.")
+    if result.truncated:
+        parts.append(f"The query stopped at {total:,} rows.")
+    if not parts:
+        return ""
+    return " ".join(parts) + " The *CSV* button gives every row and column as a file."
 
 
 # ---------------------------------------------------------------- messages
+
+TABLE_RESERVE = 1500  # text kept for the table when the rest of a message is long (help, the catalogue)
 
 
 def answer_message(
@@ -187,25 +238,18 @@ def answer_message(
     chart_note: str = "",
     warning: str = "",
 ) -> dict[str, Any]:
-    """The answer as a Block Kit message: {"text": fallback, "blocks": [...]}.
+    """The answer as a Block Kit message: {"text": fallback, "blocks": [...]}, within every Slack limit.
 
-    shareable: offer "Share to channel" (the answer is ephemeral). attribution: who asked or shared,
-    shown on messages in a channel. chart_note: where the chart went or why it couldn't.
-    warning: something the person must act on (e.g. invite the bot).
+    shareable: offer "Share to channel" (the answer is private). attribution: who asked or shared,
+    on messages others see. chart_note: what will happen with the chart. warning: something the
+    person must know (e.g. why the answer stayed private). All three are mrkdwn, escaped by the caller.
     """
     head = [header(result.title)]
-    body = sections(escape(result.summary))
+    body = [section(escape(result.summary))]  # one sentence; a runaway one is cut visibly at 3,000
     if warning:
         body.append(section(f":warning: {warning}"))
-    body += table_blocks(result)
-    if result.details:
-        body += sections("\n".join(escape(d) for d in result.details))
-    tail: list[dict[str, Any]] = []
-    if result.truncated:
-        tail.append(
-            context(f"Showing the first {len(result.frame):,} rows; the CSV button gives the same rows as a file.")
-        )
-    tail += notes_blocks(_note_lines(result))
+    details = sections("\n".join(escape(d) for d in result.details)) if result.details else []
+    tail: list[dict[str, Any]] = notes_blocks(_note_lines(result))
     if chart_note:
         tail.append(context(chart_note))
     if attribution:
@@ -213,11 +257,23 @@ def answer_message(
     actions = _buttons(result, command_text, shareable=shareable)
     if actions:
         tail.append(actions)
-    return {"text": fallback_text(result), "blocks": fit(head, body, tail)}
+    has_table = bool(display_columns(result)) and len(result.frame) > 0
+    reserve = TABLE_RESERVE + 300 if has_table else 0  # the table and its "first N of M rows" line
+    if details:
+        room = MAX_MESSAGE_TEXT - text_length(head + body + tail) - reserve
+        details = fit([], details, [], limit=MAX_BLOCKS - len(head) - len(body) - len(tail) - 3, max_text=room)
+    if has_table:
+        room = MAX_MESSAGE_TEXT - text_length(head + body + details + tail) - 300
+        table, shown = table_block(result, max_text=min(TABLE_MAX_CHARS, room))
+        body += [table] if table is not None else []
+        note = rows_note(result, shown)
+        if note:
+            tail.insert(0, context(note))
+    return {"text": fallback_text(result), "blocks": fit(head, body + details, tail)}
 
 
 def fallback_text(result: Result) -> str:
-    return cut(f"{result.title}: {result.summary}", MAX_FALLBACK_TEXT)
+    return cut(escape(f"{result.title}: {result.summary}"), MAX_FALLBACK_TEXT)
 
 
 def plain_message(result: Result, *, attribution: str = "", chart_note: str = "", warning: str = "") -> dict[str, Any]:
@@ -238,6 +294,28 @@ def plain_message(result: Result, *, attribution: str = "", chart_note: str = ""
     return {"text": text}
 
 
+def chart_message(result: Result, file_id: str, *, attribution: str = "") -> dict[str, Any]:
+    """An answer's chart: an image block showing an uploaded file (shared nowhere) by its id."""
+    image = {
+        "type": "image",
+        "slack_file": {"id": file_id},
+        "alt_text": cut(chart_alt_text(result), MAX_ALT_TEXT),
+        "title": {"type": "plain_text", "text": cut(result.title, MAX_ALT_TEXT), "emoji": True},
+    }
+    blocks = [image] + ([context(attribution)] if attribution else [])
+    return {"text": cut(escape(f"Chart: {result.title}"), MAX_FALLBACK_TEXT), "blocks": blocks}
+
+
+def chart_alt_text(result: Result) -> str:
+    years = f" Incomplete years: {', '.join(map(str, result.incomplete_years))}." if result.incomplete_years else ""
+    return f"Chart: {result.title}. {result.summary}{years}"
+
+
+def notice(text: str) -> dict[str, Any]:
+    """A one-line message from mrkdwn the caller has escaped (what happened, what to do)."""
+    return {"text": cut(text, MAX_FALLBACK_TEXT), "blocks": [section(text)]}
+
+
 def error_message(error: UserError) -> dict[str, Any]:
     """A friendly reply for input that can't be answered, with what would work."""
     lines = [f":thinking_face: {escape(error.message)}"]
@@ -247,10 +325,6 @@ def error_message(error: UserError) -> dict[str, Any]:
     text = "\n".join(lines)
     blocks = sections(text) + [context("`/collab help` shows every command, with examples.")]
     return {"text": cut(text, MAX_FALLBACK_TEXT), "blocks": blocks}
-
-
-def working_message(command_text: str) -> dict[str, Any]:
-    return {"text": f":hourglass_flowing_sand: Working on `{escape(cut(' '.join(command_text.split()), 200))}`…"}
 
 
 def failure_message() -> dict[str, Any]:
@@ -273,7 +347,7 @@ def sql_message(result: Result, command_text: str) -> dict[str, Any]:
     if result.data_version:
         tail.append(context(f"Data version `{escape(result.data_version)}`. `about` lists the published tables."))
     return {
-        "text": cut(f"SQL behind {command_text}: {result.sql}", MAX_FALLBACK_TEXT),
+        "text": cut(escape(f"SQL behind {command_text}: {result.sql}"), MAX_FALLBACK_TEXT),
         "blocks": fit([section(f"*{title}*")], body, tail),
     }
 
@@ -319,8 +393,8 @@ def home_view(
     head = [
         header("collab: cross-border AI research, one command away"),
         section(
-            "Ask with `/collab <command>` in any channel. Answers are private to you until you press "
-            "*Share to channel*; add `public` to post one straight into the channel."
+            f"Ask with `{escape('/collab <command>')}` in any conversation. Answers are private to you until "
+            "you press *Share to channel*; add `public` to post one straight into the conversation."
         ),
     ]
     asking = "\n".join(
@@ -346,6 +420,7 @@ def home_view(
         body.append(section(f":warning: {escape(about_problem or 'The data is not available right now.')}"))
     if digest_lines is not None:
         body.append(header("Channel digests"))
+        # digest_lines are mrkdwn already (bot.digest escapes its own placeholders)
         body += sections("\n".join(digest_lines) if digest_lines else "No channel subscribes to a digest yet.")
     return {"type": "home", "blocks": fit(head, body, [], limit=MAX_HOME_BLOCKS)}
 

@@ -1,8 +1,14 @@
-"""Slack's markup in slash-command text, turned back into what the person typed. Pure: no Slack imports.
+"""Slack's mrkdwn both ways. Pure: no Slack imports.
 
-Slack sends `/collab partners <#C123|malaysia-research>` with channels, people and links wrapped in
-angle brackets and `&`, `<`, `>` escaped; phones and Macs add smart quotes and non-breaking spaces.
-The parser should see plain text.
+Out: `escape` is the one function that makes text safe inside mrkdwn. Slack reads `<…>` as a link,
+mention or command and `&…;` as an entity, so `/collab <command>` would lose its placeholder.
+Every mrkdwn string the bot builds from text (answers, help, App Home, digests, errors, SQL) and
+every message's fallback `text` goes through it; plain_text fields (headers, buttons, table cells)
+are shown as written and must not be escaped.
+
+In: Slack sends `/collab partners <#C123|malaysia-research>` with channels, people and links
+wrapped in angle brackets and `&`, `<`, `>` escaped; phones and Macs add smart quotes and
+non-breaking spaces. `unescape_command` gives the parser plain text.
 """
 
 from __future__ import annotations
@@ -27,6 +33,11 @@ _QUOTES = str.maketrans(
         "\u2033": '"',
     }
 )
+
+
+def escape(text: object) -> str:
+    """Text safe inside mrkdwn: `&`, `<` and `>` as the entities Slack expects."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def unescape_command(text: str | None) -> str:

@@ -1,7 +1,7 @@
 """Slack's Web API for every part of collab: a WebClient whose posts land once (slack_sdk only, no slack_bolt).
 
-Used by the `/collab` listeners (bot/slack/app.py) and by the digest jobs (bot/digest/__init__.py), so both
-post through the same rules:
+Used by the `/collab` listeners (bot/slack/listeners.py, bot/slack/delivery.py) and by the digest
+jobs (bot/digest), so both post through the same rules:
 
 - Web API calls wait out 429s (Retry-After) and retry 5xx answers and dropped connections, except
   where a repeat could post twice: chat.postMessage and files.completeUploadExternal are retried
@@ -11,8 +11,11 @@ post through the same rules:
   there. When the history can't be read, the call fails instead of risking a second post.
 - The upload POST to files.getUploadURLExternal's URL is repeated on 429, 5xx and dropped
   connections: nothing is shared until files.completeUploadExternal, so a repeat is harmless.
-- `respond_retry_handlers()` (for response_urls) retries 429s, 5xx answers and dropped
-  connections: an answer replaces the "working on it" message, so a repeat cannot show twice.
+- `respond_retry_handlers()` (for response_urls) retries 429s always, and 5xx answers and dropped
+  connections of ephemeral messages and deletes (a repeat shows the asker a duplicate at worst);
+  an `in_channel` post is repeated only when it never reached Slack.
+- A file that a conversation refuses (files.completeUploadExternal: `not_in_channel`,
+  `channel_not_found`, …) is deleted, so an abandoned upload never lingers in the bot's files.
 """
 
 from __future__ import annotations
@@ -57,6 +60,10 @@ POSTING_METHODS = frozenset(
 # connecting or sending reach us wrapped in URLError instead (urllib's do_open).
 AFTER_SEND_ERRORS = (ConnectionError, http.client.HTTPException, TimeoutError)
 POST_MARKER_EVENT = "collab_post"  # metadata event_type carrying the marker of each chat.postMessage
+# files.completeUploadExternal errors meaning the conversation won't take the file: the upload is deleted.
+REFUSED_CONVERSATION = frozenset(
+    {"not_in_channel", "channel_not_found", "method_not_supported_for_channel_type", "is_archived"}
+)
 VERIFIED_TRIES = 3
 UPLOAD_TRIES = 3
 HISTORY_PAGES = 10  # conversations.history pages read when looking for a post (200 messages each)
@@ -126,8 +133,19 @@ def web_retry_handlers() -> list[RetryHandler]:
     ]
 
 
-def respond_retry_handlers() -> list[RetryHandler]:
-    """The response_url: answers replace the "working on it" message, so every failure may be retried."""
+def respond_retry_handlers(*, visible_to_others: bool = False) -> list[RetryHandler]:
+    """The response_url: 429s always; 5xx answers and dropped connections unless others would see a repeat.
+
+    An ephemeral message or a delete repeated after Slack took it shows at most a duplicate to the
+    asker; an `in_channel` post is repeated only when it never reached Slack.
+    """
+    if visible_to_others:
+        never_after_send = lambda request: False  # noqa: E731
+        return [
+            RateLimitErrorRetryHandler(max_retry_count=3),
+            ConnectionRetry(2, never_after_send),
+            ServerErrorRetry(2, never_after_send),
+        ]
     return [RateLimitErrorRetryHandler(max_retry_count=3), ConnectionRetry(2), ServerErrorRetry(2)]
 
 
@@ -189,7 +207,20 @@ class CollabWebClient(WebClient):
         channel = kwargs.get("channel_id")
         if not channel:  # not shared anywhere: completing twice shows nothing twice
             return self._post_once("files.completeUploadExternal", None, None, call)
-        return self._post_once("files.completeUploadExternal", channel, ours, call)
+        try:
+            return self._post_once("files.completeUploadExternal", channel, ours, call)
+        except SlackApiError as error:
+            if api_error(error) in REFUSED_CONVERSATION:
+                self._abandon(ids)
+            raise
+
+    def _abandon(self, file_ids: set[str]) -> None:
+        """Delete uploads that a conversation refused, rather than leave them in the bot's files."""
+        for file_id in file_ids:
+            try:
+                self.files_delete(file=file_id)
+            except Exception as error:  # noqa: BLE001 - it is shared nowhere either way
+                log.info("could not delete the refused upload %s: %s", file_id, describe(error))
 
     def _post_once(
         self, method: str, channel: str | None, ours: Callable[[dict], bool] | None, call: Callable[[], SlackResponse]

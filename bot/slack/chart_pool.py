@@ -1,0 +1,112 @@
+"""Charts drawn in separate processes, so that drawing never slows an acknowledgement.
+
+A chart costs about 100 ms of CPU, an acknowledgement a few milliseconds. Drawn in the web
+process, 50 charts at once hold the interpreter and the cores while Slack waits for acks (which
+it retries after 3 s). Here each web process keeps a small pool of drawing processes (spawned,
+never forked from a threaded server), started at a lower CPU priority so the acknowledgements
+come first, and warmed up at start so the first chart doesn't pay for importing matplotlib.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import os
+import threading
+import time
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from bot.engine.result import Result
+
+log = logging.getLogger("collab.slack")
+
+DRAWING_NICENESS = 10  # below the web process: an ack waiting for CPU gets it first
+
+
+def _start_drawing() -> None:
+    """In each drawing process: lower priority, then load what every chart needs."""
+    with contextlib.suppress(OSError):
+        os.nice(DRAWING_NICENESS)
+    import matplotlib.backends.backend_agg  # noqa: F401  (charts render with Agg)
+    import matplotlib.font_manager
+
+    matplotlib.font_manager.fontManager.findfont("DejaVu Sans")
+
+
+def _draw(result: Result) -> tuple[bytes, float]:
+    from bot.render.charts import render_png
+
+    started = time.perf_counter()
+    png = render_png(result)
+    return png, time.perf_counter() - started
+
+
+def _ready() -> bool:
+    return True
+
+
+class ChartPool:
+    """`draw(result)` returns a Future of the PNG bytes, drawn in one of `processes` processes."""
+
+    def __init__(self, processes: int = 1):
+        self.processes = max(1, processes)
+        self._lock = threading.Lock()
+        self._executor: ProcessPoolExecutor | None = None
+
+    def _pool(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._executor is None:
+                self._executor = ProcessPoolExecutor(
+                    max_workers=self.processes,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_start_drawing,
+                )
+            return self._executor
+
+    def warm_up(self) -> None:
+        """Start the drawing processes now (in the background), not on the first chart."""
+        pool = self._pool()
+        for _ in range(self.processes):
+            pool.submit(_ready)
+
+    def draw(self, result: Result) -> Future[bytes]:
+        """The chart's PNG, drawn in another process; a pool broken by a killed process is replaced once."""
+        asked = time.perf_counter()
+        try:
+            drawn = self._pool().submit(_draw, result)
+        except BrokenProcessPool:
+            self._replace()
+            drawn = self._pool().submit(_draw, result)
+        png: Future[bytes] = Future()
+
+        def done(future: Future[tuple[bytes, float]]) -> None:
+            try:
+                data, seconds = future.result()
+            except BrokenProcessPool as error:
+                self._replace()
+                png.set_exception(error)
+                return
+            except BaseException as error:  # noqa: BLE001 - handed to whoever waits for the chart
+                png.set_exception(error)
+                return
+            waited = time.perf_counter() - asked - seconds
+            log.info("chart for %s: waited %.0f ms, drew %.0f ms", result.command, 1000 * waited, 1000 * seconds)
+            png.set_result(data)
+
+        drawn.add_done_callback(done)
+        return png
+
+    def _replace(self) -> None:
+        with self._lock:
+            broken, self._executor = self._executor, None
+        if broken is not None:
+            log.warning("a chart process died; starting new ones")
+            broken.shutdown(wait=False, cancel_futures=True)
+
+    def shutdown(self) -> None:
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
