@@ -14,6 +14,7 @@ import pytest
 from bot.engine.answer import run
 from bot.engine.commands import Query, parse
 from bot.engine.interpret import canonical, read
+from bot.errors import UserError
 
 PHRASINGS = Path(__file__).parent / "phrasings.tsv"
 
@@ -59,10 +60,19 @@ def check(phrasing: Phrasing, db) -> str:
         return f"`{reading.command}` does not parse back to the reading"
     if _plain(parse(canonical(expected))) != _plain(expected):
         return f"canonical(`{phrasing.expected}`) does not parse back"
-    got, want = run(reading.query, db), run(expected, db)
-    if got.rows() != want.rows() or got.columns != want.columns:
-        return "different rows"
+    got, want = _outcome(reading.query, db), _outcome(expected, db)
+    if got != want:
+        return f"different answers: {str(got)[:80]} / {str(want)[:80]}"
     return ""
+
+
+def _outcome(query: Query, db) -> tuple:
+    """The columns and rows of the answer, or the message of the error it raises (no data, say)."""
+    try:
+        result = run(query, db)
+    except UserError as error:
+        return ("error", error.message)
+    return (result.columns, result.rows())
 
 
 def test_public_phrasings_read_as_their_canonical_commands(db):

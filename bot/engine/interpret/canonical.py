@@ -6,6 +6,7 @@ from functools import lru_cache
 
 from bot.engine import commands
 from bot.engine.commands import DEFAULT_LIMIT, Query
+from bot.errors import UserError
 from bot.reference import countries as country_ref
 from bot.reference import fields as field_ref
 
@@ -13,13 +14,13 @@ from bot.reference import fields as field_ref
 @lru_cache(maxsize=512)
 def country_words(code: str) -> str:
     """A country as people write it (its name), or its ISO code where the name would not parse back."""
-    country = country_ref.all_countries()[code]
-    words = country.name.lower().split()
-    # A name containing an option word ("in", "to", "by"…) would be read as that option.
-    if any(word in commands._KEYWORDS or word in ("-", "–", "/") for word in words):
+    name = country_ref.all_countries()[code].name
+    # Long names, commas, or option words ("in", "to") inside a name don't survive the parser.
+    try:
+        parsed = commands.parse(f"profile {name}")
+    except UserError:
         return code
-    found = country_ref.find_country(country.name)
-    return country.name if found is not None and found.code == code else code
+    return name if parsed.countries == (code,) else code
 
 
 @lru_cache(maxsize=64)

@@ -23,13 +23,15 @@ from bot.reference import fields as field_ref
 MAX_WORDS = 6
 SEPARATORS = frozenset({"(", ")", "–", "—", "/", "&", "+", "-"})
 # Codes that are everyday words in lower case; in capitals ("IN", "TO") they are still words here.
-_WORD_CODES = frozenset(
+WORD_CODES = frozenset(
     "ai cv in to by and it me my no is at be do so am as or on id pe ad al can are per arm bra ton gin com mar "
-    "fin nor pol som mac ago nam pan lie vat cod ken sen bel dom cub gab hun jam tun mus sur tur pry mli mex "
-    "ind aus gab fra".split()
+    "fin nor pol som mac ago nam pan lie vat cod ken sen bel dom cub gab hun jam tun mus sur pry".split()
 )
-_CONNECTORS_FOR_US = frozenset({"the", "and", "vs", "vs.", "versus", "&", "-", "–", "—", "/", "or", "v", "v.", "with"})
+_CONNECTORS_FOR_US = frozenset({"the", "and", "vs", "vs.", "versus", "&", "-", "–", "—", "/", "or", "v", "v."})
 _FUZZY_CUTOFF = 80.0
+# A question tries dozens of spans; the same few hundred words come back in every question.
+normalise = lru_cache(maxsize=8192)(country_ref.normalise)
+find_country = lru_cache(maxsize=8192)(country_ref.find_country)
 
 
 @dataclass(frozen=True)
@@ -49,9 +51,9 @@ def _country_name_keys() -> dict[str, str]:
     for c in country_ref.all_countries().values():
         for key in (c.name, *c.aliases, c.eto_cross_border_name, c.eto_activity_name):
             if key:
-                keys.setdefault(country_ref.normalise(key), c.code)
+                keys.setdefault(normalise(key), c.code)
     for key, code in DEMONYMS.items():
-        keys.setdefault(country_ref.normalise(key), code)
+        keys.setdefault(normalise(key), code)
     return keys
 
 
@@ -61,9 +63,9 @@ def _group_keys() -> dict[str, str]:
     for g in country_ref.all_groups().values():
         for key in (g.code, g.code.replace("_", " "), g.name, *g.aliases, g.eto_activity_name):
             if key and country_ref.find_group(key) is not None:
-                keys.setdefault(country_ref.normalise(key), g.code)
+                keys.setdefault(normalise(key), g.code)
     for key, code in GROUP_SYNONYMS.items():
-        keys.setdefault(country_ref.normalise(key), code)
+        keys.setdefault(normalise(key), code)
     return keys
 
 
@@ -72,37 +74,37 @@ def _field_keys() -> dict[str, str]:
     keys: dict[str, str] = {}
     for f in field_ref.all_fields().values():
         for key in (f.code, f.code.replace("_", " "), f.name, *f.aliases):
-            keys.setdefault(country_ref.normalise(key), f.code)
+            keys.setdefault(normalise(key), f.code)
     for key, code in FIELD_SYNONYMS.items():
-        keys.setdefault(country_ref.normalise(key), code)
+        keys.setdefault(normalise(key), code)
     keys.pop("all", None)  # "all" is an ordinary word in a sentence
     return keys
 
 
 def known_word(word: str) -> bool:
     """A word that is a name (of anything) or a known ordinary word: never a typo candidate."""
-    key = country_ref.normalise(word)
+    key = normalise(word)
     return (
         key in STOPWORDS
         or key in _country_name_keys()
         or key in _group_keys()
         or key in _field_keys()
-        or country_ref.find_country(word) is not None
+        or find_country(word) is not None
     )
 
 
 def _country(span: str, typed: str, before: str, after: str) -> str | None:
-    key = country_ref.normalise(span)
+    key = normalise(span)
     code = _country_name_keys().get(key)
     if code:
         return code
-    found = country_ref.find_country(span)
+    found = find_country(span)
     if found is None:
         return None
     # Only an ISO code matched: accept it in capitals, as a non-word, or "us" next to another name.
     if key == "us":
         return found.code if typed.isupper() or before in _CONNECTORS_FOR_US or after in _CONNECTORS_FOR_US else None
-    if key in _WORD_CODES:
+    if key in WORD_CODES:
         return None
     if len(key) == 2 and not typed.isupper():
         return None
@@ -111,7 +113,7 @@ def _country(span: str, typed: str, before: str, after: str) -> str | None:
 
 def _lookup(span: str, typed: str, before: str, after: str) -> tuple[str, str] | None:
     for text in variants(span):
-        key = country_ref.normalise(text)
+        key = normalise(text)
         if key in _field_keys():
             return "field", _field_keys()[key]
         if key in _group_keys():
@@ -161,9 +163,10 @@ def find_names(words: list[str], typed: list[str]) -> tuple[list[Name], list[boo
 def _fuzzy_choices() -> dict[str, tuple[str, str]]:
     """Typo targets: names of at least five letters (shorter ones are too easy to hit by accident)."""
     choices: dict[str, tuple[str, str]] = {}
+    demonyms = {normalise(d) for d in DEMONYMS}  # adjectives sit too close to other words
     for kind, keys in (("country", _country_name_keys()), ("group", _group_keys()), ("field", _field_keys())):
         for key, code in keys.items():
-            if len(key) >= 5 and not key.isupper():
+            if len(key) >= 5 and key not in demonyms:
                 choices.setdefault(key, (kind, code))
     return choices
 
@@ -173,12 +176,16 @@ def _fuzzy_list() -> list[str]:
     return list(_fuzzy_choices())
 
 
-def fuzzy_names(words: list[str], typed: list[str], used: list[bool], extra: dict[str, str]) -> list[Name]:
-    """Typos among the words nothing claimed: names, or the `extra` words (intent words -> themselves).
+def fuzzy_names(
+    words: list[str], typed: list[str], used: list[bool], extra: dict[str, str], exact: list[Name]
+) -> list[Name]:
+    """`exact` plus typos among the words nothing claimed: names, or `extra` words (intent words).
 
-    Two-word names are tried first ("untied states"), then single words of at least four letters.
+    Two-word names are tried first ("untied states", "saudi arbia" next to the exact "saudi"),
+    then single words of at least four letters.
     """
-    found: list[Name] = []
+    found: list[Name] = list(exact)
+    one_word = {name.start: name for name in exact if name.end == name.start + 1}
     choices = _fuzzy_choices()
     names_only = _fuzzy_list()
     targets = names_only + [word for word in extra if word not in choices]
@@ -191,11 +198,14 @@ def fuzzy_names(words: list[str], typed: list[str], used: list[bool], extra: dic
         if not free(i) or known_word(words[i]) or len(words[i]) < 4:
             continue
         for start, end in ((i, i + 2), (i - 1, i + 1)):
-            if free(start) and free(end - 1) and start != end - 1:
+            neighbour = one_word.get(start if start != i else end - 1)
+            if start >= 0 and end <= n and (free(start) and free(end - 1) or neighbour is not None):
                 phrase = " ".join(words[start:end])
                 best = process.extractOne(phrase, names_only, scorer=fuzz.ratio, score_cutoff=86.0)
                 if best and " " in best[0]:
                     kind, code = choices[best[0]]
+                    if neighbour is not None:
+                        found.remove(neighbour)
                     found.append(Name(kind, code, start, end, " ".join(typed[start:end]), fuzzy=True))
                     for k in range(start, end):
                         used[k] = True

@@ -10,14 +10,16 @@ command with the command parser, so a reading can never mean anything a command 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from bot.engine import commands
 from bot.engine.commands import Query
 from bot.engine.interpret import slots as slot_finders
 from bot.engine.interpret import text as text_tools
 from bot.engine.interpret.canonical import canonical
-from bot.engine.interpret.names import Name, find_names, fuzzy_names
+from bot.engine.interpret.names import WORD_CODES, Name, find_names, fuzzy_names
 from bot.engine.interpret.vocabulary import COMPILED_CUES, FOLLOW_UP
 from bot.errors import UserError
 from bot.reference import countries as country_ref
@@ -35,7 +37,10 @@ _INTENT_WORDS = {
         "biggest largest partnership partnerships emerging trending accelerating cooperation cooperate"
     ).split()
 }
-_LOST = "I couldn't tell what you're asking. Ask like `who does Malaysia work with?` or `partners Malaysia`; `help` lists the commands."
+_LOST = (
+    "I couldn't tell what you're asking. Ask like `who does Malaysia work with?` or `partners Malaysia`; "
+    "`help` lists the commands."
+)
 _SQL_WITH = re.compile(r"^\s*with\s+(recursive\s+)?\w+\s*(\([^)]*\))?\s+as\s*\(", re.IGNORECASE)
 
 
@@ -104,10 +109,10 @@ def analyse(raw: str) -> Analysis:
     # The typed case of each word decides whether "US" or "IN" is a code; find it in the raw text.
     typed = _typed_case(raw, words)
     names, used = find_names(words, typed)
-    fixes = fuzzy_names(words, typed, used, _INTENT_WORDS)
+    names = fuzzy_names(words, typed, used, _INTENT_WORDS, names)
     analysis = Analysis(text=text, slots=slots)
     by_start: dict[int, Name] = {}
-    for name in sorted(names + fixes, key=lambda n: n.start):
+    for name in names:
         by_start[name.start] = name
         if name.kind == "word":
             continue
@@ -119,10 +124,10 @@ def analyse(raw: str) -> Analysis:
     skeleton: list[str] = []
     i = 0
     while i < len(words):
-        name = by_start.get(i)
-        if name is not None:
-            skeleton.append({"country": "X", "group": "G", "field": "F"}.get(name.kind, name.code))
-            i = name.end
+        here = by_start.get(i)
+        if here is not None:
+            skeleton.append({"country": "X", "group": "G", "field": "F"}.get(here.kind, here.code))
+            i = here.end
             continue
         word = words[i]
         if word in ("–", "—", "/"):
@@ -138,7 +143,7 @@ def analyse(raw: str) -> Analysis:
             ):
                 analysis.unknown.append(typed[i])
         i += 1
-    analysis.skeleton = " ".join(skeleton)
+    analysis.skeleton = " ".join(skeleton).replace(" - ", "-")
     for verb, weight, pattern in COMPILED_CUES:
         if pattern.search(analysis.skeleton):
             analysis.scores[verb] = analysis.scores.get(verb, 0) + weight
@@ -170,7 +175,7 @@ def _typed_case(raw: str, words: list[str]) -> list[str]:
     """Each lower-cased word as it was typed (case only matters for codes: "US", "IN")."""
     typed: list[str] = []
     position = 0
-    source = raw.translate(str.maketrans({"’": "'", "‘": "'"}))
+    source = raw.translate(str.maketrans("’‘", "''"))
     lowered = source.lower()
     for word in words:
         found = lowered.find(word, position)
@@ -208,6 +213,17 @@ _ARITY = {
 # When two verbs are both cued, the more specific one is meant: "fastest-growing partners" is
 # `rising`, "tell me about Malaysia's partners" is `partners`, "China–India over time" is `pair`.
 _SPECIFICITY = ("profile", "partners", "top", "pair", "compare", "pairs", "fields", "rising", "about", "help")
+# A verb whose answer contains another's: "fastest-growing partners" is `rising`, not `partners`.
+_SUBSUMES = {
+    "rising": {"partners", "top", "profile"},
+    "fields": {"partners", "pair", "profile", "top"},
+    "compare": {"pair", "partners", "profile", "top"},
+    "pairs": {"top", "pair", "partners"},
+    "partners": {"profile", "top"},
+    "pair": {"profile", "partners"},
+    "top": {"profile"},
+    "about": {"profile"},
+}
 # Pairs of verbs that both answer the question: offer both instead of choosing.
 _CONFLICTS = ({"fields", "rising"}, {"fields", "compare"}, {"compare", "rising"})
 
@@ -232,12 +248,19 @@ def _default_verb(countries: int, groups: int) -> str | None:
 
 
 def _ranked(analysis: Analysis, countries: int) -> list[str]:
+    """The cued verbs that fit the named countries, the one meant first."""
     verbs = [v for v in analysis.scores if _valid(v, countries)]
-    return sorted(
+    ranked = sorted(
         verbs,
         key=lambda v: (analysis.strongest[v], analysis.scores[v], _SPECIFICITY.index(v)),
         reverse=True,
     )
+    for verb in list(ranked):
+        wider = [v for v in ranked if verb in _SUBSUMES.get(v, ()) and analysis.strongest[v] >= 2]
+        if wider and ranked.index(wider[0]) > ranked.index(verb):
+            ranked.remove(wider[0])
+            ranked.insert(ranked.index(verb), wider[0])
+    return ranked
 
 
 # ------------------------------------------------------------------ building the Query
@@ -247,7 +270,7 @@ def _query(verb: str, countries: list[str], analysis: Analysis, base: Query | No
     s = analysis.slots
     query = base if base is not None else Query(verb=verb)
     query = replace(query, verb=verb, countries=tuple(countries), text="", sql="", topic="")
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}
     if analysis.field:
         changes["field"] = analysis.field
     if s.years_said or base is None:
@@ -307,7 +330,7 @@ def _summary(analysis: Analysis) -> str:
     return ", ".join(parts)
 
 
-def _reading(query: Query, analysis: Analysis, *, alternatives: list[Query] = ()) -> Reading:
+def _reading(query: Query, analysis: Analysis, *, alternatives: Sequence[Query] = ()) -> Reading:
     checked, command, problem = _checked(query)
     if checked is None:
         return Reading(None, "", _choices(list(alternatives)), f"I read `{command}`, but: {problem}", False)
@@ -438,9 +461,16 @@ def _canonical_attempt(text: str) -> tuple[Query | None, str]:
     if commands.VERB_ALIASES.get(first) == "sql" and first == "with" and not _SQL_WITH.match(stripped):
         return None, ""
     try:
-        return commands.parse(stripped), ""
+        query = commands.parse(stripped)
     except UserError as error:
         return None, error.message
+    words = stripped.lower().split()
+    if query.countries and any(
+        word in WORD_CODES and word not in commands._KEYWORDS and words[k - 1] not in commands._KEYWORDS
+        for k, word in enumerate(words[1:], 1)
+    ):
+        return None, ""  # "compare it with Brazil": the parser took "it" for Italy; read it as English
+    return query, ""
 
 
 def _changes_previous(query: Query, previous: Query) -> bool:

@@ -37,18 +37,26 @@ def _blank(text: str, match: re.Match[str]) -> str:
     return text[: match.start()] + " " * (match.end() - match.start()) + text[match.end() :]
 
 
+_TO_WORDS = r"(?:-|–|—|to|until|till|through|thru|and|&)"
 # (pattern, what it sets) in order: longer phrases first, so "between 2016 and 2020" is never "in 2020".
 _YEAR_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern), kind)
     for pattern, kind in (
-        (rf"\b(?:between|from|in|during|over|for)?\s*(?:the\s+)?(?:years?\s+)?{_Y}\s*(?:-|–|—|to|until|till|through|thru|and|&)\s*{_Y}\b", "range"),
-        (rf"\b(?:since|from|after|starting(?: in| from)?|beginning(?: in)?|as of|post)\s+(?:the\s+)?(?:year\s+)?{_Y}\b", "from"),
-        (rf"\b{_Y}\s*(?:onwards?|and later|and after|or later|and beyond|on|\+|to date|to now|to the present)(?=\W|$)", "from0"),
-        (rf"\b(?:until|till|to|through|thru|up to|up until|before|by|prior to|pre)\s+(?:the\s+)?(?:year\s+)?{_Y}\b", "to"),
+        (rf"\b(?:between|from|in|during|over|for)?\s*(?:the\s+)?(?:years?\s+)?{_Y}\s*{_TO_WORDS}\s*{_Y}\b", "range"),
+        (
+            rf"\b(?:since|from|after|starting(?: in| from)?|beginning(?: in)?|as of|post)\s+"
+            rf"(?:the\s+)?(?:year\s+)?{_Y}\b",
+            "from",
+        ),
+        (rf"\b{_Y}\s*(?:onwards?|and later|and after|or later|and beyond|on|\+|to date|to now)(?=\W|$)", "from0"),
+        (
+            rf"\b(?:until|till|to|through|thru|up to|up until|before|by|prior to|pre)\s+(?:the\s+)?(?:year\s+)?{_Y}\b",
+            "to",
+        ),
         (rf"\b{_Y}\s*(?:and earlier|and before|or earlier)\b", "to0"),
         (rf"\b(?:in|during|for|of)?\s*(?:the\s+)?(?:year\s+)?{_Y}\b(?:\s+only|\s+alone)?", "single"),
     )
-)  # fmt: skip
+)
 
 
 def find_years(text: str, slots: Slots) -> str:
@@ -99,21 +107,49 @@ def find_limit(text: str, slots: Slots) -> str:
     return text
 
 
+_AFFINITY = (
+    r"affinity",
+    r"association strength",
+    r"relative to (?:their |its |the )?(?:sizes?|volume)",
+    r"normali[sz](?:ed|e|ing|ation)",
+    r"adjusted (?:for|by) (?:size|volume)",
+    r"size[- ]adjusted",
+    r"controlling for size",
+    r"(?:more|less) than expected",
+    r"than (?:you'?d |one would )?expect(?:ed)?",
+    r"punch(?:es|ing)? above",
+    r"disproportionate(?:ly)?",
+    r"over-?represented",
+    r"(?:given|for) (?:their|its) size",
+    r"relative strength",
+    r"intensity",
+)
+_SHARE = (r"share", r"shares", r"percentage", r"percent", r"per cent", r"proportion", r"fraction of (?:its|their)")
+_JOINT = (
+    r"joint articles",
+    r"joint papers",
+    r"joint",
+    r"volume",
+    r"raw counts?",
+    r"counts?",
+    r"number of (?:joint )?(?:articles|papers)",
+    r"absolute numbers",
+    r"articles",
+    r"papers",
+)
 _METRIC_RULES = tuple(
     (re.compile(pattern), metric)
     for pattern, metric in (
-        (r"\b(?:by |using |with |on )?(?:affinity|association strength|relative to (?:their |its |the )?(?:sizes?|volume)|"
-         r"normali[sz](?:ed|e|ing|ation)|adjusted (?:for|by) (?:size|volume)|size[- ]adjusted|controlling for size|"
-         r"(?:more|less) than expected|than (?:you'?d |one would )?expect(?:ed)?|punch(?:es|ing)? above|"
-         r"disproportionate(?:ly)?|over-?represented|given (?:their|its) size|for (?:their|its) size|"
-         r"relative strength|intensity)\b", "affinity"),
-        (r"\b(?:by |as a |as |in )?(?:international share|share of international(?: articles| papers)?)\b", "international"),
-        (r"\b(?:by |as a |as |in |what )?(?:share|shares|percentage|percent|proportion|fraction of (?:its|their)|"
-         r"per cent|% of)\b(?! (?:it|this|that|with|in the channel|to the channel))", "share"),
-        (r"\b(?:by|on|using) (?:joint articles|joint papers|joint|volume|raw counts?|counts?|number of (?:joint )?(?:articles|papers)|"
-         r"absolute numbers|articles|papers)\b", "joint"),
+        (rf"\b(?:by |using )?(?:{'|'.join(_AFFINITY)})\b", "affinity"),
+        (
+            r"\b(?:by |as a |as |in )?(?:international share|share of international(?: articles| papers)?)\b",
+            "international",
+        ),
+        # "share it with the channel" is about posting, not the metric
+        (rf"\b(?:by |as a |as |in |what )?(?:{'|'.join(_SHARE)})\b(?! (?:it|this|that|with|in|to) )", "share"),
+        (rf"\b(?:by|on|using) (?:{'|'.join(_JOINT)})\b", "joint"),
     )
-)  # fmt: skip
+)
 
 
 def find_metric(text: str, slots: Slots) -> str:
@@ -125,23 +161,42 @@ def find_metric(text: str, slots: Slots) -> str:
     return text
 
 
+_PARTIAL_YEARS = r"(?:the )?(?:incomplete|partial|unfinished|recent|latest) (?:years?|data)"
+_LEAVE_OUT = r"(?:exclude|excluding|without|ignore|ignoring|skip|drop|no|not the|minus)"
+_PUBLIC = (
+    r"make it public",
+    r"post (?:it |this |that )?(?:in|to) (?:the )?channel",
+    r"public(?:ly)?",
+    r"for (?:the )?(?:whole )?(?:channel|team|everyone)",
+    r"share (?:it |this |that )?(?:with|in|to) (?:the )?(?:channel|team|everyone)",
+    r"in (?:the )?channel",
+)
 _OTHER_RULES = tuple(
     (re.compile(pattern), name, value)
     for pattern, name, value in (
-        (r"\b(?:include|including|with|keep|show|all) (?:the )?(?:incomplete|partial|recent|unfinished) (?:years?|data)\b|"
-         r"\bincomplete years too\b|\ball years\b", "complete_only", False),
-        (r"\b(?:only |just )?(?:complete|completed|full|finished|final) (?:years?|data)(?: only)?\b|"
-         r"\b(?:exclude|excluding|without|ignore|ignoring|skip|drop|no|not the|minus) (?:the )?(?:incomplete|partial|"
-         r"unfinished|recent|latest) (?:years?|data)\b|\bcomplete(?:-only| only)?\b", "complete_only", True),
-        (r"\bfractional(?:ly)?(?: count(?:ing|s)?)?\b|\bfraction(?:al)? counting\b|\bcount(?:ed|ing)? fractionally\b", "count", "fractional"),
+        (
+            rf"\b(?:include|including|with|keep|show|all) {_PARTIAL_YEARS}\b|\bincomplete years too\b|\ball years\b",
+            "complete_only",
+            False,
+        ),
+        (
+            rf"\b(?:only |just )?(?:complete|completed|full|finished|final) (?:years?|data)(?: only)?\b"
+            rf"|\b{_LEAVE_OUT} {_PARTIAL_YEARS}\b|\bcomplete(?:-only| only)?\b",
+            "complete_only",
+            True,
+        ),
+        (
+            r"\bfractional(?:ly)?(?: count(?:ing|s)?)?\b|\bfraction(?:al)? counting\b"
+            r"|\bcount(?:ed|ing)? fractionally\b",
+            "count",
+            "fractional",
+        ),
         (r"\b(?:full|whole) count(?:ing|s)?\b", "count", "full"),
-        (r"\b(?:from |using |with |in |on |via )?(?:the )?open ?alex(?: data)?\b|\bsource openalex\b", "source", "openalex"),
-        (r"\b(?:from |using |with |on |via )?(?:the )?(?:eto|cset)(?:'s)?(?: data)?\b", "source", "eto"),
-        (r"\b(?:make it |post (?:it |this |that )?(?:in|to) (?:the )?channel|public(?:ly)?|for (?:the )?(?:whole )?"
-         r"(?:channel|team|everyone)|share (?:it |this |that )?(?:with|in|to) (?:the )?(?:channel|team|everyone)|"
-         r"in (?:the )?channel)\b", "public", True),
+        (r"\b(?:from |using |in |via )?(?:the )?open ?alex(?: data)?\b|\bsource openalex\b", "source", "openalex"),
+        (r"\b(?:from |using |via )?(?:the )?(?:eto|cset)(?:'s)?(?: data)?\b", "source", "eto"),
+        (rf"\b(?:{'|'.join(_PUBLIC)})\b", "public", True),
     )
-)  # fmt: skip
+)
 
 
 def find_options(text: str, slots: Slots, *, about_data: bool) -> str:

@@ -8,17 +8,21 @@ import unicodedata
 _SLACK_MARKUP = re.compile(r"<[@#!][^>]*>|<(?:https?|mailto):[^>|]*(?:\|([^>]*))?>")
 _MENTION = re.compile(r"(?<!\w)@[\w.-]+")
 _EMOJI_CODE = re.compile(r":[a-z0-9_+-]{1,40}:")
-_QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "′": "'", "`": "'", "“": '"', "”": '"', "„": '"'})
-_NOISE = re.compile(
-    r"^(?:(?:hi|hello|hey|hiya|heya|yo|howdy|greetings|good (?:morning|afternoon|evening|day)|dear|ok(?:ay)?|"
-    r"so|um+|uh+|hmm+|quick question|question|q)\b[\s,!.:;-]*(?:there\b|all\b|team\b|collab\b|bot\b|folks\b)?[\s,!.:;-]*)+"
+_QUOTES = str.maketrans({**{ch: "'" for ch in "‘’‚‛′`"}, **{ch: '"' for ch in "“”„"}})
+_GREETING = (
+    r"(?:hi|hello|hey|hiya|heya|yo|howdy|greetings|good (?:morning|afternoon|evening|day)|dear|ok(?:ay)?|so|um+|"
+    r"uh+|hmm+|quick question|question|q)\b"
 )
-_POLITE = re.compile(
-    r"\b(?:please|pls|plz|kindly|thanks|thank you|thx|ty|cheers|i'?d like to know|i would like to know|"
-    r"i want to know|i wonder|i'?m wondering|i was wondering|wondering|can you|could you|would you|will you|"
-    r"can u|could u|do you know|let me know|tell me|show me|give me|i need|i want|quickly|real quick|"
-    r"for me|for a brief|for a report|if possible|if you can|if you could|maybe|perhaps|actually|basically)\b"
+_NOISE = re.compile(rf"^(?:{_GREETING}[\s,!.:;-]*(?:there\b|all\b|team\b|collab\b|bot\b|folks\b)?[\s,!.:;-]*)+")
+_POLITE_PHRASES = (
+    r"please|pls|plz|kindly|thanks|thank you|thx|ty|cheers",
+    r"i'?d like to know|i would like to know|i want to know|i wonder|i'?m wondering|i was wondering|wondering",
+    # "can you" is politeness, except in "what can you do" and at the end
+    r"(?:can|could|would|will) (?:you|u)\b(?! (?:do|answer|help|tell me about (?:the|this|your) data)\b)(?!\s*$)",
+    r"do you know|let me know|tell me|show me|give me|i need|i want|quickly|real quick",
+    r"for me|for a brief|for a report|if possible|if you can|if you could|maybe|perhaps|actually|basically",
 )
+_POLITE = re.compile(rf"\b(?:{'|'.join(_POLITE_PHRASES)})\b")
 
 
 def clean(text: str) -> str:

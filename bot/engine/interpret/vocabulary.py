@@ -104,122 +104,178 @@ STOPWORDS = frozenset(
 )
 
 # Intent cues, matched on the question's skeleton: its words with each country replaced by "X",
-# each group by "G" and each field by "F". (verb, weight, pattern); 3 is the verb itself, 2 a
-# phrase that names the verb's question, 1 a hint.
-CUES: tuple[tuple[str, int, str], ...] = (
-    ("partners", 3, r"\bpartners?\b|\bcollaborators?\b|\bco-?authors?\b|\bcollaboration partners\b"),
-    (
-        "partners",
-        2,
-        r"\b(works?|working|worked|collaborat\w*|cooperat\w*|co-?author\w*|co-?publish\w*|publish\w*|"
-        r"write|writes|team(s|ed)? up|partner(s|ed|ing)?|teams?|ties|links?)\s+(the\s+)?(most\s+|more\s+|mainly\s+|often\s+|"
-        r"frequently\s+|closely\s+|together\s+)?with\b(?!\s+(X|G)\s+(and|&)\s+X\b)(?!\s+each other)",
-    ),
-    ("partners", 2, r"\bwith whom\b|\bwho\b.*\bwith\b|\bwhich countries\b.*\bwith\b|\bwhat countries\b.*\bwith\b"),
-    ("partners", 2, r"\b(allies|friends|counterparts|network|closest|top collaborat\w*|main collaborat\w*)\b"),
-    ("partners", 1, r"\bcollaborat\w*\b|\bcooperat\w*\b|\bco-?author\w*\b|\bjoint\b|\btogether\b"),
-    ("pair", 3, r"\bpair\b(?!s)|\bbilateral\b|\bbetween X (and|&) X\b|\bX\s*(-|–|—|/)\s*X\b"),
-    (
-        "pair",
-        2,
-        r"\b(over time|per year|each year|every year|year by year|year-by-year|yearly|annual(ly)?|"
-        r"timeline|time series|history|historically|evolution|evolved|trajectory|how much|how many|how often|"
-        r"how strong|how close|relationship|together|with each other|jointly|joint)\b",
-    ),
-    (
-        "pair",
-        2,
-        r"\bX\s+(and|&)\s+X\b.*\b(collaborat\w*|work\w*|co-?author\w*|publish\w*|cooperat\w*|partner\w*|"
-        r"ties|links?|papers|articles)\b|\b(collaborat\w*|cooperat\w*|co-?author\w*|ties|links?|partnership|joint)\b.*\bX\s+(and|&)\s+X\b",
-    ),
-    ("pair", 1, r"\bX\b.*\bwith X\b|\btrend\b"),
-    ("compare", 3, r"\bcompar\w*\b|\bvs\.?\b|\bversus\b|\bv\.?\s+X\b|\bside by side\b|\bcontrast\b"),
-    (
-        "compare",
-        2,
-        r"\bagainst\b|\bX or X\b|\bstack up\b|\bwhich (one )?(is|has|does) (more|bigger|better|stronger)\b|"
-        r"\bdifference between\b|\bwho (has|does) more\b|\bmore international\b|\bmore collaborative\b",
-    ),
-    (
-        "top",
-        3,
-        r"\bmost (collaborative|international|connected|cross-border|internationally|globally)\b|"
-        r"\bleaderboard\b|\bleague table\b|\branking\b|\brankings\b|\btop countries\b|\btop collaborating\b",
-    ),
-    (
-        "top",
-        2,
-        r"\b(leading|leaders|lead|leads|top|biggest|largest|strongest|most active|highest)\b|"
-        r"\bwhich countries\b|\bwhat countries\b|\bwho (collaborates|publishes|works|cooperates)\b|\brank\b|"
-        r"\bcountries (that )?(collaborate|cooperate|co-author|work)\w* (the )?most\b",
-    ),
-    ("top", 1, r"\bmost\b|\bcountries\b"),
-    (
-        "fields",
-        3,
-        r"\bfields?\b|\bsubfields?\b|\bdisciplines?\b|\bresearch areas?\b|\bareas? of research\b|"
-        r"\bby area\b|\btopics?\b|\bsubjects?\b|\bdomains?\b",
-    ),
-    (
-        "fields",
-        2,
-        r"\b(which|what) (areas?|kinds? of research|types? of research|research)\b|\bbreak ?down\b|"
-        r"\bspeciali[sz]\w*\b|\bstrong(est)? in\b|\bfocus(es|ed)? on\b|\bin which areas\b|\bacross fields\b",
-    ),
-    (
-        "rising",
-        3,
-        r"\bris(e|es|ing|en)\b|\bfastest\b|\bgrow(s|ing|th|n)?\b|\bgrew\b|\bcagr\b|"
-        r"\bup[- ]and[- ]coming\b|\bemerging\b|\btrending\b",
-    ),
-    (
-        "rising",
-        2,
-        r"\b(increas\w*|accelerat\w*|surg\w*|boom\w*|momentum|gaining|expanding|climbing|rapid(ly)?|"
-        r"quickest|quickly|faster|soaring|take off|taking off|on the rise|picking up|uptick|trend|trends)\b",
-    ),
-    (
-        "profile",
-        3,
-        r"\bprofile\b|\btell me about\b|\boverview\b|\bsnapshot\b|\breport card\b|\bfact ?sheet\b|"
-        r"\bwhat do you (know|have) (about|on)\b|\bkey (figures|facts|numbers|stats)\b",
-    ),
-    (
-        "profile",
-        2,
-        r"\b(summary|summari[sz]e|stats|statistics|facts|figures|info|information|details|"
-        r"patents?|investments?|invested|funding|citations?|cited|dashboard)\b|\bhow (is|does) X (do|doing|fare|perform)\w*\b|"
-        r"\bhow (big|active|strong|good|large) is\b|\bai activity\b|\bhow many (ai )?(papers|articles|publications)\b|(?<!what )(?<!how )\babout X\b",
-    ),
-    (
-        "about",
-        3,
-        r"\bwhere (does|do|did|is|are) (the |this |your |that )?(data|numbers|figures|information|stats)\b|"
-        r"\b(data|numbers|figures) come from\b|\bdata ?sources?\b|\bsources?\b|\blicen[cs]e\w*\b|\bmethodology\b|"
-        r"\bdatasets?\b|\bwhat data\b|\bwhich data\b|\bcaveats?\b|\bprovenance\b|\bhow (is|are) (this|it|the data|these) "
-        r"(calculated|computed|made|collected)\b|\bhow (recent|current|up to date|fresh)\b|\bpublished tables\b|"
-        r"\bdata release\b|\bhow do you know\b|\bcite (this|the data|you)\b",
-    ),
-    (
-        "help",
-        3,
-        r"^\W*help\b|\bhelp me\b|\bwhat can (you|i) (do|ask|answer)\b|\bhow (do i|to) (use|ask)\b|"
-        r"\bcommands\b|\bwhat do you do\b|\bexamples?\b|\busage\b|\binstructions\b|\bhow does this work\b",
-    ),
-    (
-        "pairs",
-        3,
-        r"\bpairs\b|\bpairings\b|\bdyads?\b|\bpairs of countries\b|\bcountry pairs?\b|\bwhich two countries\b",
-    ),
-    (
-        "pairs",
-        2,
-        r"\b(strongest|biggest|largest|top|closest|leading|main) (collaborations|partnerships|"
-        r"bilateral|ties|links|relationships|duos)\b|\bmost (frequent|common) (partners|partnerships|collaborators)\b|"
-        r"\bwith each other\b|\bwho (collaborates|works|partners) (the )?most with whom\b|\bwho with whom\b",
-    ),
+# each group by "G" and each field by "F". verb -> (weight, alternatives); 3 is the verb itself,
+# 2 a phrase that names the verb's question, 1 a hint.
+_WITH_PARTNER = (  # "collaborates (most) with", but not "with X and X" (that is a pair) or "each other"
+    r"\b(works?|working|worked|collaborat\w*|cooperat\w*|co-?author\w*|co-?publish\w*|publish\w*|write|writes|"
+    r"team(s|ed)? up|partner(s|ed|ing)?|teams?|ties|links?)\s+(the\s+)?"
+    r"(most\s+|more\s+|mainly\s+|often\s+|frequently\s+|closely\s+|together\s+)?with\b"
+    r"(?!\s+(X|G)\s+(and|&)\s+X\b)(?!\s+each other)"
 )
-COMPILED_CUES = tuple((verb, weight, re.compile(pattern)) for verb, weight, pattern in CUES)
+_COLLABORATES = r"(collaborat\w*|work\w*|co-?author\w*|publish\w*|cooperat\w*|partner\w*|ties|links?|papers|articles)"
+CUES: dict[str, tuple[tuple[int, tuple[str, ...]], ...]] = {
+    "partners": (
+        (3, (r"\bpartners?\b", r"\bcollaborators?\b", r"\bco-?authors?\b")),
+        (2, (_WITH_PARTNER, r"\bwith whom\b", r"\bwho\b.*\bwith\b", r"\b(which|what) countries\b.*\bwith\b")),
+        (2, (r"\b(allies|friends|counterparts|network|closest)\b", r"\b(top|main) collaborat\w*")),
+        (1, (r"\bcollaborat\w*\b", r"\bcooperat\w*\b", r"\bco-?author\w*\b", r"\bjoint\b", r"\btogether\b")),
+    ),
+    "pair": (
+        (3, (r"\bpair\b(?!s)", r"\bbilateral\b", r"\bbetween X (and|&) X\b", r"\bX\s*(-|–|—|/)\s*X\b")),
+        (
+            2,
+            (
+                r"\b(over time|per year|each year|every year|year by year|year-by-year|yearly|annual(ly)?)\b",
+                r"\b(timeline|time series|history|historically|evolution|evolved|trajectory)\b",
+                r"\bhow (much|many|often|strong|close)\b",
+                r"\b(relationship|together|with each other|jointly|joint)\b",
+            ),
+        ),
+        (
+            2,
+            (
+                rf"\bX\s+(and|&)\s+X\b.*\b{_COLLABORATES}\b",
+                r"\b(collaborat\w*|cooperat\w*|co-?author\w*|ties|links?|partnership|joint)\b.*\bX\s+(and|&)\s+X\b",
+            ),
+        ),
+        (1, (r"\bX\b.*\bwith X\b", r"\btrend\b")),
+    ),
+    "compare": (
+        (3, (r"\bcompar\w*\b", r"\bvs\.?\b", r"\bversus\b", r"\bv\.?\s+X\b", r"\bside by side\b", r"\bcontrast\b")),
+        (
+            2,
+            (
+                r"\bagainst\b",
+                r"\bX or X\b",
+                r"\bstack up\b",
+                r"\bwhich (one )?(is|has|does) (more|bigger|better|stronger)\b",
+                r"\bdifference between\b",
+                r"\bwho (has|does) more\b",
+                r"\bmore (international|collaborative)\b",
+            ),
+        ),
+    ),
+    "top": (
+        (
+            3,
+            (
+                r"\bmost (collaborative|international|connected|cross-border|internationally|globally)\b",
+                r"\b(leaderboard|league table|rankings?|top countries|top collaborating)\b",
+            ),
+        ),
+        (
+            2,
+            (
+                r"\b(leading|leaders|lead|leads|top|biggest|largest|strongest|most active|highest|rank)\b",
+                r"\b(which|what) countries\b",
+                r"\bwho (collaborates|publishes|works|cooperates)\b",
+                r"\bcountries (that )?(collaborate|cooperate|co-author|work)\w* (the )?most\b",
+            ),
+        ),
+        (1, (r"\bmost\b", r"\bcountries\b")),
+    ),
+    "fields": (
+        (3, (r"\b(fields?|subfields?|disciplines?|research areas?|areas? of research|by area|topics?|subjects?)\b",)),
+        (3, (r"\bdomains?\b",)),
+        (
+            2,
+            (
+                r"\b(which|what) (areas?|kinds? of research|types? of research|research)\b",
+                r"\bbreak ?down\b",
+                r"\bspeciali[sz]\w*\b",
+                r"\bstrong(est)? in\b",
+                r"\bfocus(es|ed)? on\b",
+                r"\bacross fields\b",
+            ),
+        ),
+    ),
+    "rising": (
+        (
+            3,
+            (
+                r"\b(ris(e|es|ing|en)|fastest|grow(s|ing|th|n)?|grew|cagr|emerging|trending)\b",
+                r"\bup\W+and\W+coming\b",
+            ),
+        ),
+        (
+            2,
+            (
+                r"\b(increas\w*|accelerat\w*|surg\w*|boom\w*|momentum|gaining|expanding|climbing|rapid(ly)?)\b",
+                r"\b(quickest|quickly|faster|soaring|take off|taking off|on the rise|picking up|uptick|trends?)\b",
+            ),
+        ),
+    ),
+    "profile": (
+        (
+            3,
+            (
+                r"\b(profile|tell me about|overview|snapshot|report card|fact ?sheet)\b",
+                r"\bwhat do you (know|have) (about|on)\b",
+                r"\bkey (figures|facts|numbers|stats)\b",
+            ),
+        ),
+        (
+            2,
+            (
+                r"\b(summary|summari[sz]e|stats|statistics|facts|figures|info|information|details|dashboard)\b",
+                r"\b(patents?|investments?|invested|funding|citations?|cited)\b",
+                r"\bhow (is|does) X (do|doing|fare|perform)\w*\b",
+                r"\bhow (big|active|strong|good|large) is\b",
+                r"\bai activity\b",
+                r"\bhow many (ai )?(papers|articles|publications)\b",
+                r"(?<!what )(?<!how )\babout X\b",
+            ),
+        ),
+    ),
+    "about": (
+        (
+            3,
+            (
+                r"\bwhere (does|do|did|is|are) (the |this |your |that )?(data|numbers|figures|information|stats)\b",
+                r"\b(data|numbers|figures) come from\b",
+                r"\b(data ?sources?|sources?|licen[cs]e\w*|methodology|datasets?|caveats?|provenance)\b",
+                r"\b(what|which) data\b",
+                r"\bhow (is|are) (this|it|the data|these) (calculated|computed|made|collected)\b",
+                r"\bhow (recent|current|up to date|fresh)\b",
+                r"\b(published tables|data release)\b",
+                r"\babout (the |this |your )?(data|sources?|bot|tool|datasets?|numbers)\b",
+                r"\bhow do you know\b",
+                r"\bcite (this|the data|you)\b",
+            ),
+        ),
+    ),
+    "help": (
+        (
+            3,
+            (
+                r"^\W*help\b",
+                r"\bhelp me\b",
+                r"\bwhat can (you|i) (do|ask|answer)\b",
+                r"\bhow (do i|to) (use|ask)\b",
+                r"\b(commands|examples?|usage|instructions)\b",
+                r"\bwhat do you do\b",
+                r"\bhow does this work\b",
+            ),
+        ),
+    ),
+    "pairs": (
+        (3, (r"\b(pairs|pairings|dyads?|pairs of countries|country pairs?)\b", r"\bwhich two countries\b")),
+        (
+            2,
+            (
+                r"\b(strongest|biggest|largest|top|closest|leading|main) "
+                r"(collaborations|partnerships|bilateral|ties|links|relationships|duos)\b",
+                r"\bmost (frequent|common) (partners|partnerships|collaborators)\b",
+                r"\bwith each other\b",
+                r"\bwho (collaborates|works|partners) (the )?most with whom\b",
+                r"\bwho with whom\b",
+            ),
+        ),
+    ),
+}
+COMPILED_CUES = tuple(
+    (verb, weight, re.compile("|".join(alternatives))) for verb, rules in CUES.items() for weight, alternatives in rules
+)
 
 # Follow-up openings: the text changes the thread's last question rather than asking a new one.
 FOLLOW_UP = re.compile(

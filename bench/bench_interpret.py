@@ -1,0 +1,80 @@
+"""Plain-English parse time: `read()` on every question of the public phrasing set.
+
+Budget (issue: plain English): under 5 ms a question. Prints the median, 95th percentile and
+slowest question, the first (cold) call, and how many questions read as their canonical command.
+
+    python bench/bench_interpret.py [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+BUDGET_MS = 5.0
+
+
+def phrasings() -> list[tuple[str, str, str]]:
+    rows = []
+    for line in (ROOT / "tests" / "phrasings.tsv").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            cells = line.split("\t")
+            rows.append((cells[0], cells[1], cells[2] if len(cells) > 2 else ""))
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="timed passes over the set (default 5)")
+    args = parser.parse_args()
+
+    started = time.perf_counter()
+    from bot.engine.commands import parse
+    from bot.engine.interpret import read
+
+    read("who does Malaysia work with?")  # loads the reference tables once
+    cold_ms = (time.perf_counter() - started) * 1000
+
+    rows = phrasings()
+    previous = {text: parse(before) if before else None for text, _, before in rows}
+    # Per question, the median of its runs: the machine's other work shows up as one slow run, not as
+    # a slow question.
+    runs: dict[str, list[float]] = {text: [] for text, _, _ in rows}
+    for _ in range(args.runs):
+        for text, _, _ in rows:
+            start = time.perf_counter()
+            read(text, previous[text])
+            runs[text].append((time.perf_counter() - start) * 1000)
+    per_question = {text: statistics.median(values) for text, values in runs.items()}
+    times = sorted(per_question.values())
+    slowest = max((ms, text) for text, ms in per_question.items())
+
+    right = 0
+    for text, expected, _ in rows:
+        reading = read(text, previous[text])
+        if expected.startswith("choices:"):
+            wanted = {c.strip() for c in expected.removeprefix("choices:").split("|")}
+            right += reading.query is None and set(reading.choices) == wanted
+        elif reading.query is not None:
+            right += replace(reading.query, text="") == replace(parse(expected), text="")
+
+    median = statistics.median(times)
+    p95 = times[int(0.95 * (len(times) - 1))]
+    print(f"questions: {len(rows)}, {args.runs} runs each (per question: the median of its runs)")
+    print(f"read() median {median:.2f} ms, p95 {p95:.2f} ms, max {slowest[0]:.2f} ms ({slowest[1]!r})")
+    print(f"first call, including loading the reference tables: {cold_ms:.0f} ms")
+    print(f"read as their canonical command: {right}/{len(rows)} ({right / len(rows):.1%})")
+    within = p95 < BUDGET_MS
+    print(f"budget {BUDGET_MS:.0f} ms at p95: {'met' if within else 'MISSED'}")
+    return 0 if within else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,163 @@
+"""The plain-English interpreter's contracts: canonical text round-trips, names that must not be
+confused, choices instead of silent guesses, follow-ups, and what `answer` does with a reading."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from bot.engine.answer import NotUnderstood, answer
+from bot.engine.commands import Query, parse
+from bot.engine.interpret import canonical, read, read_as_line
+from bot.reference.countries import all_countries, all_groups, find_group
+from bot.reference.fields import all_fields
+
+
+def _plain(query: Query | None) -> Query | None:
+    return None if query is None else replace(query, text="")
+
+
+@pytest.mark.parametrize("code", sorted(all_countries()))
+def test_every_country_round_trips_through_its_canonical_text(code):
+    query = Query(verb="partners", countries=(code,))
+    assert _plain(parse(canonical(query))) == query
+
+
+def test_every_group_and_field_round_trips():
+    for code in all_groups():
+        if find_group(code) is None:
+            continue  # groups without members can't be ranked
+        query = parse(f"top 5 {code}")
+        assert _plain(parse(canonical(query))) == _plain(query), code
+        among = parse(f"rising among {code}")
+        assert _plain(parse(canonical(among))) == _plain(among), code
+    for code in all_fields():
+        query = parse(f"partners Malaysia in {code}")
+        assert _plain(parse(canonical(query))) == _plain(query), code
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "partners Malaysia in cv since 2018 top 5",
+        "pair China United States 2016-2020 complete",
+        "compare India China Japan in 2022 by share",
+        "partners Malaysia to 2020 by affinity count fractional source openalex public",
+        "rising in robotics among ASEAN",
+        "fields Saudi Arabia Egypt",
+    ],
+)
+def test_canonical_text_is_read_back_unchanged(command):
+    reading = read(command)
+    assert reading.canonical_input and reading.command == command
+    assert read_as_line(reading) == ""
+
+
+@pytest.mark.parametrize(
+    "text,code",
+    [
+        ("who does the Republic of Korea work with", "KOR"),
+        ("partners of republic of korea", "KOR"),
+        ("who works with korea?", "KOR"),
+        ("partners of the UK", "GBR"),
+        ("who does uk work with", "GBR"),
+        ("Britain's partners", "GBR"),
+        ("who does Holland work with", "NLD"),
+        ("Kosovo's partners", "XKX"),
+        ("who works with Georgia", "GEO"),
+        ("partners of Swaziland", "SWZ"),
+        ("who does America work with", "USA"),
+        ("how about Niger", "NER"),
+    ],
+)
+def test_exact_aliases_win_over_anything_fuzzy(text, code):
+    reading = read(text)
+    assert reading.query is not None and reading.query.countries == (code,), reading
+
+
+@pytest.mark.parametrize(
+    "text,countries",
+    [
+        ("who does India work with in 2020", ("IND",)),  # "in" is not India, "to" not Tonga
+        ("partners of Japan up to 2020", ("JPN",)),
+        ("what can Brazil do with me", ("BRA",)),
+        ("who does Malaysia work with by share", ("MYS",)),
+        ("pair US and China", ("USA", "CHN")),
+        ("how much do China and the us collaborate", ("CHN", "USA")),
+    ],
+)
+def test_codes_that_are_words_stay_words(text, countries):
+    reading = read(text)
+    assert reading.query is not None and reading.query.countries == countries, reading
+
+
+def test_typos_are_read_and_said():
+    reading = read("who does Malasia work with?")
+    assert reading.command == "partners Malaysia"
+    assert "Malasia → Malaysia" in reading.understood
+    assert read_as_line(reading) == "Read as `partners Malaysia`"
+
+
+def test_two_verbs_are_never_chosen_silently():
+    reading = read("which fields are growing fastest for Malaysia")
+    assert reading.query is None and reading.command == ""
+    assert set(reading.choices) == {"rising Malaysia", "fields Malaysia"}
+    for choice in reading.choices:
+        assert parse(choice)  # every choice is a command that works
+    assert read_as_line(reading) == ""
+
+
+def test_nonsense_is_not_guessed():
+    for text in ("frobnicate", "", "🙂", "thanks!"):
+        reading = read(text)
+        assert reading.query is None and reading.choices == ()
+        assert reading.understood
+
+
+def test_an_unknown_country_is_named():
+    reading = read("who does Atlantis work with?")
+    assert reading.query is None and "Atlantis" in reading.understood
+
+
+def test_a_command_with_a_mistake_keeps_the_parsers_reason():
+    assert "twice" in read("pair China China").understood
+    assert "1 to 100" in read("partners Malaysia limit 500").understood
+
+
+def test_follow_ups_change_one_slot_of_the_previous_query():
+    previous = parse("partners Malaysia in cv since 2018")
+    assert read("and in robotics?", previous).command == "partners Malaysia in robotics since 2018"
+    assert read("what about Indonesia?", previous).command == "partners Indonesia in cv since 2018"
+    assert read("rank by affinity", previous).command == "partners Malaysia in cv since 2018 by affinity"
+    assert read("top 20", previous).command == "partners Malaysia in cv since 2018 top 20"
+    assert read("compare with India", previous).command == "compare Malaysia India in cv since 2018"
+    assert read("just complete years", previous).command == "partners Malaysia in cv since 2018 complete"
+    # the same words without a thread are a question of their own, or not understood
+    assert read("top 20").command == "top 20"
+    assert read("what about Indonesia?").command == "profile Indonesia"
+    assert read("and in robotics?").query is None
+
+
+def test_a_new_question_in_a_thread_starts_afresh():
+    previous = parse("partners Malaysia in cv since 2018")
+    assert read("who does India work with?", previous).command == "partners India"
+
+
+def test_reading_is_deterministic():
+    texts = ["Malaysia vs Indonesia", "who does Malasia work with", "partners of China and India"]
+    assert [read(t) for t in texts] == [read(t) for t in texts]
+
+
+def test_answer_starts_plain_english_with_its_reading(db):
+    result = answer("who does Vietnam collaborate with most on AI?", db)
+    assert result.read_as == "Read as `partners Vietnam`"
+    assert answer("partners Vietnam", db).read_as == ""
+    assert answer("in 2022", db, previous=parse("partners Vietnam")).title.startswith("Vietnam")
+
+
+def test_answer_offers_the_choices_when_it_cannot_choose(db):
+    with pytest.raises(NotUnderstood) as raised:
+        answer("partners of China and India", db)
+    assert raised.value.suggestions == ("partners China", "partners India", "compare China India")
+    assert "`compare China India`" in raised.value.message
