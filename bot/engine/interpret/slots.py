@@ -97,13 +97,14 @@ _LIMIT_RULES = tuple(
 
 def find_limit(text: str, slots: Slots) -> str:
     for pattern in _LIMIT_RULES:
-        match = pattern.search(text)
-        if match is not None:
+        for match in pattern.finditer(text):
+            # numbers inside group names: "five eyes", "group of seven"
+            if re.match(r"\s*eyes\b", text[match.end(1) :]) or text[: match.start(1)].endswith("group of "):
+                continue
             slots.limit = _number(match.group(1))
             # keep the ranking word ("top", "most"): it is also a cue for what is asked
             start, end = match.span(1)
-            text = text[:start] + " " * (end - start) + text[end:]
-            return text
+            return text[:start] + " " * (end - start) + text[end:]
     return text
 
 

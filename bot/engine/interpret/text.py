@@ -55,9 +55,11 @@ def tokens(text: str) -> list[str]:
 
 
 def variants(span: str) -> list[str]:
-    """A span as written, without a trailing full stop, and without a possessive ("malaysia's")."""
+    """A span as written, without a trailing full stop or a possessive ("malaysia's"), or with its last
+    full stop back ("e.u" at the end of a sentence)."""
     out = [span]
-    for candidate in (span.rstrip("."), re.sub(r"'s$|(?<=s)'$", "", span.rstrip("."))):
+    bare = span.rstrip(".")
+    for candidate in (bare, re.sub(r"'s$|(?<=s)'$", "", bare), bare + "." if "." in bare else ""):
         if candidate and candidate not in out:
             out.append(candidate)
     return out

@@ -116,9 +116,28 @@ _COLLABORATES = r"(collaborat\w*|work\w*|co-?author\w*|publish\w*|cooperat\w*|pa
 CUES: dict[str, tuple[tuple[int, tuple[str, ...]], ...]] = {
     "partners": (
         (3, (r"\bpartners?\b", r"\bcollaborators?\b", r"\bco-?authors?\b")),
-        (2, (_WITH_PARTNER, r"\bwith whom\b", r"\bwho\b.*\bwith\b", r"\b(which|what) countries\b.*\bwith\b")),
+        (
+            2,
+            (
+                _WITH_PARTNER,
+                r"\bwith (whom|which (countries|nations|partners))\b",
+                r"\bX and (who|whom)\b",
+                r"\bwho\b.*\bwith\b",
+                r"\b(which|what) countries\b.*\bwith\b",
+            ),
+        ),
         (2, (r"\b(allies|friends|counterparts|network|closest)\b", r"\b(top|main) collaborat\w*")),
-        (1, (r"\bcollaborat\w*\b", r"\bcooperat\w*\b", r"\bco-?author\w*\b", r"\bjoint\b", r"\btogether\b")),
+        (
+            1,
+            (
+                r"\b(links|ties|connections)\b",
+                r"\bcollaborat\w*\b",
+                r"\bcooperat\w*\b",
+                r"\bco-?author\w*\b",
+                r"\bjoint\b",
+                r"\btogether\b",
+            ),
+        ),
     ),
     "pair": (
         (3, (r"\bpair\b(?!s)", r"\bbilateral\b", r"\bbetween X (and|&) X\b", r"\bX\s*(-|–|—|/)\s*X\b")),
@@ -183,6 +202,7 @@ CUES: dict[str, tuple[tuple[int, tuple[str, ...]], ...]] = {
                 r"\b(which|what) (areas?|kinds? of research|types? of research|research)\b",
                 r"\bbreak ?down\b",
                 r"\bspeciali[sz]\w*\b",
+                r"\bwhat (does|do|did)\b.*\b(collaborat|work|cooperat|publish|research)\w* on\b(?!\s+F)",
                 r"\bstrong(est)? in\b",
                 r"\bfocus(es|ed)? on\b",
                 r"\bacross fields\b",
@@ -235,7 +255,8 @@ CUES: dict[str, tuple[tuple[int, tuple[str, ...]], ...]] = {
                 r"\b(data|numbers|figures) come from\b",
                 r"\b(data ?sources?|sources?|licen[cs]e\w*|methodology|datasets?|caveats?|provenance)\b",
                 r"\b(what|which) data\b",
-                r"\bhow (is|are) (this|it|the data|these) (calculated|computed|made|collected)\b",
+                r"\bhow (is|are|was|were) (this|it|the|these|that)( data| numbers)? "
+                r"(calculated|computed|made|collected|gathered|measured|counted|built|compiled)\b",
                 r"\bhow (recent|current|up to date|fresh)\b",
                 r"\b(published tables|data release)\b",
                 r"\babout (the |this |your )?(data|sources?|bot|tool|datasets?|numbers)\b",
