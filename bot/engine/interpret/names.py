@@ -103,10 +103,14 @@ def _country(span: str, typed: str, before: str, after: str) -> str | None:
         return None
     # Only an ISO code matched: accept it in capitals, as a non-word, or "us" next to another name.
     if key == "us":
-        return found.code if typed.isupper() or before in _CONNECTORS_FOR_US or after in _CONNECTORS_FOR_US else None
+        return (
+            found.code
+            if typed.split()[-1].isupper() or before in _CONNECTORS_FOR_US or after in _CONNECTORS_FOR_US
+            else None
+        )
     if key in WORD_CODES:
         return None
-    if len(key) == 2 and not typed.isupper():
+    if len(key) == 2 and not typed.split()[-1].isupper():
         return None
     return found.code
 

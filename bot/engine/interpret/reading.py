@@ -69,6 +69,7 @@ class Analysis:
     countries: list[str] = field(default_factory=list)
     groups: list[str] = field(default_factory=list)
     fields: list[str] = field(default_factory=list)
+    excluded: list[str] = field(default_factory=list)  # countries named to leave out ("besides China")
     unknown: list[str] = field(default_factory=list)  # words that look like names but are none
     corrected: list[str] = field(default_factory=list)  # typos read as names: "Malasia -> Malaysia"
     skeleton: str = ""
@@ -116,6 +117,9 @@ def analyse(raw: str) -> Analysis:
         by_start[name.start] = name
         if name.kind == "word":
             continue
+        if name.kind == "country" and _excluded(words, name.start):
+            analysis.excluded.append(name.code)
+            continue
         target = {"country": analysis.countries, "group": analysis.groups, "field": analysis.fields}[name.kind]
         if name.code not in target:
             target.append(name.code)
@@ -149,6 +153,17 @@ def analyse(raw: str) -> Analysis:
             analysis.scores[verb] = analysis.scores.get(verb, 0) + weight
             analysis.strongest[verb] = max(analysis.strongest.get(verb, 0), weight)
     return analysis
+
+
+_EXCLUDING = ("besides", "except", "excluding", "other than", "apart from", "aside from", "not counting", "but not")
+
+
+def _excluded(words: list[str], start: int) -> bool:
+    """ "partners of Malaysia other than China": China is not a subject of the question."""
+    if start and words[start - 1] == "the":
+        start -= 1
+    before = " ".join(words[max(0, start - 2) : start])
+    return any(before == phrase or before.endswith(" " + phrase) for phrase in _EXCLUDING)
 
 
 def _split_hyphens(words: list[str]) -> list[str]:
@@ -357,6 +372,12 @@ def _fresh(analysis: Analysis, problem: str = "") -> Reading:
             _query("partners", [countries[1]], analysis),
             _query("compare", countries, analysis),
         ]
+        return _not_understood(analysis, options, "Which question did you mean?")
+    if n == 3 and "compare" not in analysis.scores and re.search(r"\bX\b.*\bwith X (and|&) X\b", analysis.skeleton):
+        # "China's collaboration with Singapore and Saudi Arabia": two pairs, not a comparison of three
+        first, *others = countries
+        options = [_query("pair", [first, other], analysis) for other in others]
+        options.append(_query("rising" if "rising" in analysis.scores else "partners", [first], analysis))
         return _not_understood(analysis, options, "Which question did you mean?")
     if ranked and len(ranked) > 1 and analysis.strongest[ranked[1]] >= 3 and {ranked[0], ranked[1]} in _CONFLICTS:
         options = [_query(v, countries, analysis) for v in ranked[:MAX_CHOICES]]

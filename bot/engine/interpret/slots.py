@@ -91,6 +91,7 @@ _LIMIT_RULES = tuple(
         rf"\b(?:the\s+)?{_NUM}\s+(?:most|biggest|largest|top|leading|main|strongest|closest|fastest|best|highest|"
         rf"partners?|countries|collaborators|rows|results|pairs|nations|places|entries)\b",
         rf"\b{_NUM}\s+(?:of\s+)?(?:the\s+)?(?:top|most|leading)\b",
+        rf"^\s*(?:only\s+|just\s+)?{_NUM}\s*$",  # a number alone: "give me 50" in a thread
     )
 )
 

@@ -271,7 +271,7 @@ CUES: dict[str, tuple[tuple[int, tuple[str, ...]], ...]] = {
             (
                 r"^\W*help\b",
                 r"\bhelp me\b",
-                r"\bwhat can (you|i) (do|ask|answer)\b",
+                r"\bwhat can (you|i|it|this|this bot|this tool|the bot|collab) (do|ask|answer)\b",
                 r"\bhow (do i|to) (use|ask)\b",
                 r"\b(commands|examples?|usage|instructions)\b",
                 r"\bwhat do you do\b",
