@@ -66,8 +66,10 @@ class Analysis:
 
     text: str  # cleaned, lower case, politeness removed
     slots: slot_finders.Slots
-    countries: list[str] = field(default_factory=list)
-    groups: list[str] = field(default_factory=list)
+    # What the question is about, in the order named: country codes, or group codes where a group
+    # is the subject ("who does ASEAN work with"); `among` holds groups that narrow ("in ASEAN").
+    subjects: list[str] = field(default_factory=list)
+    among: list[str] = field(default_factory=list)
     fields: list[str] = field(default_factory=list)
     excluded: list[str] = field(default_factory=list)  # countries named to leave out ("besides China")
     unknown: list[str] = field(default_factory=list)  # words that look like names but are none
@@ -84,8 +86,8 @@ class Analysis:
     def said_anything(self) -> bool:
         s = self.slots
         return bool(
-            self.countries
-            or self.groups
+            self.subjects
+            or self.among
             or self.fields
             or self.scores
             or s.years_said
@@ -120,7 +122,10 @@ def analyse(raw: str) -> Analysis:
         if name.kind == "country" and _excluded(words, name.start):
             analysis.excluded.append(name.code)
             continue
-        target = {"country": analysis.countries, "group": analysis.groups, "field": analysis.fields}[name.kind]
+        if name.kind == "group":
+            target = analysis.among if _narrows(words, name, names) else analysis.subjects
+        else:
+            target = analysis.subjects if name.kind == "country" else analysis.fields
         if name.code not in target:
             target.append(name.code)
         if name.fuzzy:
@@ -164,6 +169,21 @@ def _excluded(words: list[str], start: int) -> bool:
         start -= 1
     before = " ".join(words[max(0, start - 2) : start])
     return any(before == phrase or before.endswith(" " + phrase) for phrase in _EXCLUDING)
+
+
+_NARROWING = frozenset({"among", "amongst", "within", "inside", "in", "across", "from"})
+_MEMBERS = frozenset({"countries", "members", "member", "nations", "states", "partners", "collaborators", "neighbours"})
+
+
+def _narrows(words: list[str], group: Name, names: list[Name]) -> bool:
+    """ "in ASEAN", "among EU members", "Malaysia's ASEAN partners": the group narrows, it isn't the subject."""
+    k = group.start - 1
+    while k >= 0 and words[k] in ("the", "its", "their", "his", "her", "our"):
+        k -= 1
+    if k >= 0 and words[k] in _NARROWING:
+        return True
+    following = words[group.end] if group.end < len(words) else ""
+    return following in _MEMBERS and any(n.kind == "country" for n in names)
 
 
 def _split_hyphens(words: list[str]) -> list[str]:
@@ -247,24 +267,34 @@ def _available(verb: str) -> bool:
     return verb in commands.VERBS
 
 
-def _valid(verb: str, countries: int) -> bool:
+def _is_group(code: str) -> bool:
+    return code in country_ref.all_groups()
+
+
+def _valid(verb: str, subjects: Sequence[str]) -> bool:
+    """Whether `verb` takes these subjects: `top` ranks within one group, `pairs` within or between two."""
+    if not _available(verb):
+        return False
+    if verb in ("top", "pairs") and subjects and all(_is_group(code) for code in subjects):
+        return len(subjects) <= (1 if verb == "top" else 2)
     fewest, most = _ARITY.get(verb, (0, 0))
-    return _available(verb) and fewest <= countries <= most
+    return fewest <= len(subjects) <= most
 
 
-def _default_verb(countries: int, groups: int) -> str | None:
-    if countries == 1:
+def _default_verb(subjects: Sequence[str], among: Sequence[str]) -> str | None:
+    n = len(subjects)
+    if n == 1:
         return "profile"
-    if countries == 2:
+    if n == 2:
         return "pair"
-    if countries > 2:
+    if n > 2:
         return "compare"
-    return "top" if groups else None
+    return "top" if among else None
 
 
-def _ranked(analysis: Analysis, countries: int) -> list[str]:
-    """The cued verbs that fit the named countries, the one meant first."""
-    verbs = [v for v in analysis.scores if _valid(v, countries)]
+def _ranked(analysis: Analysis, subjects: Sequence[str]) -> list[str]:
+    """The cued verbs that fit the subjects, the one meant first."""
+    verbs = [v for v in analysis.scores if _valid(v, subjects)]
     ranked = sorted(
         verbs,
         key=lambda v: (analysis.strongest[v], analysis.scores[v], _SPECIFICITY.index(v)),
@@ -281,11 +311,19 @@ def _ranked(analysis: Analysis, countries: int) -> list[str]:
 # ------------------------------------------------------------------ building the Query
 
 
-def _query(verb: str, countries: list[str], analysis: Analysis, base: Query | None = None) -> Query:
+def _query(verb: str, subjects: Sequence[str], analysis: Analysis, base: Query | None = None) -> Query:
     s = analysis.slots
     query = base if base is not None else Query(verb=verb)
-    query = replace(query, verb=verb, countries=tuple(countries), text="", sql="", topic="")
+    query = replace(query, verb=verb, countries=tuple(subjects), text="", sql="", topic="")
     changes: dict[str, Any] = {}
+    among = list(analysis.among)
+    if verb in ("top", "pairs") and subjects:
+        # a group named as what `top` or `pairs` is about is where it ranks
+        changes["countries"] = ()
+        if verb == "pairs" and len(subjects) == 2:
+            changes["between"] = tuple(subjects)
+        else:
+            among = [subjects[0], *among]
     if analysis.field:
         changes["field"] = analysis.field
     if s.years_said or base is None:
@@ -301,8 +339,8 @@ def _query(verb: str, countries: list[str], analysis: Analysis, base: Query | No
     if s.source is not None:
         changes["source"] = s.source
     changes["public"] = s.public
-    if analysis.groups:
-        changes["group"] = analysis.groups[0]
+    if among:
+        changes["group"] = among[0]
     if verb in ("about", "help"):
         return Query(verb=verb)
     return replace(query, **changes)
@@ -326,11 +364,16 @@ def _choices(options: list[Query]) -> tuple[str, ...]:
     return tuple(found[:MAX_CHOICES])
 
 
+def _subject_name(code: str) -> str:
+    groups = country_ref.all_groups()
+    return groups[code].name if code in groups else country_ref.all_countries()[code].name
+
+
 def _summary(analysis: Analysis) -> str:
     """What was understood, as a phrase: "Malaysia and China, computer vision, from 2018"."""
-    names = [country_ref.all_countries()[c].name for c in analysis.countries]
-    names += [country_ref.all_groups()[g].name for g in analysis.groups]
+    names = [_subject_name(code) for code in analysis.subjects]
     parts = [" and ".join(names)] if names else []
+    parts += [f"among {country_ref.all_groups()[g].name}" for g in analysis.among]
     if analysis.field:
         parts.append(field_ref.all_fields()[analysis.field].name.lower())
     s = analysis.slots
@@ -362,9 +405,9 @@ def _not_understood(analysis: Analysis, options: list[Query], why: str) -> Readi
 
 
 def _fresh(analysis: Analysis, problem: str = "") -> Reading:
-    countries = analysis.countries
+    countries = analysis.subjects
     n = len(countries)
-    ranked = _ranked(analysis, n)
+    ranked = _ranked(analysis, countries)
     if not ranked and n == 2 and "partners" in analysis.scores and "pair" not in analysis.scores:
         # "partners of China and India": both lists, or the two together?
         options = [
@@ -385,7 +428,7 @@ def _fresh(analysis: Analysis, problem: str = "") -> Reading:
     if not ranked and problem:
         # The text was a command with a mistake ("pair China China"): the parser's reason is the answer.
         return Reading(None, "", (), problem, False)
-    verb = ranked[0] if ranked else _default_verb(n, len(analysis.groups))
+    verb = ranked[0] if ranked else _default_verb(countries, analysis.among)
     if verb is None:
         return _unplaceable(analysis)
     if verb == "compare" and len(countries) > 8:
@@ -395,13 +438,13 @@ def _fresh(analysis: Analysis, problem: str = "") -> Reading:
 
 def _unplaceable(analysis: Analysis) -> Reading:
     """Cues for verbs the named countries don't fit, or nothing at all: say so, offer what fits."""
-    n = len(analysis.countries)
+    n = len(analysis.subjects)
     cued = sorted(analysis.scores, key=lambda v: (analysis.strongest[v], analysis.scores[v]), reverse=True)
     options: list[Query] = []
     if n == 0 and analysis.field:
         options = [_query(v, [], analysis) for v in ("top", "rising", "pairs") if _available(v)]
     elif n == 1:
-        options = [_query(v, analysis.countries, analysis) for v in ("partners", "rising", "profile")]
+        options = [_query(v, analysis.subjects, analysis) for v in ("partners", "rising", "profile")]
     if cued and n == 0 and _ARITY.get(cued[0], (0, 0))[0] > 0:
         why = f"`{cued[0]}` needs a country: which one?"
         if analysis.unknown:
@@ -415,7 +458,7 @@ def _unplaceable(analysis: Analysis) -> Reading:
 
 def _follow_up(analysis: Analysis, previous: Query) -> Reading:
     text = analysis.text
-    new = analysis.countries
+    new = analysis.subjects
     before = list(previous.countries)
     adds = bool(re.match(r"^(and |also |plus )?(compare|compared|vs\.?|versus|against)\b", text))
     joins = bool(re.match(r"^(and |also |but )?with\b", text))
@@ -432,12 +475,12 @@ def _follow_up(analysis: Analysis, previous: Query) -> Reading:
     else:
         countries = before[:-1] + [c for c in new if c not in before[:-1]]
     n = len(countries)
-    ranked = _ranked(analysis, n)
+    ranked = _ranked(analysis, countries)
     if adds:
         verb = "compare"
     elif ranked and analysis.strongest[ranked[0]] >= 2:
         verb = ranked[0]
-    elif _valid(previous.verb, n):
+    elif _valid(previous.verb, countries):
         verb = previous.verb
     elif joins and n == 2:
         verb = "pair"
@@ -446,12 +489,12 @@ def _follow_up(analysis: Analysis, previous: Query) -> Reading:
     elif previous.verb == "partners" and n == 2:
         verb = "pair"
     else:
-        verb = _default_verb(n, len(analysis.groups)) or previous.verb
-    if not _valid(verb, n):
-        fits = [v for v in ("partners", "pair", "compare", "fields", "profile", "rising") if _valid(v, n)]
+        verb = _default_verb(countries, analysis.among) or previous.verb
+    if not _valid(verb, countries):
+        fits = [v for v in ("partners", "pair", "compare", "fields", "profile", "rising") if _valid(v, countries)]
         options = [_query(v, countries, analysis, base=previous) for v in fits]
         return _not_understood(analysis, options, f"`{verb}` doesn't fit {n} countr{'y' if n == 1 else 'ies'}.")
-    group_from_text = bool(analysis.groups)
+    group_from_text = bool(analysis.among)
     base = (
         previous
         if group_from_text or verb == previous.verb or previous.group is None
@@ -463,7 +506,7 @@ def _follow_up(analysis: Analysis, previous: Query) -> Reading:
 def _is_follow_up(analysis: Analysis) -> bool:
     if FOLLOW_UP.match(analysis.text):
         return True
-    if not analysis.countries and not analysis.groups:
+    if not analysis.subjects and not analysis.among:
         return True
     explicit = [v for v in analysis.scores if analysis.strongest[v] >= 2]
     return not explicit
