@@ -66,8 +66,20 @@ def check(phrasing: Phrasing, db) -> str:
     return ""
 
 
+_outcomes: dict[str, tuple] = {}
+
+
 def _outcome(query: Query, db) -> tuple:
-    """The columns and rows of the answer, or the message of the error it raises (no data, say)."""
+    """The columns and rows of the answer, or the message of the error it raises (no data, say).
+
+    Answers are kept by canonical command: many phrasings share one, and it fixes the Query."""
+    key = canonical(query)
+    if key not in _outcomes:
+        _outcomes[key] = _answer(query, db)
+    return _outcomes[key]
+
+
+def _answer(query: Query, db) -> tuple:
     try:
         result = run(query, db)
     except UserError as error:

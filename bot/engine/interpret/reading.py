@@ -73,6 +73,7 @@ class Analysis:
     fields: list[str] = field(default_factory=list)
     excluded: list[str] = field(default_factory=list)  # countries named to leave out ("besides China")
     unknown: list[str] = field(default_factory=list)  # words that look like names but are none
+    unplaced: list[str] = field(default_factory=list)  # of those, the ones where a name was expected
     corrected: list[str] = field(default_factory=list)  # typos read as names: "Malasia -> Malaysia"
     skeleton: str = ""
     scores: dict[str, int] = field(default_factory=dict)  # verb -> sum of cue weights
@@ -143,14 +144,13 @@ def analyse(raw: str) -> Analysis:
             word = "-"
         if word not in ("(", ")"):
             skeleton.append(re.sub(r"'s$", "", word))
-            if (
-                not used[i]
-                and word[:1].isalpha()
-                and len(word) >= 4
-                and not _is_ordinary(word)
-                and typed[i][:1].isupper()
-            ):
-                analysis.unknown.append(typed[i])
+            # a name-like word no table knows: capitalised, or where a country is expected
+            expected_here = i > 0 and words[i - 1] in ("of", "with", "for", "about", "and", "vs", "between")
+            if not used[i] and word[:1].isalpha() and len(word) >= 4 and not _is_ordinary(word):
+                if expected_here:
+                    analysis.unplaced.append(typed[i])
+                if expected_here or typed[i][:1].isupper():
+                    analysis.unknown.append(typed[i])
         i += 1
     analysis.skeleton = " ".join(skeleton).replace(" - ", "-")
     for verb, weight, pattern in COMPILED_CUES:
@@ -425,6 +425,11 @@ def _fresh(analysis: Analysis, problem: str = "") -> Reading:
     if ranked and len(ranked) > 1 and analysis.strongest[ranked[1]] >= 3 and {ranked[0], ranked[1]} in _CONFLICTS:
         options = [_query(v, countries, analysis) for v in ranked[:MAX_CHOICES]]
         return _not_understood(analysis, options, f"Did you mean `{ranked[0]}` or `{ranked[1]}`?")
+    needs_more = any(_ARITY.get(v, (0, 0))[0] > n and analysis.strongest[v] >= 2 for v in analysis.scores)
+    if analysis.unplaced and (not ranked or needs_more):
+        # "who works with Atlantis": the country the question is about is the word nobody knows
+        why = f"I couldn't read {analysis.unplaced[0]!r} as a country or group."
+        return Reading(None, "", (), why + _suggestion(analysis.unplaced[0]), False)
     if not ranked and problem:
         # The text was a command with a mistake ("pair China China"): the parser's reason is the answer.
         return Reading(None, "", (), problem, False)
@@ -434,6 +439,15 @@ def _fresh(analysis: Analysis, problem: str = "") -> Reading:
     if verb == "compare" and len(countries) > 8:
         countries = countries[:8]
     return _reading(_query(verb, countries, analysis), analysis)
+
+
+def _suggestion(word: str) -> str:
+    """The parser's own "did you mean" for a name it doesn't know, as a sentence ("" when none)."""
+    try:
+        country_ref.resolve_country(word)
+    except UserError as error:
+        return f" ({error.message})" if "did you mean" in error.message else ""
+    return ""
 
 
 def _unplaceable(analysis: Analysis) -> Reading:
@@ -561,7 +575,4 @@ def read(text: str, previous: Query | None = None) -> Reading:
     if not analysis.said_anything():
         why = problem or _LOST
         return Reading(None, "", (), why, False)
-    reading = _fresh(analysis, problem)
-    if reading.query is None and problem and not reading.choices:
-        return replace(reading, understood=problem)
-    return reading
+    return _fresh(analysis, problem)

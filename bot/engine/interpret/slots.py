@@ -126,7 +126,17 @@ _AFFINITY = (
     r"relative strength",
     r"intensity",
 )
-_SHARE = (r"share", r"shares", r"percentage", r"percent", r"per cent", r"proportion", r"fraction of (?:its|their)")
+_SHARE = (
+    r"links per article",
+    r"per article",
+    r"share",
+    r"shares",
+    r"percentage",
+    r"percent",
+    r"per cent",
+    r"proportion",
+    r"fraction of (?:its|their)",
+)
 _JOINT = (
     r"joint articles",
     r"joint papers",
