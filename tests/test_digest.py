@@ -33,6 +33,7 @@ import pytest
 import sqlalchemy as sa
 
 from bot import digest
+from bot.config import Settings
 from bot.digest import (
     Pacer,
     fire_times,
@@ -43,7 +44,6 @@ from bot.digest import (
     run_due,
     web_client,
 )
-from bot.config import Settings
 from bot.errors import ParseError, UnknownName, UserError
 from bot.state.store import Store, Subscription, deliveries
 
@@ -369,7 +369,7 @@ def _text(payload: dict[str, Any]) -> str:
 
 
 def _parse(text: str):
-    words, channels = digest._tokens(text)
+    words, channels = digest.split_command(text)
     return parse_subscribe(words, channels)
 
 
@@ -642,7 +642,7 @@ def test_unwatched_digest_rotates_then_one_line_or_quiet(store, slack, client, a
     _run(store, client, due + timedelta(seconds=30))
     spotlight = digest.spotlight_country(loud, due)
     assert spotlight == digest.NOTABLE[(2026 * 53 + 49) % len(digest.NOTABLE)]
-    name = digest._country_names([spotlight])[0]
+    name = digest.country_names([spotlight])[0]
     for channel in ("C0LOUD", "C0QUIET"):
         [post] = slack.posts(channel)
         assert f"spotlight on {name}" in post["text"] and "Spotlight of the week" in json.dumps(post["blocks"])
@@ -854,7 +854,7 @@ def test_claims_are_stamped_with_the_real_clock_not_the_run_time(store, slack, c
             meanwhile.append(_run(store, client, datetime.now(UTC)))
         return build(*args, **kwargs)
 
-    monkeypatch.setattr(digest, "build_digest", build_while_another_run_starts)
+    monkeypatch.setattr(digest.deliver, "build_digest", build_while_another_run_starts)
     report = _run(store, client, due + timedelta(seconds=5))
     claimed, other = meanwhile
     assert abs(claimed.claimed_at - real) < timedelta(minutes=1), claimed.claimed_at  # not due + 5 s

@@ -20,8 +20,8 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.config import Settings
-from bot.engine.answer import answer
-from bot.engine.commands import VERBS, parse
+from bot.engine.answer import answer, run
+from bot.engine.commands import VERBS, Query, parse
 from bot.engine.db import Database
 from bot.engine.result import Result
 from bot.errors import UserError
@@ -261,7 +261,7 @@ class CollabListeners:
             return
         about, problem = None, ""
         try:
-            about = answer("about", self.database)
+            about = run(Query(verb="about"), self.database)
         except UserError as error:
             problem = error.message
         view = blocks.home_view(VERBS, about, problem, digest_lines())
