@@ -150,6 +150,8 @@ def _ask(text: str, output: str, chart: Path | None, settings: Settings) -> int:
         database_path(settings), log=lambda line: print(line, file=sys.stderr), memory_limit=settings.memory_limit
     )
     result = answer(text, Database.from_settings(settings))
+    if result.read_as and output != "text":
+        print(result.read_as, file=sys.stderr)  # the CSV or JSON on stdout stays machine-readable
     if output == "json":
         from bot.render.data import to_json
 

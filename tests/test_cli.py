@@ -58,6 +58,7 @@ GOOD = {
     "json-sql": ["ask", "sql SELECT * FROM pairs", "--format", "json"],
     "csv": ["ask", "partners Malaysia", "--format", "csv"],
     "plain-english": ["ask", "who does Malasia work with most in computer vision?"],
+    "plain-english-csv": ["ask", "who does Malaysia work with?", "--format", "csv"],
 }
 # Bad input: the first three run as subprocesses, every one also runs in-process through main().
 BAD = {
@@ -228,6 +229,9 @@ def test_plain_english_is_answered_with_its_reading_first(runs):
     assert run.code == 0, run.err
     assert run.out.splitlines()[0] == "Read as `partners Malaysia in cv`"
     assert "Malaysia's top computer vision research partners" in run.out
+    csv_run = runs[0]["plain-english-csv"]
+    assert csv_run.code == 0 and "Read as `partners Malaysia`" in csv_run.err
+    assert csv_run.out.startswith("partner") and "Read as" not in csv_run.out
 
 
 def test_argparse_errors_exit_2_without_traceback(runs):
