@@ -60,7 +60,7 @@ def main() -> int:
     for text, expected, _ in rows:
         reading = read(text, previous[text])
         if expected.startswith("choices:"):
-            wanted = {c.strip() for c in expected.removeprefix("choices:").split("|")}
+            wanted = {c.strip() for c in expected.removeprefix("choices:").split("|") if c.strip()}
             right += reading.query is None and set(reading.choices) == wanted
         elif reading.query is not None:
             right += replace(reading.query, text="") == replace(parse(expected), text="")

@@ -47,7 +47,7 @@ def check(phrasing: Phrasing, db) -> str:
     previous = parse(phrasing.previous) if phrasing.previous else None
     reading = read(phrasing.text, previous)
     if phrasing.expected.startswith("choices:"):
-        wanted = tuple(c.strip() for c in phrasing.expected.removeprefix("choices:").split("|"))
+        wanted = tuple(c.strip() for c in phrasing.expected.removeprefix("choices:").split("|") if c.strip())
         if reading.query is not None or set(reading.choices) != set(wanted):
             return f"wanted choices {wanted}, got `{reading.command}` {reading.choices} ({reading.understood})"
         return ""

@@ -17,6 +17,7 @@ from rapidfuzz import fuzz, process
 
 from bot.engine.interpret.text import variants
 from bot.engine.interpret.vocabulary import DEMONYMS, FIELD_SYNONYMS, GROUP_SYNONYMS, STOPWORDS
+from bot.errors import UserError
 from bot.reference import countries as country_ref
 from bot.reference import fields as field_ref
 
@@ -36,7 +37,7 @@ find_country = lru_cache(maxsize=8192)(country_ref.find_country)
 
 @dataclass(frozen=True)
 class Name:
-    kind: str  # "country" | "group" | "field"
+    kind: str  # "country" | "group" | "field" | "ambiguous" (code: the countries it may mean, "|"-joined)
     code: str
     start: int  # token span
     end: int
@@ -125,7 +126,26 @@ def _lookup(span: str, typed: str, before: str, after: str) -> tuple[str, str] |
         code = _country(text, typed, before, after)
         if code:
             return "country", code
+        if key in _ambiguous_keys():
+            return "ambiguous", _ambiguous_keys()[key]
     return None
+
+
+@lru_cache(maxsize=1)
+def _ambiguous_keys() -> dict[str, str]:
+    """Names that stand for several countries ("Congo") -> their codes, joined by "|"."""
+    keys: dict[str, str] = {}
+    for g in country_ref.all_groups().values():
+        if g.kind != "ambiguous":
+            continue
+        try:
+            country_ref.resolve_country(g.name)
+        except UserError as error:
+            codes = [c.code for name in error.suggestions if (c := country_ref.find_country(name)) is not None]
+            for key in (g.name, *g.aliases, g.eto_activity_name):
+                if key and codes:
+                    keys[normalise(key)] = "|".join(codes)
+    return keys
 
 
 def _joined(words: list[str]) -> str:

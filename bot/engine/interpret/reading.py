@@ -72,6 +72,8 @@ class Analysis:
     among: list[str] = field(default_factory=list)
     fields: list[str] = field(default_factory=list)
     excluded: list[str] = field(default_factory=list)  # countries named to leave out ("besides China")
+    # names of several countries ("Congo"): (position in subjects, as typed, the codes it may mean)
+    ambiguous: list[tuple[int, str, tuple[str, ...]]] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)  # words that look like names but are none
     unplaced: list[str] = field(default_factory=list)  # of those, the ones where a name was expected
     corrected: list[str] = field(default_factory=list)  # typos read as names: "Malasia -> Malaysia"
@@ -122,6 +124,10 @@ def analyse(raw: str) -> Analysis:
             continue
         if name.kind == "country" and _excluded(words, name.start):
             analysis.excluded.append(name.code)
+            continue
+        if name.kind == "ambiguous":
+            analysis.ambiguous.append((len(analysis.subjects), name.typed, tuple(name.code.split("|"))))
+            analysis.subjects.append(name.code.split("|")[0])
             continue
         if name.kind == "group":
             target = analysis.among if _narrows(words, name, names) else analysis.subjects
@@ -405,6 +411,17 @@ def _not_understood(analysis: Analysis, options: list[Query], why: str) -> Readi
 
 
 def _fresh(analysis: Analysis, problem: str = "") -> Reading:
+    if analysis.ambiguous:
+        # "Congo": read the question once for each country it may mean, and offer those readings
+        position, typed, codes = analysis.ambiguous[0]
+        options: list[str] = []
+        for code in codes:
+            subjects = list(analysis.subjects)
+            subjects[position] = code
+            one = _fresh(replace(analysis, subjects=subjects, ambiguous=analysis.ambiguous[1:]), problem)
+            options += [c for c in ((one.command,) if one.command else one.choices) if c not in options]
+        names = " or ".join(country_ref.all_countries()[code].name for code in codes)
+        return Reading(None, "", tuple(options[:MAX_CHOICES]), f"'{typed}' could be {names}: which one?", False)
     countries = analysis.subjects
     n = len(countries)
     ranked = _ranked(analysis, countries)
