@@ -44,6 +44,9 @@ class Settings:
     database_url: str = setting(
         "DATABASE_URL", "", "Digest and request state (a SQLAlchemy URL); empty means `sqlite:///collab-state.sqlite`."
     )
+    thread_hours: float = setting(
+        "COLLAB_THREAD_HOURS", 24.0, "How long a Slack thread or DM remembers its last question for follow-ups."
+    )
     # Server
     port: int = setting("PORT", 3000, "HTTP port of `collab serve` (`--port` overrides it).")
     web_concurrency: int = setting("WEB_CONCURRENCY", 2, "gunicorn worker processes.")

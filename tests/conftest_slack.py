@@ -31,7 +31,7 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from slack_standin import SlackStandIn, unescaped_markup  # noqa: E402
+from slack_standin import BOT_USER, SlackStandIn, unescaped_markup  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
@@ -256,11 +256,13 @@ class SlackServer:
         response_key: str | None = None,
         trigger_id: str | None = None,
         headers: dict[str, str] | None = None,
+        thread_ts: str | None = None,
     ) -> tuple[Reply, dict[str, str]]:
-        """A button press (block_actions) on one of collab's messages."""
+        """A button press (block_actions) on one of collab's messages (thread_ts: the thread it is in)."""
         channel, user, key = channel or new_id("C"), user or new_id("U"), response_key or uuid.uuid4().hex
         trigger_id = trigger_id or new_trigger_id()
-        payload = {
+        message_ts = f"{time.time():.6f}"
+        payload: dict[str, Any] = {
             "type": "block_actions",
             "api_app_id": "A0COLLAB",
             "token": "legacy-verification-token",
@@ -268,9 +270,10 @@ class SlackServer:
             "user": {"id": user, "username": "person", "name": "person", "team_id": TEAM},
             "container": {
                 "type": "message",
-                "message_ts": f"{time.time():.6f}",
+                "message_ts": message_ts,
                 "channel_id": channel,
                 "is_ephemeral": ephemeral,
+                **({"thread_ts": thread_ts} if thread_ts else {}),
             },
             "channel": {"id": channel, "name": "research"},
             "trigger_id": trigger_id,
@@ -286,6 +289,13 @@ class SlackServer:
                 }
             ],
         }
+        if not ephemeral:  # Slack sends the message the button is on (ephemeral ones it can't)
+            payload["message"] = {
+                "type": "message",
+                "user": BOT_USER,
+                "ts": message_ts,
+                **({"thread_ts": thread_ts} if thread_ts else {}),
+            }
         reply = self.post_signed(urllib.parse.urlencode({"payload": json.dumps(payload)}), headers=headers)
         self.standin.record_ack(channel, reply.status, reply.body)
         return reply, {"channel": channel, "user": user, "key": key, "trigger_id": trigger_id}

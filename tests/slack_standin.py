@@ -28,7 +28,7 @@ shared, and only the reply is lost), the case that makes a blind retry post twic
     standin.server_error_once("chat.postMessage", where={"channel": "C1"}, processed=True)
     standin.drop_once("upload", where={"filename": "collab-x.png"})
     calls = standin.wait_for("chat.postMessage", where={"channel": "C1"})
-    standin.history["C1"]                           # what people in C1 would see
+    standin.history["C1"]                           # what people in C1 would see, threads included
     standin.conversation("G1", "mpim", member=False)  # a group DM the bot isn't in
 """
 
@@ -115,7 +115,10 @@ class SlackStandIn:
         self.completed: set[str] = set()  # file ids whose upload was completed
         self.deleted: set[str] = set()
         self.members: dict[str, list[str]] = {}  # channel -> user ids, for conversations.members
-        self.history: dict[str, list[dict[str, Any]]] = {}  # channel -> messages people see there, oldest first
+        # channel -> messages people see there (threads included), oldest first. Like Slack,
+        # conversations.history leaves thread replies out (unless also sent to the channel), and
+        # conversations.replies lists a thread.
+        self.history: dict[str, list[dict[str, Any]]] = {}
         self._scripted: list[_Scripted] = []
         self._condition = threading.Condition()
         self._ids = itertools.count(1)
@@ -344,7 +347,9 @@ class SlackStandIn:
             "image_files": image_files(blocks),
         }
         if body.get("thread_ts"):
-            message["thread_ts"] = body["thread_ts"]
+            message["thread_ts"] = str(body["thread_ts"])
+            if str(body.get("reply_broadcast")).lower() in ("true", "1"):
+                message["reply_broadcast"] = True
         if metadata:
             message["metadata"] = metadata
         self._add_to_history(str(body.get("channel")), message)
@@ -358,7 +363,11 @@ class SlackStandIn:
             }
         oldest = float(body.get("oldest") or 0)
         with self._condition:
-            messages = [dict(m) for m in self.history.get(str(body.get("channel")), []) if float(m["ts"]) > oldest]
+            messages = [
+                dict(m)
+                for m in self.history.get(str(body.get("channel")), [])
+                if float(m["ts"]) > oldest and not is_thread_reply(m)
+            ]
         if str(body.get("include_all_metadata")).lower() not in ("true", "1"):
             for message in messages:
                 message.pop("metadata", None)
@@ -366,6 +375,28 @@ class SlackStandIn:
         return {
             "ok": True,
             "messages": messages[::-1][:limit],
+            "has_more": len(messages) > limit,
+            "response_metadata": {"next_cursor": ""},
+        }
+
+    def _replies(self, body: dict[str, Any]) -> dict[str, Any]:
+        """conversations.replies: a thread (its parent, when the stand-in saw it, then the replies), oldest first."""
+        channel, thread = str(body.get("channel")), str(body.get("ts"))
+        if not self.is_member(channel):
+            return {"ok": False, "error": "not_in_channel" if self.kind(channel) == "public" else "channel_not_found"}
+        oldest = float(body.get("oldest") or 0)
+        with self._condition:
+            in_thread = [dict(m) for m in self.history.get(channel, []) if thread in (m["ts"], m.get("thread_ts"))]
+        if not in_thread:
+            return {"ok": False, "error": "thread_not_found"}
+        messages = [m for m in in_thread if float(m["ts"]) >= oldest]
+        if str(body.get("include_all_metadata")).lower() not in ("true", "1"):
+            for message in messages:
+                message.pop("metadata", None)
+        limit = int(body.get("limit") or 1000)
+        return {
+            "ok": True,
+            "messages": messages[:limit],
             "has_more": len(messages) > limit,
             "response_metadata": {"next_cursor": ""},
         }
@@ -393,7 +424,7 @@ class SlackStandIn:
                     "ts": self._new_ts(),
                     "text": body.get("initial_comment", ""),
                     "upload": True,
-                    **({"thread_ts": body["thread_ts"]} if body.get("thread_ts") else {}),
+                    **({"thread_ts": str(body["thread_ts"])} if body.get("thread_ts") else {}),
                     "files": [{"id": f["id"], "title": f.get("title", "")} for f in files],
                 },
             )
@@ -454,6 +485,11 @@ _ANSWERS: dict[str, Callable[[SlackStandIn, dict[str, Any]], dict[str, Any]]] = 
     },
     "conversations.list": lambda s, b: {"ok": True, "channels": [], "response_metadata": {"next_cursor": ""}},
     "conversations.history": SlackStandIn._history,
+    "conversations.replies": SlackStandIn._replies,
+    # The assistant pane: Slack answers ok and shows the status, prompts or title to the person.
+    "assistant.threads.setStatus": lambda s, b: {"ok": True},
+    "assistant.threads.setSuggestedPrompts": lambda s, b: {"ok": True},
+    "assistant.threads.setTitle": lambda s, b: {"ok": True},
     "users.info": lambda s, b: {
         "ok": True,
         "user": {"id": b.get("user"), "name": "person", "real_name": "A Person", "tz": "Europe/London"},
@@ -461,6 +497,12 @@ _ANSWERS: dict[str, Callable[[SlackStandIn, dict[str, Any]], dict[str, Any]]] = 
     "files.getUploadURLExternal": SlackStandIn._get_upload_url,
     "files.completeUploadExternal": SlackStandIn._complete_upload,
 }
+
+
+def is_thread_reply(message: dict[str, Any]) -> bool:
+    """A reply inside a thread, which Slack leaves out of conversations.history (unless also sent to the channel)."""
+    thread = message.get("thread_ts")
+    return bool(thread) and thread != message["ts"] and not message.get("reply_broadcast")
 
 
 def _matches(call: Call, where: dict[str, str] | None) -> bool:

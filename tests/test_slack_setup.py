@@ -54,7 +54,18 @@ def test_manifest_routes_everything_to_slack_events(manifest: dict) -> None:
     }
     assert urls == {"https://YOUR-HOST/slack/events"}
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
-    assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
+    assert manifest["settings"]["event_subscriptions"]["bot_events"] == [
+        "app_home_opened",
+        "app_mention",
+        "message.im",
+        "message.channels",
+        "message.groups",
+        "message.mpim",
+        "assistant_thread_started",
+        "assistant_thread_context_changed",
+    ]
+    assert manifest["features"]["app_home"]["messages_tab_read_only_enabled"] is False  # people write DMs
+    assert manifest["features"]["assistant_view"]["assistant_description"]
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
     assert manifest["features"]["bot_user"]["display_name"] == "collab"
     assert manifest["settings"]["socket_mode_enabled"] is False
@@ -75,4 +86,6 @@ def test_manifest_asks_for_exactly_the_scopes_the_app_uses(manifest: dict) -> No
         "groups:history",
         "im:history",
         "mpim:history",
-    }  # before repeating a post that may have landed, the bot reads the conversation: channels and DMs alike
+        "app_mentions:read",
+        "assistant:write",
+    }  # before repeating a post that may have landed, the bot reads the conversation; conversations read messages

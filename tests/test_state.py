@@ -183,3 +183,65 @@ def test_claims_are_stamped_and_leased_by_the_real_clock(store):
     assert claim is not None and before - timedelta(seconds=1) <= row.claimed_at <= datetime.now(UTC)
     assert store.claim(sub.id, "2026-11-30T09:00", lease=LEASE, max_attempts=3) is None  # within the lease
     assert store.abandon_stale(lease=timedelta(0), max_attempts=1) != []  # judged by the same clock
+
+
+def test_conversation_threads_remember_the_last_command_for_a_day(store):
+    clock = Clock()
+    store.clock = clock
+    day = timedelta(days=1)
+    store.remember_thread(
+        "D1", "1700000000.000100", team_id="T1", assistant=True, assistant_context={"channel_id": "C9"}
+    )
+    first = store.thread("D1", "1700000000.000100", max_age=day)
+    assert (first.command, first.assistant, first.assistant_context, first.team_id) == (
+        None,
+        True,
+        {"channel_id": "C9"},
+        "T1",
+    )
+
+    clock.set(T0 + timedelta(hours=2))  # a question: only the command changes, the pane's marks stay
+    store.remember_thread("D1", "1700000000.000100", command="partners Malaysia")
+    again = store.thread("D1", "1700000000.000100", max_age=day)
+    assert (again.command, again.assistant, again.assistant_context) == (
+        "partners Malaysia",
+        True,
+        {"channel_id": "C9"},
+    )
+    assert again.updated_at == T0 + timedelta(hours=2)
+    store.remember_thread("D1", "", command="pair China USA")  # the DM's own stream is a conversation of its own
+    assert store.thread("D1", "", max_age=day).command == "pair China USA"
+    assert store.thread("D1", "1700000000.000100", max_age=day).command == "partners Malaysia"
+    assert store.thread("C1", "1700000000.000100", max_age=day) is None
+
+    clock.set(T0 + timedelta(hours=2) + day + timedelta(seconds=1))  # a day after the last answer: forgotten
+    assert store.thread("D1", "1700000000.000100", max_age=day) is None
+    assert store.forget_threads(before=clock() - day) == 2
+    store.remember_thread("D1", "1700000000.000100", command="top 10")  # a new question starts afresh
+    fresh = store.thread("D1", "1700000000.000100", max_age=day)
+    assert (fresh.command, fresh.assistant, fresh.assistant_context) == ("top 10", False, None)
+
+
+def test_conversation_threads_concurrent_writers_leave_one_row(state_url):
+    """Several web processes answering in one thread at once: the upsert never fails on the key."""
+    stores = [Store(state_url) for _ in range(4)]
+    errors: list[BaseException] = []
+
+    def answer(i: int) -> None:
+        try:
+            for n in range(10):
+                stores[i].remember_thread("C1", "1700000000.000100", command=f"top {i * 10 + n + 1}")
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=answer, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with stores[0].engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM conversation_threads")).scalar() == 1
+    assert stores[0].thread("C1", "1700000000.000100", max_age=timedelta(days=1)).command.startswith("top ")
+    for s in stores:
+        s.dispose()

@@ -44,6 +44,8 @@ MAX_NOTES_TEXT = 4000  # an answer's notes (sources, caveats): room enough, and 
 SHARE_ACTION = "collab_share"
 CSV_ACTION = "collab_csv"
 SQL_ACTION = "collab_sql"
+CHOICE_ACTION = "collab_choice"  # prefix: one button per command offered for an ambiguous question
+MAX_CHOICES = 3
 
 _NUMBER = re.compile(r"^[-+−]?[\d,]*\.?\d+%?$")
 
@@ -243,8 +245,9 @@ def answer_message(
     shareable: offer "Share to channel" (the answer is private). attribution: who asked or shared,
     on messages others see. chart_note: what will happen with the chart. warning: something the
     person must know (e.g. why the answer stayed private). All three are mrkdwn, escaped by the caller.
+    A plain-English question's answer opens with how it was read (result.read_as), to learn or correct.
     """
-    head = [header(result.title)]
+    head = [context(escape(result.read_as)), header(result.title)] if result.read_as else [header(result.title)]
     body = [section(escape(result.summary))]  # one sentence; a runaway one is cut visibly at 3,000
     if warning:
         body.append(section(f":warning: {warning}"))
@@ -273,12 +276,14 @@ def answer_message(
 
 
 def fallback_text(result: Result) -> str:
-    return cut(escape(f"{result.title}: {result.summary}"), MAX_FALLBACK_TEXT)
+    first = f"{result.read_as}\n" if result.read_as else ""
+    return cut(escape(f"{first}{result.title}: {result.summary}"), MAX_FALLBACK_TEXT)
 
 
 def plain_message(result: Result, *, attribution: str = "", chart_note: str = "", warning: str = "") -> dict[str, Any]:
     """The answer as text only, for when Slack refuses the blocks (invalid_blocks)."""
-    parts = [f"*{escape(result.title)}*", escape(result.summary)]
+    parts = [escape(result.read_as)] if result.read_as else []
+    parts += [f"*{escape(result.title)}*", escape(result.summary)]
     if warning:
         parts.append(f":warning: {warning}")
     if len(result.columns):
@@ -324,6 +329,33 @@ def error_message(error: UserError) -> dict[str, Any]:
         lines.append("Perhaps: " + ", ".join(f"`{escape(s)}`" for s in missing[:5]))
     text = "\n".join(lines)
     blocks = sections(text) + [context("`/collab help` shows every command, with examples.")]
+    return {"text": cut(text, MAX_FALLBACK_TEXT), "blocks": blocks}
+
+
+def choices_message(understood: str, choices: Iterable[str]) -> dict[str, Any]:
+    """For a question read only in part: what was understood, and up to three commands to pick from.
+
+    Each button carries its command; pressing one answers it (action ids must differ within a block).
+    """
+    offered = [c for c in (button_value(choice) for choice in choices) if c][:MAX_CHOICES]
+    said = (
+        f":thinking_face: {escape(understood)}" if understood else ":thinking_face: I couldn't read that as a question."
+    )
+    if offered:
+        said += "\nDid you mean one of these?"
+    blocks = sections(said)
+    if offered:
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "collab_choices",
+                "elements": [
+                    _button(cut(choice, 75), f"{CHOICE_ACTION}_{i}", choice) for i, choice in enumerate(offered)
+                ],
+            }
+        )
+    blocks.append(context("`help` lists every command, with examples."))
+    text = said + "".join(f"\n• `{escape(choice)}`" for choice in offered)
     return {"text": cut(text, MAX_FALLBACK_TEXT), "blocks": blocks}
 
 

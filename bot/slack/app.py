@@ -3,6 +3,8 @@
 - bot/slack/middleware.py: every request handled once (Slack's retries are dropped), Web API and
   response_url clients that retry only what can't show twice.
 - bot/slack/listeners.py: `/collab` (the answer in the acknowledgement), its buttons, App Home.
+- bot/slack/conversation.py: mentions, DMs and thread follow-ups; bot/slack/assistant.py: the
+  assistant pane (bolt's Assistant middleware) on top of them.
 - bot/slack/delivery.py: what a private or shared answer shows to whom; `post_answer` puts an
   answer (table, chart, buttons) in any conversation or thread.
 - bot/slack/chart_pool.py: charts drawn in other processes, so acknowledgements stay fast.
@@ -15,6 +17,7 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 from slack_bolt import App
@@ -23,7 +26,9 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot.config import Settings
 from bot.engine.db import Database
+from bot.slack import assistant
 from bot.slack.chart_pool import ChartPool
+from bot.slack.conversation import Conversations
 from bot.slack.delivery import Delivery
 from bot.slack.listeners import CollabListeners
 from bot.slack.middleware import LazyStore, RequestLog
@@ -68,6 +73,9 @@ def create_app(
     database = database or Database.from_settings(settings)
     warm_up_engine(database)
     CollabListeners(database, delivery, answers, state_store=state, settings=settings).register(app)
+    conversations = Conversations(database, delivery, state, memory=timedelta(hours=settings.thread_hours))
+    conversations.register(app)
+    assistant.register(app, conversations, state)
     return app
 
 

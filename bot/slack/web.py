@@ -149,18 +149,23 @@ def respond_retry_handlers(*, visible_to_others: bool = False) -> list[RetryHand
     return [RateLimitErrorRetryHandler(max_retry_count=3), ConnectionRetry(2), ServerErrorRetry(2)]
 
 
-def find_in_history(client: WebClient, channel: str, since: float, ours: Callable[[dict], bool]) -> dict:
+def find_in_history(
+    client: WebClient, channel: str, since: float, ours: Callable[[dict], bool], thread_ts: str | None = None
+) -> dict:
     """The newest message in `channel` since `since` (epoch seconds) that `ours` recognises, {} when there is none.
 
-    Reads the history with its metadata (so `ours` can match on it), up to HISTORY_PAGES pages.
-    Raises whatever conversations.history raises when the history can't be read (no scope, not a
-    member, Slack down): the caller decides what "can't tell" means.
+    Reads the history with its metadata (so `ours` can match on it), up to HISTORY_PAGES pages; a
+    thread's replies, which conversations.history leaves out, through conversations.replies.
+    Raises whatever those methods raise when the history can't be read (no scope, not a member,
+    Slack down): the caller decides what "can't tell" means.
     """
     cursor = None
     for _ in range(HISTORY_PAGES):
-        page = client.conversations_history(
-            channel=channel, oldest=f"{since:.6f}", limit=200, include_all_metadata=True, cursor=cursor
-        )
+        window = {"channel": channel, "oldest": f"{since:.6f}", "limit": 200, "include_all_metadata": True}
+        if thread_ts:
+            page = client.conversations_replies(ts=thread_ts, cursor=cursor, **window)
+        else:
+            page = client.conversations_history(cursor=cursor, **window)
         for message in page.get("messages") or []:
             if ours(message):
                 return message
@@ -195,6 +200,7 @@ class CollabWebClient(WebClient):
             kwargs.get("channel"),
             ours,
             lambda: super(CollabWebClient, self).chat_postMessage(**kwargs),
+            thread_ts=kwargs.get("thread_ts"),
         )
 
     def files_completeUploadExternal(self, **kwargs: Any) -> SlackResponse:  # type: ignore[override]
@@ -208,7 +214,9 @@ class CollabWebClient(WebClient):
         if not channel:  # not shared anywhere: completing twice shows nothing twice
             return self._post_once("files.completeUploadExternal", None, None, call)
         try:
-            return self._post_once("files.completeUploadExternal", channel, ours, call)
+            return self._post_once(
+                "files.completeUploadExternal", channel, ours, call, thread_ts=kwargs.get("thread_ts")
+            )
         except SlackApiError as error:
             if api_error(error) in REFUSED_CONVERSATION:
                 self._abandon(ids)
@@ -223,7 +231,13 @@ class CollabWebClient(WebClient):
                 log.info("could not delete the refused upload %s: %s", file_id, describe(error))
 
     def _post_once(
-        self, method: str, channel: str | None, ours: Callable[[dict], bool] | None, call: Callable[[], SlackResponse]
+        self,
+        method: str,
+        channel: str | None,
+        ours: Callable[[dict], bool] | None,
+        call: Callable[[], SlackResponse],
+        *,
+        thread_ts: str | None = None,
     ) -> SlackResponse:
         """Call; after a failure that Slack may have processed, repeat only if the post is not in the channel."""
         since = time.time() - 5
@@ -239,7 +253,7 @@ class CollabWebClient(WebClient):
                     log.warning("%s failed (%s); trying again", method, describe(error))
                     time.sleep(0.5 * attempt)
                     continue
-                found = self._look_for(channel, since, ours)
+                found = self._look_for(channel, since, ours, thread_ts)
                 if found is None:
                     log.warning(
                         "%s to %s failed (%s) and its history can't be read: not repeated",
@@ -279,12 +293,14 @@ class CollabWebClient(WebClient):
                 time.sleep(0.5 * attempt)
         raise AssertionError("unreachable")
 
-    def _look_for(self, channel: str | None, since: float, ours: Callable[[dict], bool]) -> dict | None:
+    def _look_for(
+        self, channel: str | None, since: float, ours: Callable[[dict], bool], thread_ts: str | None = None
+    ) -> dict | None:
         """find_in_history, with None when the history can't be read (the post is then not repeated)."""
         if not channel:
             return None
         try:
-            return find_in_history(self, channel, since, ours)
+            return find_in_history(self, channel, since, ours, thread_ts)
         except Exception as error:  # noqa: BLE001 - no scope, not a member, Slack down: can't tell
             log.warning("conversations.history on %s failed: %s", channel, describe(error))
             return None

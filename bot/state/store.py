@@ -13,7 +13,9 @@ it, so every guarantee lives in the database itself:
   the moment a digest run is *for* (`collab digest run-due --now`): a claim made late in a long run,
   or by a run scheduled in the past, is as fresh as the moment it was written;
 - a Slack request is recorded as handled by inserting its stable key into `slack_requests`; when
-  Slack delivers it again (a retry), the insert fails on the primary key and the copy is dropped.
+  Slack delivers it again (a retry), the insert fails on the primary key and the copy is dropped;
+- a conversation (a thread the bot answered in, or a DM) remembers its last question in
+  `conversation_threads`, written with one upsert, so a follow-up reaching any process reads it.
 
 Times are stored as naive UTC (`DateTime` without a zone) on every backend, so comparisons behave
 the same in SQLite (text) and PostgreSQL (timestamp).
@@ -115,6 +117,21 @@ slack_requests = Table(
 )
 
 
+# The last question answered in each Slack conversation, so a follow-up ("and in computer vision?") is
+# read against it by whichever process receives it. thread_ts is "" for a DM's own message stream.
+conversation_threads = Table(
+    "conversation_threads",
+    metadata,
+    Column("channel_id", String(32), primary_key=True),
+    Column("thread_ts", String(32), primary_key=True),
+    Column("team_id", String(32), nullable=False, default=""),
+    Column("command", Text),  # the canonical command of the last answer; None before the first
+    Column("assistant", Boolean, nullable=False, default=False),  # a thread of Slack's assistant pane
+    Column("assistant_context", JSON),  # the channel the person was viewing (Slack's assistant context)
+    Column("updated_at", DateTime, nullable=False, index=True),
+)
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -127,6 +144,19 @@ def _naive_utc(moment: datetime) -> datetime:
 
 def _aware(moment: datetime | None) -> datetime | None:
     return None if moment is None else moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class ConversationThread:
+    """What the bot remembers of one conversation: its last command, and whether it is an assistant thread."""
+
+    channel_id: str
+    thread_ts: str
+    team_id: str
+    command: str | None
+    assistant: bool
+    assistant_context: dict[str, Any] | None
+    updated_at: datetime  # aware, UTC
 
 
 @dataclass(frozen=True)
@@ -289,6 +319,8 @@ class Store:
                             f"up to {SCHEMA_VERSION}. Upgrade collab."
                         )
                     # Future migrations: `if current < 2: ...; record version 2` here, in this transaction.
+                    # A new table (conversation_threads) needs none: create_all adds it, and an older
+                    # collab still running beside this one during a deploy simply doesn't use it.
                 return
             except (IntegrityError, ProgrammingError, OperationalError):
                 if attempt == 4:
@@ -508,6 +540,71 @@ class Store:
         """Drop handled-request records older than `before` (Slack stops retrying after minutes)."""
         with self.engine.begin() as conn:
             result = conn.execute(slack_requests.delete().where(slack_requests.c.received_at < _naive_utc(before)))
+        return result.rowcount or 0
+
+    # ------------------------------------------------------------ conversations
+
+    def remember_thread(
+        self,
+        channel_id: str,
+        thread_ts: str,
+        *,
+        team_id: str = "",
+        command: str | None = None,
+        assistant: bool | None = None,
+        assistant_context: dict[str, Any] | None = None,
+    ) -> None:
+        """Create or refresh a conversation's record; only the values given (not None) change."""
+        changes: dict[str, Any] = {"updated_at": _naive_utc(self.clock())}
+        for name, value in (
+            ("command", command),
+            ("assistant", assistant),
+            ("assistant_context", assistant_context),
+            ("team_id", team_id or None),
+        ):
+            if value is not None:
+                changes[name] = value
+        values = {"channel_id": channel_id, "thread_ts": thread_ts, "team_id": "", "assistant": False, **changes}
+        dialect = self.engine.dialect.name
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as upsert
+        elif dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as upsert
+        else:
+            raise StateError(f"conversation threads need SQLite or PostgreSQL, not {dialect}")
+        statement = upsert(conversation_threads).values(**values)
+        statement = statement.on_conflict_do_update(index_elements=["channel_id", "thread_ts"], set_=changes)
+        with self.engine.begin() as conn:
+            conn.execute(statement)
+
+    def thread(self, channel_id: str, thread_ts: str, *, max_age: timedelta) -> ConversationThread | None:
+        """The conversation's record if it was written within max_age (by the clock), else None."""
+        t = conversation_threads.c
+        cutoff = _naive_utc(self.clock() - max_age)
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(conversation_threads).where(
+                    t.channel_id == channel_id, t.thread_ts == thread_ts, t.updated_at >= cutoff
+                )
+            ).first()
+        if row is None:
+            return None
+        m = row._mapping
+        return ConversationThread(
+            channel_id=m["channel_id"],
+            thread_ts=m["thread_ts"],
+            team_id=m["team_id"] or "",
+            command=m["command"],
+            assistant=bool(m["assistant"]),
+            assistant_context=m["assistant_context"],
+            updated_at=_aware(m["updated_at"]),
+        )
+
+    def forget_threads(self, *, before: datetime) -> int:
+        """Drop conversations not written since `before`; their follow-ups would start afresh anyway."""
+        t = conversation_threads.c
+        with self.engine.begin() as conn:
+            result = conn.execute(conversation_threads.delete().where(t.updated_at < _naive_utc(before)))
         return result.rowcount or 0
 
     # ------------------------------------------------------------ the log
