@@ -336,6 +336,8 @@ def _query(verb: str, subjects: Sequence[str], analysis: Analysis, base: Query |
         changes["year_from"], changes["year_to"] = s.year_from, s.year_to
     if s.complete_only is not None:
         changes["complete_only"] = s.complete_only
+    if verb == "rising":
+        changes["complete_only"] = False  # growth always uses complete years; saying so changes nothing
     if s.limit is not None:
         changes["limit"] = s.limit
     if s.metric is not None:

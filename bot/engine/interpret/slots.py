@@ -100,8 +100,9 @@ def find_limit(text: str, slots: Slots) -> str:
     for pattern in _LIMIT_RULES:
         for match in pattern.finditer(text):
             # numbers inside group names: "five eyes", "group of seven"
-            if re.match(r"\s*eyes\b", text[match.end(1) :]) or text[: match.start(1)].endswith("group of "):
-                continue
+            before = text[: match.start(1)]
+            if re.match(r"\s*eyes\b", text[match.end(1) :]) or before.endswith(("group of ", "which ", "what ")):
+                continue  # "which two countries" asks for pairs, not two rows
             slots.limit = _number(match.group(1))
             # keep the ranking word ("top", "most"): it is also a cue for what is asked
             start, end = match.span(1)
