@@ -106,7 +106,13 @@ class Analysis:
 def analyse(raw: str) -> Analysis:
     text = text_tools.strip_politeness(text_tools.clean(raw))
     slots = slot_finders.Slots()
-    about_data = bool(re.search(r"\b(data|numbers|figures)\b.*\bcome from\b|\bsources?\b|\blicen[cs]e", text))
+    about_data = bool(
+        re.search(
+            r"\b(data|numbers|figures)\b.*\b(come|comes) from\b|\bsources?\b|\blicen[cs]e"
+            r"|\b(what|who)('s| is| are) (the )?(eto|cset|openalex)\b",
+            text,
+        )
+    )
     rest = slot_finders.find_years(text, slots)
     rest = slot_finders.find_limit(rest, slots)
     rest = slot_finders.find_metric(rest, slots)
@@ -317,6 +323,11 @@ def _ranked(analysis: Analysis, subjects: Sequence[str]) -> list[str]:
 # ------------------------------------------------------------------ building the Query
 
 
+# Verbs whose answer shows every measure side by side: "what share…" or "relative to size" asks
+# for a column they already have, not for a ranking.
+_FIXED_COLUMNS = frozenset({"pair", "fields", "profile", "rising", "about", "help"})
+
+
 def _query(verb: str, subjects: Sequence[str], analysis: Analysis, base: Query | None = None) -> Query:
     s = analysis.slots
     query = base if base is not None else Query(verb=verb)
@@ -340,8 +351,9 @@ def _query(verb: str, subjects: Sequence[str], analysis: Analysis, base: Query |
         changes["complete_only"] = False  # growth always uses complete years; saying so changes nothing
     if s.limit is not None:
         changes["limit"] = s.limit
-    if s.metric is not None:
-        changes["metric"] = s.metric
+    if s.metric is not None and verb not in _FIXED_COLUMNS:
+        # "relative to size" for a ranking of countries is links per article (affinity is a pair's)
+        changes["metric"] = "share" if verb == "top" and s.metric == "affinity" and s.size_words else s.metric
     if s.count is not None:
         changes["count"] = s.count
     if s.source is not None:
@@ -427,7 +439,7 @@ def _fresh(analysis: Analysis, problem: str = "") -> Reading:
     countries = analysis.subjects
     n = len(countries)
     ranked = _ranked(analysis, countries)
-    if not ranked and n == 2 and "partners" in analysis.scores and "pair" not in analysis.scores:
+    if not ranked and n == 2 and analysis.strongest.get("partners", 0) >= 2 and "pair" not in analysis.scores:
         # "partners of China and India": both lists, or the two together?
         options = [
             _query("partners", [countries[0]], analysis),

@@ -23,6 +23,7 @@ class Slots:
     complete_only: bool | None = None  # None: not mentioned; False: "include incomplete years"
     limit: int | None = None
     metric: str | None = None
+    size_words: bool = False  # the metric was said as "relative to size", not named
     count: str | None = None
     source: str | None = None
     public: bool = False
@@ -170,6 +171,7 @@ def find_metric(text: str, slots: Slots) -> str:
         match = pattern.search(text)
         if match is not None:
             slots.metric = metric
+            slots.size_words = metric == "affinity" and "affinity" not in match.group(0)
             return _blank(text, match)
     return text
 

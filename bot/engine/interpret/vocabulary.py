@@ -134,7 +134,7 @@ CUES: dict[str, tuple[tuple[int, tuple[str, ...]], ...]] = {
         ),
     ),
     "pair": (
-        (3, (r"\bpair\b(?!s)", r"\bbilateral\b", r"\bbetween X (and|&) X\b", r"\bX\s*(-|–|—|/)\s*X\b")),
+        (3, (r"\bpair\b(?!s)", r"\bbilateral\b", r"\bbetween X (and|&) X\b", r"\bX\s*(-|–|—|/|\+)\s*X\b")),
         (
             2,
             (
@@ -247,6 +247,9 @@ CUES: dict[str, tuple[tuple[int, tuple[str, ...]], ...]] = {
             (
                 r"\bwhere (does|do|did|is|are) (the |this |your |that )?(data|numbers|figures|information|stats)\b",
                 r"\b(data|numbers|figures) come from\b",
+                r"\bwhere\b.*\b(data|numbers|figures|stats)\b",
+                r"\b(data|numbers|figures|stats)\b.*\bfrom\W*$",
+                r"\b(what|who)('s| is| are) (the )?(eto|cset|openalex|emerging technology observatory)\b",
                 r"\b(data ?sources?|sources?|licen[cs]e\w*|methodology|datasets?|caveats?|provenance)\b",
                 r"\b(what|which) data\b",
                 r"\bhow (is|are|was|were) (this|it|the|these|that)( data| numbers)? "
@@ -264,6 +267,7 @@ CUES: dict[str, tuple[tuple[int, tuple[str, ...]], ...]] = {
             3,
             (
                 r"^\W*help\b",
+                r"\bhelp\W*$",
                 r"\bhelp me\b",
                 r"\bwhat can (you|i|it|this|this bot|this tool|the bot|collab) (do|ask|answer)\b",
                 r"\bhow (do i|to) (use|ask)\b",
