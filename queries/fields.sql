@@ -1,17 +1,25 @@
 -- name: fields
--- summary: One country's cross-border work (or its work with one partner) in each research field.
+-- summary: One country's cross-border work (or its work with one partner or group) in each research field.
 -- params:
 --   country        ISO alpha-3 code
---   partner        ISO alpha-3 code of a partner, or NULL for all partners
+--   partner        ISO alpha-3 code or group code of the partner side, or NULL for all partners
+--   among          group code the partners must belong to, or NULL
 --   source         dataset source
 --   year_from      first year, inclusive
 --   year_to        last year, inclusive
 --   complete_only  true to use complete years only
 -- Fields overlap (computer vision is part of AI), so the rows must not be added up.
-WITH links AS (
+WITH partner_side AS (
+    SELECT code AS member FROM countries WHERE code = $partner
+    UNION ALL
+    SELECT country FROM country_groups WHERE group_code = $partner
+),
+links AS (
     SELECT field, CAST(sum(joint_articles) AS BIGINT) AS joint_articles, count(DISTINCT partner) AS partners
     FROM partner_links
-    WHERE country = $country AND ($partner IS NULL OR partner = $partner) AND source = $source
+    WHERE country = $country AND source = $source
+      AND ($partner IS NULL OR partner IN (SELECT member FROM partner_side))
+      AND ($among IS NULL OR partner IN (SELECT country FROM country_groups WHERE group_code = $among))
       AND year BETWEEN $year_from AND $year_to AND (complete OR NOT $complete_only)
     GROUP BY field
 ),
@@ -26,7 +34,7 @@ SELECT f.name AS field,
        links.joint_articles,
        links.partners,
        articles.articles,
-       links.joint_articles / articles.articles AS share_of_articles,
+       links.joint_articles / articles.articles AS per_article,
        links.field AS field_code
 FROM links
 JOIN fields AS f ON f.code = links.field

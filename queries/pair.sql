@@ -1,26 +1,39 @@
 -- name: pair
--- summary: Joint articles of two countries, year by year, with each country's articles beside them.
+-- summary: Joint articles of two countries (or the links between groups), year by year, with each country's articles beside them.
 -- params:
---   country        ISO alpha-3 code of the first country
---   partner        ISO alpha-3 code of the second country
+--   country        ISO alpha-3 code (or group code) of the first
+--   partner        ISO alpha-3 code (or group code) of the second
 --   field          field code
 --   source         dataset source
 --   year_from      first year, inclusive
 --   year_to        last year, inclusive
 --   complete_only  true to use complete years only
 -- Every year of the span is listed: a year with no row was under the source's publication floor
--- (joint_articles is NULL there), not zero.
-WITH years AS (
+-- (joint_articles is NULL there), not zero. With a group, joint_articles is the sum over its
+-- members of their joint articles with the other side (an article with two members counts twice);
+-- pairs counts the member pairs published that year.
+WITH first_side AS (
+    SELECT code AS member FROM countries WHERE code = $country
+    UNION ALL
+    SELECT country FROM country_groups WHERE group_code = $country
+),
+second_side AS (
+    SELECT code AS member FROM countries WHERE code = $partner
+    UNION ALL
+    SELECT country FROM country_groups WHERE group_code = $partner
+),
+years AS (
     SELECT DISTINCT year, complete
     FROM pairs
     WHERE field = $field AND source = $source
       AND year BETWEEN $year_from AND $year_to AND (complete OR NOT $complete_only)
 ),
 joint AS (
-    SELECT year, joint_articles
-    FROM pairs
-    WHERE country_a = least($country, $partner) AND country_b = greatest($country, $partner)
+    SELECT year, CAST(sum(joint_articles) AS BIGINT) AS joint_articles, count(*) AS pairs
+    FROM partner_links
+    WHERE country IN (SELECT member FROM first_side) AND partner IN (SELECT member FROM second_side)
       AND field = $field AND source = $source
+    GROUP BY year
 ),
 articles AS (
     SELECT year,
@@ -34,7 +47,8 @@ SELECT years.year,
        joint.joint_articles,
        years.complete,
        joint.joint_articles / articles.country_articles AS country_share,
-       joint.joint_articles / articles.partner_articles AS partner_share
+       joint.joint_articles / articles.partner_articles AS partner_share,
+       joint.pairs
 FROM years
 LEFT JOIN joint ON joint.year = years.year
 LEFT JOIN articles ON articles.year = years.year

@@ -1,7 +1,7 @@
 -- name: profile
 -- summary: One country at a glance: articles, citations, patents, investment, cross-border links, top partners.
 -- params:
---   country        ISO alpha-3 code
+--   subject        ISO alpha-3 code
 --   field          field code (articles, citations and links; patents and investment are all AI)
 --   source         dataset source
 --   year_from      first year, inclusive
@@ -9,26 +9,26 @@
 --   complete_only  true to use complete years only
 WITH articles AS (
     SELECT CAST(sum(articles) AS BIGINT) AS articles FROM country_articles
-    WHERE country = $country AND field = $field AND source = $source
+    WHERE country = $subject AND field = $field AND source = $source
       AND year BETWEEN $year_from AND $year_to AND (complete OR NOT $complete_only)
 ),
 citations AS (
     SELECT CAST(sum(citations) AS BIGINT) AS citations FROM country_citations
-    WHERE country = $country AND field = $field AND source = $source AND year BETWEEN $year_from AND $year_to
+    WHERE country = $subject AND field = $field AND source = $source AND year BETWEEN $year_from AND $year_to
 ),
 patents AS (
     SELECT CAST(sum(applications) AS BIGINT) AS patent_applications FROM country_patents
-    WHERE country = $country AND category = 'All' AND year BETWEEN $year_from AND $year_to
+    WHERE country = $subject AND category = 'All' AND year BETWEEN $year_from AND $year_to
       AND (complete OR NOT $complete_only)
 ),
 investment AS (
     SELECT CAST(sum(estimated_investment) AS BIGINT) AS estimated_investment FROM country_investment
-    WHERE country = $country AND sector = 'All' AND year BETWEEN $year_from AND $year_to
+    WHERE country = $subject AND sector = 'All' AND year BETWEEN $year_from AND $year_to
       AND (complete OR NOT $complete_only)
 ),
 links AS (
     SELECT partner, CAST(sum(joint_articles) AS BIGINT) AS joint_articles FROM partner_links
-    WHERE country = $country AND field = $field AND source = $source
+    WHERE country = $subject AND field = $field AND source = $source
       AND year BETWEEN $year_from AND $year_to AND (complete OR NOT $complete_only)
     GROUP BY partner
 ),
@@ -52,4 +52,4 @@ SELECT c.name AS country,
 FROM countries AS c
 CROSS JOIN articles CROSS JOIN citations CROSS JOIN patents CROSS JOIN investment
 CROSS JOIN link_totals CROSS JOIN top_partners
-WHERE c.code = $country
+WHERE c.code = $subject

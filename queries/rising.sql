@@ -1,40 +1,51 @@
 -- name: rising
--- summary: Fastest-growing collaborations: compound annual growth of joint articles over complete years.
+-- summary: Fastest-growing collaborations: compound annual growth of joint articles over one window of complete years.
 -- params:
---   country        ISO alpha-3 code, or NULL to rank every pair
+--   subject        ISO alpha-3 code or group code, or NULL to rank every pair
+--   among          group code: the partners (or, for every pair, both countries) must belong to it; or NULL
 --   field          field code
 --   source         dataset source
---   year_from      first year of the span, inclusive
---   year_to        last year of the span, inclusive (a complete year)
---   min_volume     joint articles the pair needs in the last year, to keep tiny pairs out
---   min_years      fewest years between the first published year and the last
---   limit          rows to return (1-100)
--- A pair whose first year is unpublished (under the floor) starts from its first published year.
-WITH spans AS (
-    SELECT country, partner,
-           arg_min(year, year) AS first_year, arg_min(joint_articles, year) AS first_value,
-           max(year) AS last_year, arg_max(joint_articles, year) AS last_value
-    FROM partner_links
-    WHERE field = $field AND source = $source AND complete
-      AND year BETWEEN $year_from AND $year_to
-      AND ($country IS NULL AND country < partner OR country = $country)
-    GROUP BY country, partner
+--   year_from      first year of the window (a complete year)
+--   year_to        last year of the window (a complete year)
+--   min_volume     joint articles a collaboration needs in the last year
+-- Every row is measured over the same window: published in both end years, growth
+-- (last / first) ^ (1 / (year_to - year_from)) - 1. Rows with first_value NULL reached min_volume
+-- in the last year but were unpublished (under the floor) in the first: new inside the window.
+-- A group's collaborations are with countries outside it, summed over its members.
+WITH subject AS (
+    SELECT code AS member FROM countries WHERE code = $subject
+    UNION ALL
+    SELECT country FROM country_groups WHERE group_code = $subject
 ),
-grown AS (
-    SELECT *, pow(last_value / first_value, 1.0 / (last_year - first_year)) - 1 AS cagr
-    FROM spans
-    WHERE last_year = $year_to AND last_value >= $min_volume AND last_year - first_year >= $min_years
+allowed AS (SELECT country FROM country_groups WHERE group_code = $among),
+ends AS (
+    SELECT CASE WHEN $subject IS NULL THEN country END AS country, partner, year,
+           CAST(sum(joint_articles) AS BIGINT) AS joint_articles
+    FROM partner_links
+    WHERE field = $field AND source = $source AND complete AND year IN ($year_from, $year_to)
+      AND (($subject IS NULL AND country < partner
+            AND ($among IS NULL OR (country IN (SELECT country FROM allowed) AND partner IN (SELECT country FROM allowed))))
+           OR ($subject IS NOT NULL
+               AND country IN (SELECT member FROM subject) AND partner NOT IN (SELECT member FROM subject)
+               AND ($among IS NULL OR partner IN (SELECT country FROM allowed))))
+    GROUP BY ALL
+),
+spans AS (
+    SELECT country, partner,
+           max(joint_articles) FILTER (WHERE year = $year_from) AS first_value,
+           max(joint_articles) FILTER (WHERE year = $year_to) AS last_value
+    FROM ends
+    GROUP BY country, partner
 )
-SELECT p.name AS partner,
-       grown.cagr,
-       grown.first_year,
-       grown.first_value,
-       grown.last_year,
-       grown.last_value,
-       c.name AS country,
-       grown.partner AS partner_code
-FROM grown
-JOIN countries AS c ON c.code = grown.country
-JOIN countries AS p ON p.code = grown.partner
-ORDER BY grown.cagr DESC, grown.last_value DESC, p.name
-LIMIT $limit
+SELECT c.name AS country_a,
+       p.name AS country_b,
+       pow(spans.last_value / spans.first_value, 1.0 / ($year_to - $year_from)) - 1 AS cagr,
+       spans.first_value,
+       spans.last_value,
+       spans.country AS country_a_code,
+       spans.partner AS country_b_code
+FROM spans
+LEFT JOIN countries AS c ON c.code = spans.country
+JOIN countries AS p ON p.code = spans.partner
+WHERE spans.last_value >= $min_volume
+ORDER BY spans.first_value IS NULL, cagr DESC, spans.last_value DESC, p.name

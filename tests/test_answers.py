@@ -90,15 +90,17 @@ def test_partners_match_independent_sums(db, eto, country, fld, window):
     assert list(frame["joint_articles"]) == sorted(frame["joint_articles"], reverse=True)
     # partner share: joint / the country's own articles in the field and years (activity file names differ)
     own = eto.country_articles(code, fld, years)
-    world = eto.world_articles(fld, years)
+    # affinity is association strength on collaboration volume: C(i,j)·T / (L(i)·L(j))
+    links = eto.links(fld, years)
+    total = sum(links.values())
     for _, row in frame.iterrows():
         if own:
             assert row["partner_share"] == pytest.approx(row["joint_articles"] / own, rel=1e-9)
         else:
             assert _missing(row["partner_share"])
-        theirs = eto.country_articles(row["partner_code"], fld, years)
-        if own and theirs:
-            assert row["affinity"] == pytest.approx(row["joint_articles"] * world / (own * theirs), rel=1e-9)
+        theirs = links[eto.code_cb[row["partner_code"]]]
+        expected_affinity = row["joint_articles"] * total / (links[country] * theirs)
+        assert row["affinity"] == pytest.approx(expected_affinity, rel=1e-9)
     # the years used are the years asked for, and incomplete ones are flagged
     assert result.incomplete_years == [y for y in years if y in (2024, 2025)]
     if years:
@@ -336,60 +338,131 @@ def test_complete_excludes_incomplete_years(db, eto):
 # ---------------------------------------------------------------- rising
 
 
-def _expected_rising(eto, country: str, fld: str, min_volume: int, year_to: int = 2023, min_years: int = 3):
-    out = {}
-    for partner in eto.partners(country, fld, list(range(2015, year_to + 1))):
-        published = [(y, eto.joint(fld, country, partner, y)) for y in range(2015, year_to + 1)]
-        published = [(y, n) for y, n in published if n is not None]
-        first_year, first = published[0]
-        last_year, last = published[-1]
-        if last_year == year_to and last >= min_volume and last_year - first_year >= min_years:
-            out[eto.cb_code[partner]] = (first_year, first, (last / first) ** (1 / (last_year - first_year)) - 1)
-    return out
+def _expected_rising(eto, country: str, fld: str, start: int, end: int, min_volume: int):
+    """Partner code -> (first, last, cagr) over one window, and the partners new inside it."""
+    ranked, new = {}, set()
+    for partner in eto.partners(country, fld, [start, end]):
+        first, last = eto.joint(fld, country, partner, start), eto.joint(fld, country, partner, end)
+        if last is None or last < min_volume:
+            continue
+        if first is None:
+            new.add(eto.cb_code[partner])
+        else:
+            ranked[eto.cb_code[partner]] = (first, last, (last / first) ** (1 / (end - start)) - 1)
+    return ranked, new
 
 
-@pytest.mark.parametrize("country", ["China", "Malaysia", "United States"])
-def test_rising_cagr_over_complete_years(db, eto, country):
-    result = _ask(db, f"rising {country} limit 100")
-    assert "2015–2023" in result.title
+@pytest.mark.parametrize(
+    "country,fld,words,start,end",
+    [
+        ("China", "ai", "", 2019, 2023),
+        ("Malaysia", "ai", "", 2019, 2023),
+        ("United States", "cv", "", 2019, 2023),
+        ("China", "ai", "from 2016", 2016, 2023),
+        ("India", "robotics", "2017-2021", 2017, 2021),
+        ("Saudi Arabia", "ai", "to 2021", 2017, 2021),
+    ],
+)
+def test_rising_one_window_for_every_partner(db, eto, country, fld, words, start, end):
+    result = _ask(db, f"rising {country} in {fld} {words} limit 100")
+    assert f"{start}–{end}" in result.title
     assert result.incomplete_years == []
     frame = result.frame
-    assert (frame["last_year"] == 2023).all()
-    expected = _expected_rising(eto, country, "ai", min_volume=50)
-    assert len(expected) <= 100
-    assert set(frame["partner_code"]) == set(expected)
+    assert list(frame.columns) == [
+        "partner",
+        "cagr",
+        "first_year",
+        "first_value",
+        "last_year",
+        "last_value",
+        "partner_code",
+    ]
+    assert (frame["first_year"] == start).all() and (frame["last_year"] == end).all()
+    ranked, new = _expected_rising(eto, country, fld, start, end, min_volume=50)
+    assert set(frame["partner_code"]) == set(ranked) or len(frame) == 100
     for _, row in frame.iterrows():
-        first_year, first, cagr = expected[row["partner_code"]]
-        assert (row["first_year"], row["first_value"]) == (first_year, first)
+        first, last, cagr = ranked[row["partner_code"]]
+        assert (row["first_value"], row["last_value"]) == (first, last)
         assert row["cagr"] == pytest.approx(cagr, rel=1e-9)
     assert list(frame["cagr"]) == sorted(frame["cagr"], reverse=True)
+    notes = " ".join(result.notes)
+    assert f"at least 50 joint articles in {end}" in notes
+    if new:
+        new_note = next(n for n in result.notes if n.startswith(f"New since {start}"))
+        for code in new:
+            assert eto.code_name[code] in new_note
+    else:
+        assert not any(n.startswith("New since") for n in result.notes)
 
 
 def test_rising_china_singapore_and_saudi_arabia(db, eto):
     frame = _ask(db, "rising China limit 100").frame
     cagr = _by_code(frame, "partner_code", "cagr")
     for partner, code in (("Singapore", "SGP"), ("Saudi Arabia", "SAU")):
-        first = eto.joint("ai", "China", partner, 2015)
+        first = eto.joint("ai", "China", partner, 2019)
         last = eto.joint("ai", "China", partner, 2023)
-        assert cagr[code] == pytest.approx((last / first) ** (1 / 8) - 1)
+        assert cagr[code] == pytest.approx((last / first) ** (1 / 4) - 1)
         assert cagr[code] > 0.2
 
 
 def test_rising_ignores_incomplete_years_even_when_asked(db):
     result = _ask(db, "rising China from 2015 to 2025")
-    assert (result.frame["last_year"] <= 2023).all()
+    assert (result.frame["last_year"] == 2023).all() and (result.frame["first_year"] == 2015).all()
     assert "2024" not in result.title
+    assert any("incomplete" in note and "2024–2025" in note for note in result.notes)
 
 
-def test_rising_without_country_ranks_pairs(db, eto):
-    frame = _ask(db, "rising limit 5").frame
-    assert len(frame) == 5
-    for _, row in frame.iterrows():
-        a, b = eto.code_cb[eto.cb_code[row["country"]]], row["partner"]
-        first = eto.joint("ai", a, b, int(row["first_year"]))
-        last = eto.joint("ai", a, b, 2023)
-        assert (first, last) == (row["first_value"], row["last_value"])
-        assert row["cagr"] == pytest.approx((last / first) ** (1 / (2023 - row["first_year"])) - 1)
+@pytest.mark.parametrize(
+    "words,start,end,among",
+    [
+        ("", 2019, 2023, None),
+        ("from 2017 in cv", 2017, 2023, None),
+        ("among asean", 2019, 2023, "asean"),
+        ("among non-western 2018-2022", 2018, 2022, "non_western"),
+    ],
+)
+def test_rising_without_country_ranks_pairs_over_one_window(db, eto, words, start, end, among):
+    from bot.reference.countries import all_groups
+
+    result = _ask(db, f"rising {words} limit 100")
+    fld = "cv" if "cv" in words else "ai"
+    frame = result.frame
+    assert list(frame.columns)[:7] == [
+        "country_a",
+        "country_b",
+        "cagr",
+        "first_year",
+        "first_value",
+        "last_year",
+        "last_value",
+    ]
+    members = all_groups()[among].members if among else None
+    expected = {}
+    for (f, a, b, y), (n, _) in eto.pairs.items():
+        if f != fld or y != end or n < 100:
+            continue
+        codes = (eto.cb_code[a], eto.cb_code[b])
+        if members is not None and not set(codes) <= members:
+            continue
+        first = eto.joint(fld, a, b, start)
+        if first is not None:
+            expected[tuple(sorted(codes))] = (first, n, (n / first) ** (1 / (end - start)) - 1)
+    got = {tuple(sorted((r["country_a_code"], r["country_b_code"]))): r for _, r in frame.iterrows()}
+    assert set(got) == set(expected) or (len(frame) == 100 and set(got) <= set(expected))
+    for key, row in got.items():
+        first, last, cagr = expected[key]
+        assert (row["first_value"], row["last_value"], row["first_year"], row["last_year"]) == (first, last, start, end)
+        assert row["cagr"] == pytest.approx(cagr, rel=1e-9)
+    assert "at least 100 joint articles" in " ".join(result.notes)
+
+
+def test_rising_among_a_group_stays_inside_it(db):
+    # `among` used to be ignored: Ethiopia–India ranked first in "rising among gcc".
+    from bot.reference.countries import all_groups
+
+    gcc = all_groups()["gcc"].members
+    frame = _ask(db, "rising among gcc").frame
+    assert set(frame["country_a_code"]) | set(frame["country_b_code"]) <= gcc
 
 
 # ---------------------------------------------------------------- profile
@@ -465,7 +538,7 @@ NOTED = [
     ("pair China USA in 2019", "2019"),
     ("compare China India Japan", "2015–2025"),
     ("fields Malaysia", "2015–2025"),
-    ("rising China", "2015–2023"),
+    ("rising China", "2019–2023"),
     ("profile Saudi Arabia", "2015–2025"),
     ("partners Malaysia in llm", "2016–2025"),
 ]
@@ -487,7 +560,8 @@ def test_notes_name_source_years_and_floor(db, text, years):
     "text",
     [
         "partners Malaysia from 2050",
-        "rising from 2021",
+        "rising in 2023",
+        "rising from 2024",
         "top by affinity",
         "partners Malaysia count fractional",
         "partners Malaysia source openalex",
@@ -565,14 +639,14 @@ def test_any_well_formed_command_answers_or_explains(db, parts):
 def test_compare_summary_names_each_country_once_as_in_a_sentence(db):
     summary = answer("compare USA Kosovo", db).summary
     assert summary.startswith("Of the United States and Kosovo, the United States had the most")
-    assert summary.endswith("Kosovo had none published.")
+    assert summary.endswith("Kosovo is not in ETO Cross-Border Tech Research Metrics at all.")
     assert "the United States, Kosovo" not in summary
 
 
 @pytest.mark.parametrize(
-    "text", ["top 5 in cyber by share", "partners China in chips by affinity", "partners China in chips by share"]
+    "text", ["top 5 in cyber by share", "partners China in chips by share", "compare China India in chips by share"]
 )
-def test_ranking_by_share_or_affinity_needs_article_counts(db, text):
+def test_ranking_by_share_needs_article_counts(db, text):
     with pytest.raises(UserError, match="article count"):
         answer(text, db)
 
@@ -589,7 +663,8 @@ def test_profile_warns_of_patent_years_etos_marks_incomplete(db, eto):
 
 def test_profile_of_a_country_without_articles_says_so(db):
     summary = answer("profile Tuvalu", db).summary
-    assert "no AI article count for Tuvalu" in summary and "n/a" not in summary
+    assert "Tuvalu is not in ETO Country AI Activity Metrics at all" in summary and "n/a" not in summary
+    assert "absent, not under the floor" in summary
 
 
 def test_chart_source_line_carries_the_publication_floor(db):

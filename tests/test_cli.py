@@ -105,7 +105,7 @@ def _json(run: Run) -> dict:
 def test_text_output(runs, eto):
     run = runs[0]["text"]
     assert run.code == 0, run.err
-    assert "Malaysia's top AI research partners, 2015–2025" in run.out
+    assert "Malaysia's top 10 AI research partners, 2015–2025" in run.out
     china = eto.partners("Malaysia", "ai", eto.years("ai"))["China"]
     assert f"{china:,}" in run.out  # thousands separator
     lines = run.out.splitlines()
@@ -131,8 +131,8 @@ def test_json_has_exactly_the_documented_keys(runs, eto):
     assert data["incomplete_years"] == [2024, 2025]
     assert data["truncated"] is False
     assert data["data_version"] and "FROM partner_links" in data["sql"]
-    assert "$country" in data["sql"] and "MYS" not in data["sql"]  # user values are bound, never inlined
-    assert data["params"]["country"] == "MYS"
+    assert "$subject" in data["sql"] and "MYS" not in data["sql"]  # user values are bound, never inlined
+    assert data["params"]["subject"] == "MYS"
     rows = {row[0]: dict(zip(data["columns"], row)) for row in data["rows"]}
     assert rows["China"]["joint_articles"] == eto.partners("Malaysia", "ai", eto.years("ai"))["China"]
     assert isinstance(rows["China"]["partner_share"], float)

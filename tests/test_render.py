@@ -218,8 +218,8 @@ def test_csv_quotes_commas_in_names(db):
         "about",
         "help",
         "sql SELECT * FROM datasets",
-        "partners Tuvalu",
-        "pair Tuvalu Nauru",
+        "partners Brunei in llm",  # listed, but with no published pair-year there
+        "pair Brunei Qatar in llm",
         # all-numeric frames: iterrows() hands numpy scalars to format_value
         "sql SELECT count(*) AS n FROM pairs",
         "sql SELECT year, sum(joint_articles) AS s FROM pairs GROUP BY year ORDER BY year",

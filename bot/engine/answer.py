@@ -1,32 +1,39 @@
 """Query -> Result: runs the reviewed SQL for a command and words the answer honestly.
 
 The one place where the data's caveats are attached to every answer: the source and release, the
-years used, which of them are incomplete, and ETO's floor of 25 joint articles per pair-year.
+years used, which of them are incomplete, ETO's floor of 25 joint articles per pair-year, and which
+countries a dataset does not list at all (absent is not the same as under the floor).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from bot.engine import catalog, queryfiles
-from bot.engine.commands import OPTIONS_HELP, VERBS, Query
+from bot.engine.commands import OPTIONS_HELP, VERB_OPTIONS, VERBS, Query, check, is_group
 from bot.engine.db import Database
 from bot.engine.interpret import Reading, read, read_as_line
 from bot.engine.result import ChartSpec, Result
 from bot.engine.validate import validate
 from bot.errors import DataUnavailable, ParseError
-from bot.reference import fields as field_ref
-from bot.reference.countries import all_countries, all_groups
+from bot.reference.countries import all_countries, all_groups, usable_group_names
 from bot.reference.fields import all_fields
 from bot.reference.wording import count, field_words, joined, known
 
 PAIR_FLOOR = 25
-RISING_MIN_VOLUME = 50  # joint articles in the last year, for a partner to count as rising
-RISING_MIN_YEARS = 3
+RISING_WINDOW_YEARS = 5  # the default window: five complete years ending with the last complete year
+RISING_MIN_VOLUME = 50  # joint articles in the window's last year, for one country's (or group's) partners
+RISING_MIN_VOLUME_ALL_PAIRS = 100  # the same for the ranking of every pair
 PAPER_LEVEL_SOURCES = ("openalex",)
 DEFAULT_SOURCE = "eto"
+LISTED_NAMES = 15  # names written out in a note before "and N more"
+NEW_PARTNERSHIPS_LISTED = 40  # rising's "new since" note names more: they are part of the answer
+# Countries and territories whose absence from a dataset is worth saying in `about`.
+WELL_KNOWN_GROUPS = ("g20", "oecd", "eu", "asean", "brics", "gcc")
+WELL_KNOWN_TERRITORIES = ("HKG", "MAC", "TWN")
 
 _default_db: Database | None = None
 
@@ -64,6 +71,18 @@ class NotUnderstood(ParseError):
         self.reading = reading
 
 
+def run(query: Query, db: Database | None = None) -> Result:
+    """Answer a Query, parsed or built by hand; options its verb can't honour are refused first."""
+    check(query)
+    if query.verb == "help":
+        return _help(query)
+    db = db or default_database()
+    return _HANDLERS[query.verb](query, db)
+
+
+# ---------------------------------------------------------------- what the data covers, read once per version
+
+
 @dataclass(frozen=True)
 class Coverage:
     source: str
@@ -71,6 +90,58 @@ class Coverage:
     last_year: int
     incomplete_years: tuple[int, ...]
     last_complete_year: int | None
+
+
+@dataclass(frozen=True)
+class DataFacts:
+    """What every answer needs to know about the loaded data; read once per data version."""
+
+    version: str  # the database's data_version these facts were read from
+    coverage: dict[tuple[str, str], Coverage]  # (field, source) -> years
+    datasets: tuple[dict[str, Any], ...]
+    listed: dict[tuple[str, str], frozenset[str]]  # (source, "pairs" | "articles") -> countries present
+
+    def sources_with(self, field: str) -> list[str]:
+        found = sorted(source for f, source in self.coverage if f == field)
+        return sorted(found, key=lambda s: s != DEFAULT_SOURCE)
+
+    def in_pairs(self, code: str, source: str) -> bool:
+        return code in self.listed.get((source, "pairs"), frozenset())
+
+    def in_articles(self, code: str, source: str) -> bool:
+        return code in self.listed.get((source, "articles"), frozenset())
+
+    def datasets_of(self, source: str | None) -> list[dict[str, Any]]:
+        return [d for d in self.datasets if source is None or d["source"] == source]
+
+
+_facts: dict[tuple[str, str], DataFacts] = {}
+_facts_lock = threading.Lock()
+
+
+def _data_facts(db: Database) -> DataFacts:
+    key = (str(db.path), db.data_version)
+    facts = _facts.get(key)
+    if facts is None:
+        with _facts_lock:
+            coverage = {}
+            for row in _rows(db, "coverage", {}):
+                years = row["incomplete_years"]
+                coverage[(row["field"], row["source"])] = Coverage(
+                    row["source"],
+                    int(row["first_year"]),
+                    int(row["last_year"]),
+                    tuple(int(y) for y in years) if _is_list(years) else (),
+                    int(row["last_complete_year"]) if known(row["last_complete_year"]) else None,
+                )
+            listed = {(row["source"], row["kind"]): frozenset(row["countries"]) for row in _rows(db, "presence", {})}
+            facts = DataFacts(key[1], coverage, tuple(_rows(db, "sources", {"source": None})), listed)
+            _facts.clear()  # one data version at a time per process is all that is ever asked
+            _facts[key] = facts
+    return facts
+
+
+# ---------------------------------------------------------------- shared pieces
 
 
 @dataclass(frozen=True)
@@ -88,26 +159,41 @@ class Window:
         return str(self.year_from) if self.year_from == self.year_to else f"{self.year_from}–{self.year_to}"
 
 
-def run(query: Query, db: Database | None = None) -> Result:
-    db = db or default_database()
-    if query.verb == "help":
-        return _help(query)
-    handler = _HANDLERS[query.verb]
-    return handler(query, db)
-
-
-# ---------------------------------------------------------------- shared pieces
-
-
 def _execute(db: Database, name: str, params: dict[str, Any]) -> tuple[Any, str, dict[str, Any]]:
-    qf = queryfiles.load(name)
+    qf = queryfiles.load(name)  # parsed and validated once per process
     bound = {key: params[key] for key in qf.validated.params}
     frame = db.query(qf.validated.sql, bound)
     return frame, qf.validated.sql, bound
 
 
-def _source(query: Query) -> str:
-    source = query.source or DEFAULT_SOURCE
+def _rows(db: Database, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    frame, _, _ = _execute(db, name, params)
+    return frame.to_dict("records")
+
+
+def _source(query: Query, facts: DataFacts) -> tuple[str, list[str]]:
+    """The one source an answer uses, and a note when it was not the default; refusals say what works."""
+    field_name = all_fields()[query.field].name
+    having = facts.sources_with(query.field)
+    notes: list[str] = []
+    if query.source is not None:
+        source = query.source
+        if source not in having:
+            others = f" Source {joined(having, 'or')} has it: ask without `source {source}`." if having else ""
+            raise DataUnavailable(f"There is no {field_name} data from source '{source}'.{others}")
+    elif DEFAULT_SOURCE in having:
+        source = DEFAULT_SOURCE
+    elif having:
+        source = having[0]
+        title = facts.datasets_of(source)[0]["title"] if facts.datasets_of(source) else source
+        notes.append(f"Only {title} has {field_name} data, so this answer uses it (source {source}).")
+    else:
+        loaded = sorted({d["source"] for d in facts.datasets})
+        hint = " Load it with `collab ingest openalex PATH --all-works`." if query.field == "all" else ""
+        raise DataUnavailable(
+            f"No loaded source has {field_name} data (sources loaded: {', '.join(loaded)}).{hint} "
+            "`about` lists what each covers."
+        )
     if query.count == "fractional" and source not in PAPER_LEVEL_SOURCES:
         raise DataUnavailable(
             "Fractional counts need paper-level data: ETO publishes whole counts of joint articles "
@@ -120,33 +206,17 @@ def _source(query: Query) -> str:
             "Use `by share` for cross-border links per article, or ingest OpenAlex works and ask with "
             "`source openalex`."
         )
-    if query.metric in ("share", "affinity") and _no_article_counts(query.field, source):
+    if query.metric == "share" and not _has_articles(query.field, source):
         raise DataUnavailable(
-            f"`by {query.metric}` needs each country's article count, and ETO publishes none for "
-            f"{field_words(query.field)}. Rank by joint articles instead (drop `by {query.metric}`)."
+            f"`by share` needs each country's article count, and ETO publishes none for "
+            f"{field_words(query.field)}. Rank by joint articles instead (drop `by share`)."
         )
-    return source
+    return source, notes
 
 
-def _coverage(db: Database, field: str, source: str) -> Coverage:
-    frame, _, _ = _execute(db, "coverage", {"field": field, "source": source})
-    row = frame.iloc[0]
-    if not row["pair_years"]:
-        loaded = sorted({d["source"] for d in _datasets(db, None)})
-        raise DataUnavailable(
-            f"There is no {all_fields()[field].name} data from source '{source}'. "
-            f"Sources loaded: {', '.join(loaded)}. `about` lists what each covers."
-        )
-    years = row["incomplete_years"]  # NULL (every year complete) comes back as None or pd.NA
-    incomplete = tuple(int(y) for y in years) if isinstance(years, (list, tuple)) or hasattr(years, "tolist") else ()
-    last_complete = row["last_complete_year"]
-    return Coverage(
-        source,
-        int(row["first_year"]),
-        int(row["last_year"]),
-        incomplete,
-        None if last_complete is None or last_complete != last_complete else int(last_complete),
-    )
+def _has_articles(field: str, source: str) -> bool:
+    """Whether the source publishes per-country article counts for the field."""
+    return bool(all_fields()[field].eto_activity_name) or source in PAPER_LEVEL_SOURCES
 
 
 def _window(query: Query, coverage: Coverage, *, complete_only: bool | None = None) -> Window:
@@ -180,6 +250,14 @@ def _window(query: Query, coverage: Coverage, *, complete_only: bool | None = No
     return Window(year_from, year_to, () if complete_only else incomplete, complete_only, clamped)
 
 
+def _setup(query: Query, db: Database, **window: Any) -> tuple[DataFacts, str, Window, list[str]]:
+    """The source, window and source notes every data verb starts from."""
+    facts = _data_facts(db)
+    source, notes = _source(query, facts)
+    coverage = facts.coverage[(query.field, source)]
+    return facts, source, _window(query, coverage, **window), notes
+
+
 def _common_params(query: Query, source: str, window: Window) -> dict[str, Any]:
     return {
         "field": query.field,
@@ -189,25 +267,13 @@ def _common_params(query: Query, source: str, window: Window) -> dict[str, Any]:
         "complete_only": window.complete_only,
         "among": query.group,
         "metric": query.metric,
+        "count": query.count,
         "limit": query.limit,
     }
 
 
-_datasets_seen: dict[tuple[str, str, str | None], list[dict[str, Any]]] = {}
-
-
-def _datasets(db: Database, source: str | None) -> list[dict[str, Any]]:
-    """The datasets behind a source; read once per data version (every answer's notes and chart need them)."""
-    key = (str(db.path), db.data_version, source)
-    if key not in _datasets_seen:
-        frame, _, _ = _execute(db, "sources", {"source": source})
-        _datasets_seen[key] = frame.to_dict("records")
-    return _datasets_seen[key]
-
-
-def _notes(db: Database, source: str, window: Window, *, uses_articles: bool, extra: list[str] = ()) -> list[str]:
-    datasets = _datasets(db, source)
-    wanted = [d for d in datasets if uses_articles or "activity" not in d["name"]]
+def _notes(facts: DataFacts, source: str, window: Window, *, uses_articles: bool, extra: list[str] = ()) -> list[str]:
+    wanted = [d for d in facts.datasets_of(source) if uses_articles or "activity" not in d["name"]]
     licences = sorted({d["licence"].split(" (")[0] for d in wanted})
     sources = " and ".join(f"{d['title']} ({d['release']})" for d in wanted)
     notes = [f"Source: {sources}; licence {', '.join(licences)} (`about` has citations)."]
@@ -240,9 +306,9 @@ def _years_text(years: tuple[int, ...]) -> str:
     return ", ".join(str(y) for y in years)
 
 
-def _source_line(db: Database, source: str) -> str:
+def _source_line(facts: DataFacts, source: str) -> str:
     """The attribution under a chart, which may be all a channel sees: the source and its floor."""
-    titles = " + ".join(d["title"] for d in _datasets(db, source))
+    titles = " + ".join(d["title"] for d in facts.datasets_of(source))
     floor = (
         f" · pair-years under {PAIR_FLOOR} joint articles unpublished (lower bounds)"
         if source == DEFAULT_SOURCE
@@ -266,13 +332,22 @@ _NAMES_WITH_THE = (
     "Republic of the Congo",
     "DR Congo",
     "Vatican",
+    "European Union",
+    "Gulf Cooperation Council",
+    "Americas",
+    "Middle East",
+    "Quad",
 )
 
 
 def _name(code: str) -> str:
-    """A country's name as it reads in a sentence: "the United States", "Malaysia"."""
-    name = all_countries()[code].name
+    """A country's or group's name as it reads in a sentence: "the United States", "Malaysia", "ASEAN"."""
+    name = all_groups()[code].name if is_group(code) else all_countries()[code].name
     return f"the {name}" if name.startswith(_NAMES_WITH_THE) else name
+
+
+def _plain_name(code: str) -> str:
+    return all_groups()[code].name if is_group(code) else all_countries()[code].name
 
 
 def _capital(text: str) -> str:
@@ -287,58 +362,150 @@ def _is_list(value: Any) -> bool:
     return isinstance(value, (list, tuple)) or hasattr(value, "tolist")
 
 
-def _no_article_counts(field: str, source: str = DEFAULT_SOURCE) -> list[str]:
-    """A note for fields ETO publishes pair counts for but no per-country article counts."""
-    if all_fields()[field].eto_activity_name or source in PAPER_LEVEL_SOURCES:
+def _listed(names: list[str], most: int = LISTED_NAMES) -> str:
+    """Names in a note, at most `most` of them."""
+    if len(names) <= most:
+        return joined(names)
+    return ", ".join(names[:most]) + f" and {len(names) - most} more"
+
+
+def _dataset_title(facts: DataFacts, source: str, kind: str) -> str:
+    """The dataset of a source that holds its pairs ("pairs") or its article counts ("articles")."""
+    datasets = facts.datasets_of(source)
+    wanted = [d for d in datasets if ("activity" in d["name"]) == (kind == "articles")] or datasets
+    return wanted[0]["title"] if wanted else source
+
+
+def _require_listed(facts: DataFacts, source: str, code: str) -> None:
+    """A country the pair data does not list at all gets that said, instead of blaming the floor."""
+    if is_group(code) or facts.in_pairs(code, source):
+        return
+    name = _name(code)
+    articles = (
+        f" ({_dataset_title(facts, source, 'articles')} does have its article counts: "
+        f"try `profile {all_countries()[code].name}`.)"
+        if facts.in_articles(code, source) and source == DEFAULT_SOURCE
+        else ""
+    )
+    raise DataUnavailable(
+        f"{_capital(name)} is not in {_dataset_title(facts, source, 'pairs')} at all: it lists no {name} "
+        f"rows in any field or year, so this is not the {PAIR_FLOOR}-article floor.{articles} "
+        "`about` lists which countries each dataset covers."
+    )
+
+
+def _group_notes(
+    facts: DataFacts, source: str, code: str | None, *, shown: set[str] | None = None, window: Window | None = None
+) -> list[str]:
+    """A group's members, those the data does not list, and (with shown) members an answer has no row for."""
+    if code is None or not is_group(code):
         return []
-    return [
-        f"ETO's country activity data has no article counts for {field_words(field)}, so shares, "
-        "affinity and links per article are empty."
-    ]
+    group = all_groups()[code]
+    members = sorted(group.members, key=lambda c: all_countries()[c].name)
+    names = [all_countries()[c].name for c in members]
+    notes = [f"{group.name} ({len(members)} members): {group.definition} Members: {_listed(names)}."]
+    absent = [all_countries()[c].name for c in members if not facts.in_pairs(c, source)]
+    if absent:
+        notes.append(f"Not in {_dataset_title(facts, source, 'pairs')} at all: {_listed(absent)}.")
+    if shown is not None and window is not None:
+        silent = [all_countries()[c].name for c in members if facts.in_pairs(c, source) and c not in shown]
+        if silent:
+            reason = (
+                f"each of their pair-years was under the {PAIR_FLOOR}-article floor"
+                if source == DEFAULT_SOURCE
+                else "no joint article in this data"
+            )
+            notes.append(
+                f"Shown: {len(shown & group.members)} of {len(members)} members. No row in {window.label} for "
+                f"{_listed(silent)} ({reason})."
+            )
+    return notes
+
+
+def _group_words(code: str) -> str:
+    name = all_groups()[code].name
+    return name if name.lower().endswith("countries") else f"{name} countries"
+
+
+def _result(query: Query, facts: DataFacts, source: str, **fields: Any) -> Result:
+    fields.setdefault("source_line", _source_line(facts, source))
+    fields["title"], fields["summary"] = _capital(fields["title"]), _capital(fields["summary"])
+    return Result(command=query.verb, data_version=facts.version, **fields)
 
 
 def _pct(value: Any) -> str:
     return f"{value:.1%}" if known(value) else "n/a"
 
 
-def _result(query: Query, db: Database, source: str, **fields: Any) -> Result:
-    fields.setdefault("source_line", _source_line(db, source))
-    fields["title"], fields["summary"] = _capital(fields["title"]), _capital(fields["summary"])
-    return Result(command=query.verb, data_version=db.data_version, **fields)
-
-
 _METRIC_NOTES = {
     "joint": "Joint articles: articles with authors in both countries, each counted once per pair (full counting).",
+    "links": (
+        "Links: the sum over the group's members of their joint articles with each partner outside the group; "
+        "an article with authors in two members counts twice."
+    ),
     "share": "Partner share: joint articles divided by all the country's articles in the field and years.",
     "fractional": (
         "Fractional count: a joint article with authors in k countries weighs 1/(k-1) in each of its "
         "pairs, so each country's share of one article, spread over its partners, adds up to 1."
     ),
     "affinity": (
-        "Affinity: observed over expected joint articles, C(i,j)·N / (P(i)·P(j)), with N the sum of every "
-        "country's article count in the field and years; above 1 means they work together more than "
-        "their sizes predict."
+        "Affinity (association strength): C(i,j)·T / (L(i)·L(j)), where C is joint articles, L a country's "
+        "cross-border links (its joint articles with every partner) and T the sum of L over all countries, "
+        "in the same field, years and source; above 1 means they co-author more than their overall "
+        "collaboration volumes predict."
     ),
+    "cross_border": "Cross-border links: the sum of a country's joint articles with every partner; an article with "
+    "several partner countries counts once per partner.",
 }
+
+
+def _ranked_note(query: Query, fractional: bool) -> str:
+    metric = query.metric
+    if metric == "share":
+        return "Ranked by partner share; for one country's partners this is the same order as joint articles."
+    if metric == "affinity":
+        return "Ranked by affinity."
+    return "Ranked by fractional count." if fractional else "Ranked by joint articles."
+
+
+def _top_words(query: Query) -> str:
+    return f"top {query.limit}"
 
 
 # ---------------------------------------------------------------- verbs
 
 
 def _partners(query: Query, db: Database) -> Result:
-    source = _source(query)
-    coverage = _coverage(db, query.field, source)
-    window = _window(query, coverage)
     code = query.countries[0]
-    fractional = query.count == "fractional"  # only reaches here for paper-level sources (_source)
-    frame, sql, params = _execute(
-        db, "partners", {**_common_params(query, source, window), "country": code, "count": query.count}
-    )
+    group = is_group(code)
+    if group and query.metric in ("share", "affinity"):
+        raise DataUnavailable(
+            f"`by {query.metric}` needs the subject's own article count or collaboration volume, and a group's "
+            "can't be added up from its members' (an article with two members would count twice). "
+            f"Rank the group's partners by links (drop `by {query.metric}`), or ask for one country."
+        )
+    if group and query.count == "fractional":
+        raise DataUnavailable(
+            "A group's links count an article once per member–partner pair, which a fractional count (one "
+            "article split over its countries) can't be summed into. Ask for one country with `count fractional`."
+        )
+    facts, source, window, notes = _setup(query, db)
+    _require_listed(facts, source, code)
+    fractional = query.count == "fractional"
+    frame, sql, params = _execute(db, "partners", {**_common_params(query, source, window), "subject": code})
+    drop = ["members"] if not group else ["partner_share", "affinity", "published_years"]
     if not fractional:
-        frame = frame.drop(columns=["fractional_articles"])
+        drop.append("fractional_articles")
+    if not group and not _has_articles(query.field, source):
+        drop.append("partner_share")
+    frame = frame.drop(columns=drop)
+    if group:
+        frame = frame.rename(columns={"joint_articles": "links"})
+    value = "links" if group else "joint_articles"
     name, field = _name(code), field_words(query.field)
     among = f" in {all_groups()[query.group].name}" if query.group else ""
-    title = f"{_possessive(name)} top {field} research partners{among}, {window.label}"
+    outside = " outside it" if group else ""
+    title = f"{_possessive(name)} {_top_words(query)} {field} research partners{among}{outside}, {window.label}"
     if frame.empty and source in PAPER_LEVEL_SOURCES:
         summary = (
             f"{name} has no {field} co-authored articles with another country{among} in {window.label} in this data."
@@ -346,87 +513,81 @@ def _partners(query: Query, db: Database) -> Result:
     elif frame.empty:
         summary = (
             f"No published {field} pair-years for {name}{among} in {window.label}: every collaboration "
-            f"was under ETO's floor of {PAIR_FLOOR} joint articles a year, or the data has none."
+            f"was under ETO's floor of {PAIR_FLOOR} joint articles a year."
         )
     else:
         top = frame.iloc[0]
         rest = [_name(c) for c in frame["partner_code"].iloc[1:3]]
-        share = f", {_pct(top['partner_share'])} of {_possessive(name)} articles" if known(top["partner_share"]) else ""
-        counted = f", {top['fractional_articles']:,.1f} fractional" if fractional else ""
-        summary = (
-            f"{_possessive(name)} top {field} partner{among} in {window.label} was {_name(top['partner_code'])} "
-            f"({count(top['joint_articles'])} joint articles{counted}{share})"
-            + (f", followed by {' and '.join(rest)}." if rest else ".")
+        share = (
+            f", {_pct(top['partner_share'])} of {_possessive(name)} articles"
+            if "partner_share" in frame and known(top["partner_share"])
+            else ""
         )
-    ranked = (
-        f"Ranked by {query.metric}."
-        if query.metric != "joint"
-        else "Ranked by fractional count."
-        if fractional
-        else "Ranked by joint articles."
-    )
-    if query.metric == "share":  # every share divides by the same total: say so rather than imply more
-        ranked += " For one country's partners this is the same order as joint articles."
-    notes = _notes(
-        db,
-        source,
-        window,
-        uses_articles=True,
-        extra=[
-            _METRIC_NOTES["joint"],
-            *([_METRIC_NOTES["fractional"]] if fractional else []),
-            _METRIC_NOTES["share"],
-            _METRIC_NOTES["affinity"],
-            ranked,
-            *_no_article_counts(query.field, source),
-        ],
-    )
+        counted = f", {top['fractional_articles']:,.1f} fractional" if fractional else ""
+        what = "links" if group else "joint articles"
+        summary = (
+            f"{_possessive(name)} top {field} partner{among}{outside} in {window.label} was "
+            f"{_name(top['partner_code'])} "
+            f"({count(top[value])} {what}{counted}{share})" + (f", followed by {' and '.join(rest)}." if rest else ".")
+        )
+    extra = notes + [_METRIC_NOTES["links"] if group else _METRIC_NOTES["joint"]]
+    if fractional:
+        extra.append(_METRIC_NOTES["fractional"])
+    if "partner_share" in frame:
+        extra.append(_METRIC_NOTES["share"])
+    if not group:
+        extra.append(_METRIC_NOTES["affinity"])
+    extra.append("Ranked by links." if group else _ranked_note(query, fractional))
+    if group:
+        extra.append("members: how many of the group's members have a published pair-year with the partner.")
+    if not group and not _has_articles(query.field, source):
+        extra.append(f"ETO publishes no article counts for {field_words(query.field)}, so there is no partner share.")
+    extra += _group_notes(facts, source, code)
+    extra += _group_notes(facts, source, query.group)
     by_fraction = fractional and query.metric == "joint"
+    y = (
+        "fractional_articles"
+        if by_fraction
+        else {"share": "partner_share", "affinity": "affinity"}.get(query.metric, value)
+    )
     return _result(
         query,
-        db,
+        facts,
         source,
         title=title,
         summary=summary,
         frame=frame,
-        notes=notes,
+        notes=_notes(facts, source, window, uses_articles=True, extra=extra),
         sql=sql,
         params=params,
         incomplete_years=list(window.incomplete),
-        chart=ChartSpec(
-            "bar",
-            x="partner",
-            y="fractional_articles" if by_fraction else _metric_column(query.metric),
-            x_label="",
-            y_label="Fractional count" if by_fraction else _metric_label(query.metric),
-        ),
+        chart=ChartSpec("bar", x="partner", y=y, x_label="", y_label=_metric_label(y)),
     )
 
 
-def _metric_column(metric: str) -> str:
-    return {"share": "partner_share", "affinity": "affinity"}.get(metric, "joint_articles")
-
-
-def _metric_label(metric: str) -> str:
-    return {"share": "Share of the country's articles", "affinity": "Affinity (observed / expected)"}.get(
-        metric, "Joint articles"
-    )
+def _metric_label(column: str) -> str:
+    return {
+        "partner_share": "Share of the country's articles",
+        "affinity": "Affinity (association strength)",
+        "fractional_articles": "Fractional count",
+        "links": "Links (member–partner joint articles)",
+        "links_per_article": "Links per article",
+        "cross_border_links": "Cross-border links",
+        "cagr": "Compound annual growth",
+    }.get(column, "Joint articles")
 
 
 def _top(query: Query, db: Database) -> Result:
-    if query.metric == "affinity":
-        raise ParseError(
-            "`top` ranks by joint (cross-border links) or share (links per article); affinity needs a pair — try `partners <country> by affinity`."
-        )
-    source = _source(query)
-    coverage = _coverage(db, query.field, source)
-    window = _window(query, coverage)
+    facts, source, window, notes = _setup(query, db)
     frame, sql, params = _execute(db, "top", _common_params(query, source, window))
+    drop = []
+    if source not in PAPER_LEVEL_SOURCES:
+        drop.append("international_share")
+    if not _has_articles(query.field, source):
+        drop += ["articles", "links_per_article"]
+    frame = frame.drop(columns=drop)
     field = field_words(query.field)
-    group = all_groups()[query.group].name if query.group else ""
-    if group and not group.lower().endswith("countries"):
-        group += " countries"
-    scope = f" {group}" if group else ""
+    group = _group_words(query.group) if query.group else ""
     per_article = query.metric == "share"
     international = query.metric == "international"  # paper-level sources only (_source)
     measure = (
@@ -434,9 +595,9 @@ def _top(query: Query, db: Database) -> Result:
         if international
         else f"cross-border {field} links" + (" per article" if per_article else "")
     )
-    title = f"Top {group or 'countries'} by {measure}, {window.label}"
+    title = f"Top {query.limit} {group or 'countries'} by {measure}, {window.label}"
     if frame.empty:
-        summary = f"No{scope} country has published {field} pair-years in {window.label}."
+        summary = f"No{' ' + group if group else ''} country has published {field} pair-years in {window.label}."
     else:
         leader, rest = frame.iloc[0], [_name(c) for c in frame["country_code"].iloc[1:3]]
         value = (
@@ -451,49 +612,120 @@ def _top(query: Query, db: Database) -> Result:
             f"{' among ' + group if group else ''} in {window.label} "
             f"({value})" + (f", followed by {' and '.join(rest)}." if rest else ".")
         )
-    extra = [
-        "Cross-border links: the sum of a country's joint articles with every partner; an article with "
-        "several partner countries counts once per partner."
-    ]
-    if query.group:
-        extra.append(f"{group}: {all_groups()[query.group].definition}")
-    if query.metric == "share":
-        extra.append("Ranked by links per article: cross-border links divided by the country's articles.")
-    if international:
+    extra = notes + [_METRIC_NOTES["cross_border"]]
+    if per_article:
+        extra.append(
+            "Ranked by links per article: cross-border links divided by the country's articles (it can exceed 1)."
+        )
+    elif international:
         extra.append(
             "Ranked by international share: the exact share of the country's articles with at least one "
             "co-author in another country (international_articles / articles), from paper-level data."
         )
-    extra += _no_article_counts(query.field, source)
+    else:
+        extra.append("Ranked by cross-border links.")
+    if not _has_articles(query.field, source):
+        extra.append(
+            f"ETO publishes no article counts for {field_words(query.field)}, so there are no per-article figures."
+        )
+    shown = set(frame["country_code"])
+    extra += _group_notes(
+        facts, source, query.group, shown=shown if len(frame) < query.limit else None, window=window
+    )
+    y = "links_per_article" if per_article else "international_share" if international else "cross_border_links"
     return _result(
         query,
-        db,
+        facts,
         source,
         title=title,
         summary=summary,
         frame=frame,
-        notes=_notes(db, source, window, uses_articles=True, extra=extra),
+        notes=_notes(facts, source, window, uses_articles=True, extra=extra),
         sql=sql,
         params=params,
         incomplete_years=list(window.incomplete),
-        chart=ChartSpec(
-            "bar",
-            x="country",
-            y="links_per_article" if query.metric == "share" else "cross_border_links",
-            y_label="Links per article" if query.metric == "share" else "Cross-border links",
-        ),
+        chart=ChartSpec("bar", x="country", y=y, y_label=_metric_label(y)),
+    )
+
+
+def _pairs(query: Query, db: Database) -> Result:
+    facts, source, window, notes = _setup(query, db)
+    group_a, group_b = query.between or (None, None)
+    frame, sql, params = _execute(
+        db, "pairs", {**_common_params(query, source, window), "group_a": group_a, "group_b": group_b}
+    )
+    fractional = query.count == "fractional"
+    if not fractional:
+        frame = frame.drop(columns=["fractional_articles"])
+    field = field_words(query.field)
+    if query.group:
+        scope = f" within {all_groups()[query.group].name}"
+    elif query.between:
+        scope = f" between {_name(group_a)} and {_name(group_b)}"
+    else:
+        scope = ""
+    by = {"affinity": " by affinity"}.get(query.metric, " by fractional count" if fractional else "")
+    title = f"Top {query.limit} {field} country pairs{scope}{by}, {window.label}"
+    if frame.empty:
+        summary = f"No {field} country pair{scope} has a published pair-year in {window.label}."
+    else:
+        top = frame.iloc[0]
+        rest = [f"{r['country_a']} – {r['country_b']}" for _, r in frame.iloc[1:3].iterrows()]
+        value = (
+            f"affinity {top['affinity']:.2f}, {count(top['joint_articles'])} joint articles"
+            if query.metric == "affinity"
+            else f"{count(top['joint_articles'])} joint articles"
+        )
+        summary = (
+            f"The {'strongest' if query.metric == 'affinity' else 'largest'} {field} pair{scope} in {window.label} "
+            f"was {_name(top['country_a_code'])} – {_name(top['country_b_code'])} ({value})"
+            + (f", followed by {' and '.join(rest)}." if rest else ".")
+        )
+    extra = notes + [_METRIC_NOTES["joint"], _METRIC_NOTES["affinity"]]
+    if fractional:
+        extra.append(_METRIC_NOTES["fractional"])
+    extra.append(_ranked_note(query, fractional))
+    extra.append("published_years: the years in which the pair's count was published.")
+    if query.between:
+        extra.append(f"country_a is the country in {_name(group_a)}, country_b the one in {_name(group_b)}.")
+    for code in (query.group, group_a, group_b):
+        extra += _group_notes(facts, source, code)
+    y = {"affinity": "affinity"}.get(query.metric, "fractional_articles" if fractional else "joint_articles")
+    return _result(
+        query,
+        facts,
+        source,
+        title=title,
+        summary=summary,
+        frame=frame,
+        notes=_notes(facts, source, window, uses_articles=False, extra=extra),
+        sql=sql,
+        params=params,
+        incomplete_years=list(window.incomplete),
+        chart=ChartSpec("bar", x="country_a", x2="country_b", y=y, y_label=_metric_label(y)),
     )
 
 
 def _pair(query: Query, db: Database) -> Result:
-    source = _source(query)
-    coverage = _coverage(db, query.field, source)
-    window = _window(query, coverage)
+    facts, source, window, notes = _setup(query, db)
     a, b = query.countries
+    for code in (a, b):
+        _require_listed(facts, source, code)
     frame, sql, params = _execute(db, "pair", {**_common_params(query, source, window), "country": a, "partner": b})
+    groups = is_group(a) or is_group(b)
+    if groups:
+        frame = frame.drop(columns=["country_share", "partner_share"]).rename(columns={"joint_articles": "links"})
+    else:
+        frame = frame.drop(columns=["pairs"])
+        if not _has_articles(query.field, source):
+            frame = frame.drop(columns=["country_share", "partner_share"])
+    value = "links" if groups else "joint_articles"
     field, name_a, name_b = field_words(query.field), _name(a), _name(b)
-    published = frame.dropna(subset=["joint_articles"])
-    title = f"{name_a} – {name_b}: joint {field} articles, {window.label}"
+    published = frame.dropna(subset=[value])
+    what = "links" if groups else "articles"
+    title = (
+        f"{_capital(name_a)} – {name_b}: {f'{field} links' if groups else f'joint {field} articles'}, {window.label}"
+    )
     paper_level = source in PAPER_LEVEL_SOURCES
     if published.empty and paper_level:
         summary = f"{name_a} and {name_b} have no joint {field} articles in {window.label} in this data."
@@ -503,16 +735,27 @@ def _pair(query: Query, db: Database) -> Result:
             f"each year was under ETO's floor of {PAIR_FLOOR} joint articles."
         )
     else:
-        peak = published.loc[published["joint_articles"].idxmax()]
+        peak = published.loc[published[value].idxmax()]
+        verb = "had" if groups else "co-authored"
         summary = (
-            f"{name_a} and {name_b} co-authored {'' if paper_level else 'at least '}{count(published['joint_articles'].sum())} {field} "
-            f"articles in {window.label}, most in {int(peak['year'])} ({count(peak['joint_articles'])})."
+            f"{name_a} and {name_b} {verb} {'' if paper_level else 'at least '}{count(published[value].sum())} {field} "
+            f"{'links' if groups else what} in {window.label}, most in {int(peak['year'])} ({count(peak[value])})."
         )
-    missing = frame[frame["joint_articles"].isna()]["year"].tolist()
-    extra = [
-        _METRIC_NOTES["joint"],
-        f"country_share and partner_share: joint articles as a share of {_possessive(name_a)} and of {_possessive(name_b)} articles.",
-    ]
+    missing = frame[frame[value].isna()]["year"].tolist()
+    extra = notes[:]
+    if groups:
+        extra.append(
+            "Links between groups: the sum, over each member of the first and each member of the second, of "
+            "their joint articles (an article with authors in several members counts once per member pair); "
+            "pairs: the member pairs published that year."
+        )
+    else:
+        extra.append(_METRIC_NOTES["joint"])
+        if "country_share" in frame:
+            extra.append(
+                "country_share and partner_share: joint articles as a share of "
+                f"{_possessive(name_a)} and of {_possessive(name_b)} articles."
+            )
     if missing and paper_level:
         extra.append(
             f"No joint articles in {_years_text(tuple(int(y) for y in missing))} (paper-level data: that is zero)."
@@ -521,109 +764,154 @@ def _pair(query: Query, db: Database) -> Result:
         extra.append(
             f"No published count for {_years_text(tuple(int(y) for y in missing))}: under the floor, not zero."
         )
+    extra += _group_notes(facts, source, a) + _group_notes(facts, source, b)
     return _result(
         query,
-        db,
+        facts,
         source,
         title=title,
         summary=summary,
         frame=frame,
-        notes=_notes(db, source, window, uses_articles=True, extra=extra),
+        notes=_notes(facts, source, window, uses_articles=not groups, extra=extra),
         sql=sql,
         params=params,
         incomplete_years=list(window.incomplete),
         chart=ChartSpec(
-            "line", x="year", y="joint_articles", x_label="Year", y_label="Joint articles", complete_column="complete"
+            "line", x="year", y=value, x_label="Year", y_label=_metric_label(value), complete_column="complete"
         ),
     )
 
 
 def _compare(query: Query, db: Database) -> Result:
-    source = _source(query)
-    coverage = _coverage(db, query.field, source)
-    window = _window(query, coverage)
+    per_article = query.metric == "share"
+    if per_article and any(is_group(c) for c in query.countries):
+        raise DataUnavailable(
+            "`compare … by share` divides by each one's article count, and a group's can't be added up from "
+            "its members' (an article with two members would count twice). Drop `by share`, or compare countries."
+        )
+    facts, source, window, notes = _setup(query, db)
+    absent = [c for c in query.countries if not is_group(c) and not facts.in_pairs(c, source)]
     frame, sql, params = _execute(
-        db, "compare", {**_common_params(query, source, window), "countries": list(query.countries)}
+        db, "compare", {**_common_params(query, source, window), "subjects": list(query.countries)}
     )
-    names = [_name(c) for c in query.countries]
+    if not _has_articles(query.field, source) or all(is_group(c) for c in query.countries):
+        frame = frame.drop(columns=["articles", "links_per_article"])
+    names = [_plain_name(c) for c in query.countries]
     field = field_words(query.field)
-    title = f"Cross-border {field} links: {', '.join(names)}, {window.label}"
+    among = f" with partners in {all_groups()[query.group].name}" if query.group else ""
+    measure = "links per article" if per_article else "links"
+    title = f"Cross-border {field} {measure}{among}: {', '.join(names)}, {window.label}"
     totals = frame.groupby("country_code", sort=False)["cross_border_links"].sum().sort_values(ascending=False)
     listed = joined([_name(c) for c in query.countries])
     if totals.empty:
-        summary = f"None of {listed} has published {field} pair-years in {window.label}."
+        summary = f"None of {listed} has published {field} pair-years{among} in {window.label}."
     else:
-        silent = [_name(c) for c in query.countries if c not in totals.index]
+        silent = [_name(c) for c in query.countries if c not in totals.index and c not in absent]
         summary = (
-            f"Of {listed}, {_name(totals.index[0])} had the most cross-border {field} links in "
-            f"{window.label} ({count(totals.iloc[0])})" + (f"; {joined(silent)} had none published." if silent else ".")
+            f"Of {listed}, {_name(totals.index[0])} had the most cross-border {field} links{among} in "
+            f"{window.label} ({count(totals.iloc[0])})"
+            + (f"; {joined(silent)} had none published" if silent else "")
+            + (
+                f"; {joined([_name(c) for c in absent])} {'is' if len(absent) == 1 else 'are'} not in "
+                f"{_dataset_title(facts, source, 'pairs')} at all."
+                if absent
+                else "."
+            )
         )
+    extra = notes + [_METRIC_NOTES["cross_border"]]
+    if any(is_group(c) for c in query.countries):
+        extra.append("A group's cross-border links are its members' joint articles with countries outside the group.")
+    if per_article:
+        extra.append(
+            "Charted by links per article: cross-border links divided by the country's articles (can exceed 1)."
+        )
+    if query.group:
+        extra.append(f"Only links with partners in {all_groups()[query.group].name} are counted.")
+    for code in (*query.countries, query.group):
+        extra += _group_notes(facts, source, code)
+    y = "links_per_article" if per_article else "cross_border_links"
     return _result(
         query,
-        db,
+        facts,
         source,
         title=title,
         summary=summary,
         frame=frame,
-        notes=_notes(
-            db,
-            source,
-            window,
-            uses_articles=True,
-            extra=["Cross-border links: the sum of a country's joint articles with every partner."],
-        ),
+        notes=_notes(facts, source, window, uses_articles=True, extra=extra),
         sql=sql,
         params=params,
         incomplete_years=list(window.incomplete),
         chart=ChartSpec(
             "line",
             x="year",
-            y="cross_border_links",
+            y=y,
             series="country",
             x_label="Year",
-            y_label="Cross-border links",
+            y_label=_metric_label(y),
             complete_column="complete",
         ),
     )
 
 
 def _fields(query: Query, db: Database) -> Result:
-    if query.field != field_ref.DEFAULT_FIELD:
-        raise ParseError("`fields` lists every field side by side; drop `in …` (e.g. `fields Malaysia China`).")
-    source = _source(query)
-    coverage = _coverage(db, query.field, source)
-    window = _window(query, coverage)
+    facts, source, window, notes = _setup(query, db)
     code = query.countries[0]
     partner = query.countries[1] if len(query.countries) > 1 else None
+    for subject in query.countries:
+        _require_listed(facts, source, subject)
     frame, sql, params = _execute(
         db, "fields", {**_common_params(query, source, window), "country": code, "partner": partner}
     )
+    one_partner = partner is not None and not is_group(partner)
+    ratio = "partner_share" if one_partner and not query.group else "links_per_article"
+    frame = frame.rename(columns={"per_article": ratio})
+    if one_partner:
+        frame = frame.drop(columns=["partners"])
     name = _name(code)
     with_whom = f" with {_name(partner)}" if partner else ""
-    title = f"{name}{with_whom}: cross-border research by field, {window.label}"
+    among = f" with partners in {all_groups()[query.group].name}" if query.group else ""
+    title = f"{name}{with_whom}: cross-border research by field{among}, {window.label}"
     if frame.empty:
-        summary = f"{name} has no published cross-border pair-years{with_whom} in any field in {window.label}."
+        summary = f"{name} has no published cross-border pair-years{with_whom}{among} in any field in {window.label}."
     else:
         lead = frame.iloc[0]
         others = [f"{r['field']} ({count(r['joint_articles'])})" for _, r in frame.iloc[1:3].iterrows()]
         summary = (
-            f"{_possessive(name)} cross-border work{with_whom} in {window.label} is largest in {lead['field']} "
+            f"{_possessive(name)} cross-border work{with_whom}{among} in {window.label} is largest in {lead['field']} "
             f"({count(lead['joint_articles'])} joint articles)" + (f", then {' and '.join(others)}." if others else ".")
         )
-    extra = [
+    extra = notes + [
         "Fields overlap (computer vision, NLP, robotics, LLMs and AI safety are parts of AI), so the rows must not be added up.",
         "joint_articles: joint articles with "
-        + (_name(partner) if partner else "every partner, summed (cross-border links)")
+        + (
+            _name(partner)
+            if one_partner
+            else f"members of {_name(partner)}"
+            if partner
+            else "every partner, summed (cross-border links)"
+        )
+        + (f" in {all_groups()[query.group].name}" if query.group else "")
         + ".",
     ]
+    if ratio == "partner_share":
+        extra.append(
+            f"partner_share: joint articles with {_name(partner)} divided by {_possessive(name)} articles in the field."
+        )
+    else:
+        extra.append(
+            "links_per_article: those joint articles divided by the country's articles in the field; an article "
+            "with several partner countries counts once per partner, so it can exceed 1 (it is not a share)."
+        )
+    extra.append("Fields with no article counts (chips, cybersecurity at ETO) have no per-article figure.")
+    extra += _group_notes(facts, source, partner) + _group_notes(facts, source, query.group)
     return _result(
         query,
-        db,
+        facts,
         source,
         title=title,
         summary=summary,
         frame=frame,
-        notes=_notes(db, source, window, uses_articles=True, extra=extra),
+        notes=_notes(facts, source, window, uses_articles=True, extra=extra),
         sql=sql,
         params=params,
         incomplete_years=list(window.incomplete),
@@ -631,87 +919,141 @@ def _fields(query: Query, db: Database) -> Result:
     )
 
 
-def _rising(query: Query, db: Database) -> Result:
-    source = _source(query)
-    coverage = _coverage(db, query.field, source)
-    window = _window(query, coverage, complete_only=True)
-    if window.year_to - window.year_from < RISING_MIN_YEARS:
+def _rising_window(query: Query, coverage: Coverage) -> Window:
+    """One window for every row: by default the five complete years ending with the last complete one."""
+    last_complete = coverage.last_complete_year
+    if last_complete is None:
+        raise DataUnavailable("Every year of this field is marked incomplete, so there is no growth to measure yet.")
+    clamped = []
+    year_to = query.year_to if query.year_to is not None else last_complete
+    if year_to > last_complete:
+        clamped.append(f"{_years_text(tuple(range(last_complete + 1, year_to + 1)))} incomplete")
+        year_to = last_complete
+    year_from = query.year_from if query.year_from is not None else year_to - (RISING_WINDOW_YEARS - 1)
+    if year_from < coverage.first_year:
+        clamped.append(f"the data starts in {coverage.first_year}")
+        year_from = coverage.first_year
+    if year_from >= year_to:
         raise ParseError(
-            f"Growth needs at least {RISING_MIN_YEARS + 1} complete years; "
-            f"{window.label} is too short. Try `rising` without years."
+            f"Growth needs a window of at least two complete years, and {year_from}–{year_to} is not one "
+            f"(the last complete year is {last_complete}). Try `rising` without years, "
+            f"or `rising from {last_complete - 4}`."
         )
+    note = f"The window was cut to complete years with data ({'; '.join(clamped)})." if clamped else ""
+    return Window(year_from, year_to, (), True, note)
+
+
+def _rising(query: Query, db: Database) -> Result:
+    facts = _data_facts(db)
+    source, notes = _source(query, facts)
+    window = _rising_window(query, facts.coverage[(query.field, source)])
     code = query.countries[0] if query.countries else None
-    min_volume = RISING_MIN_VOLUME if code else RISING_MIN_VOLUME * 2
+    if code:
+        _require_listed(facts, source, code)
+    min_volume = RISING_MIN_VOLUME if code else RISING_MIN_VOLUME_ALL_PAIRS
     frame, sql, params = _execute(
         db,
         "rising",
-        {
-            **_common_params(query, source, window),
-            "country": code,
-            "min_volume": min_volume,
-            "min_years": RISING_MIN_YEARS,
-        },
+        {**_common_params(query, source, window), "subject": code, "min_volume": min_volume},
     )
+    start, end = window.year_from, window.year_to
+    new = frame[frame["first_value"].isna()]
+    ranked = frame[frame["first_value"].notna()].head(query.limit).reset_index(drop=True)
+    ranked.insert(ranked.columns.get_loc("first_value"), "first_year", start)
+    ranked.insert(ranked.columns.get_loc("last_value"), "last_year", end)
+    if code:
+        ranked = ranked.drop(columns=["country_a", "country_a_code"]).rename(
+            columns={"country_b": "partner", "country_b_code": "partner_code"}
+        )
+        ranked = ranked[["partner", "cagr", "first_year", "first_value", "last_year", "last_value", "partner_code"]]
     field = field_words(query.field)
-    who = _possessive(_name(code)) if code else "the"
-    title = f"{who} fastest-rising {field} collaborations, {window.label}"
-    if not code:
-        frame.insert(0, "pair", frame["country"] + " – " + frame["partner"])
-    if frame.empty:
+    who = f"{_possessive(_name(code))} " if code else ""
+    among = f" in {_name(query.group)}" if query.group else ""
+    title = f"{_capital(who)}{_top_words(query)} fastest-rising {field} collaborations{among}, {start}–{end}"
+    label = (lambda r: _name(r["partner_code"])) if code else (lambda r: f"{r['country_a']} – {r['country_b']}")
+    if ranked.empty:
         summary = (
-            f"No {field} collaboration{' of ' + _name(code) if code else ''} reached {min_volume} joint "
-            f"articles in {window.year_to} with {RISING_MIN_YEARS}+ years of published counts."
+            f"No {field} collaboration{' of ' + _name(code) if code else ''}{among} was published in both {start} "
+            f"and {end} with at least {min_volume} joint articles in {end}."
         )
     else:
-        top = frame.iloc[0]
-        label = _name(top["partner_code"]) if code else top["pair"]
+        top = ranked.iloc[0]
         summary = (
-            f"{who} fastest-rising {field} collaboration over {window.label} was {label}, growing "
-            f"{top['cagr']:.0%} a year (from {count(top['first_value'])} in {int(top['first_year'])} "
-            f"to {count(top['last_value'])} in {int(top['last_year'])})."
+            f"{_capital(who) or 'The '}fastest-rising {field} collaboration{among} over {start}–{end} "
+            f"was {label(top)}, "
+            f"growing {top['cagr']:.0%} a year (from {count(top['first_value'])} in {start} to "
+            f"{count(top['last_value'])} in {end})."
         )
-    extra = [
-        f"Growth: compound annual growth rate over complete years {window.label}, from each pair's first "
-        f"published year to {window.year_to}; incomplete years are left out.",
-        f"Only pairs with at least {min_volume} joint articles in {window.year_to} and {RISING_MIN_YEARS}+ years "
-        "between first and last published count are ranked.",
+    extra = notes + [
+        f"Growth: compound annual growth rate of joint articles from {start} to {end}, the same window for every row: "
+        f"(last / first)^(1/{end - start}) − 1. Only complete years are used.",
+        f"Ranked: collaborations published in both {start} and {end}, "
+        f"with at least {min_volume} joint articles in {end}" + (" (every pair of countries)." if not code else "."),
     ]
+    if code and is_group(code):
+        extra.append(_METRIC_NOTES["links"])
+    if not new.empty:
+        names = [
+            _name(r["country_b_code"]) if code else f"{r['country_a']} – {r['country_b']}" for _, r in new.iterrows()
+        ]
+        extra.append(
+            f"New since {start} (unpublished in {start}, under the floor, and at least {min_volume} in {end}; "
+            f"no growth rate): {_listed(names, NEW_PARTNERSHIPS_LISTED)}."
+        )
+    if window.clamped:
+        extra.append(window.clamped)
+    extra += _group_notes(facts, source, code) + _group_notes(facts, source, query.group)
+    result_window = Window(start, end, (), True)
     return _result(
         query,
-        db,
+        facts,
         source,
         title=title,
         summary=summary,
-        frame=frame,
-        notes=_notes(db, source, window, uses_articles=False, extra=extra),
+        frame=ranked,
+        notes=_notes(facts, source, result_window, uses_articles=False, extra=extra),
         sql=sql,
         params=params,
         incomplete_years=[],
-        chart=ChartSpec("bar", x="partner" if code else "pair", y="cagr", y_label="Compound annual growth"),
+        chart=ChartSpec(
+            "bar",
+            x="partner" if code else "country_a",
+            x2=None if code else "country_b",
+            y="cagr",
+            y_label="Compound annual growth",
+        ),
     )
 
 
 def _profile(query: Query, db: Database) -> Result:
-    source = _source(query)
-    coverage = _coverage(db, query.field, source)
-    window = _window(query, coverage)
+    facts, source, window, notes = _setup(query, db)
     code = query.countries[0]
-    frame, sql, params = _execute(db, "profile", {**_common_params(query, source, window), "country": code})
+    if is_group(code):
+        return _profile_group(query, db, facts, source, window, notes)
+    frame, sql, params = _execute(db, "profile", {**_common_params(query, source, window), "subject": code})
     row = frame.iloc[0]
     name, field = _name(code), field_words(query.field)
     title = f"{name}: {field} research profile, {window.label}"
     top_partners = row["top_partners"] if isinstance(row["top_partners"], str) and row["top_partners"] else ""
     if known(row["articles"]):
         summary = f"{name} published {count(row['articles'])} {field} articles in {window.label}"
+    elif not facts.in_articles(code, source):
+        summary = (
+            f"{name} is not in {_dataset_title(facts, source, 'articles')} at all, "
+            f"so there is no {field} article count for it"
+        )
     else:
         summary = f"The source has no {field} article count for {name} in {window.label}"
-    summary += (
-        f", with {count(row['cross_border_links'])} cross-border links to {count(row['partners'])} partner countries"
-        f"; top partners {top_partners}."
-        if top_partners
-        else "; no cross-border pair-year was published."
-    )
-    extra = [
+    if top_partners:
+        summary += (
+            f", with {count(row['cross_border_links'])} cross-border links to {count(row['partners'])} partner "
+            f"countries; top partners {top_partners}."
+        )
+    elif not facts.in_pairs(code, source):
+        summary += f"; nor is it in {_dataset_title(facts, source, 'pairs')} (absent, not under the floor)."
+    else:
+        summary += f"; no cross-border pair-year was published (each was under the {PAIR_FLOOR}-article floor)."
+    extra = notes + [
         "Patent applications and estimated investment (USD millions, ETO's estimate) cover all of AI, whatever the field.",
         "links_per_article: cross-border links per article; an article with several partner countries counts once per partner.",
     ]
@@ -730,12 +1072,66 @@ def _profile(query: Query, db: Database) -> Result:
             extra.append(f"With `complete`, {metric['metric']} leave out {_years_text(years)} (incomplete at ETO).")
     return _result(
         query,
-        db,
+        facts,
         source,
         title=title,
         summary=summary,
         frame=frame,
-        notes=_notes(db, source, window, uses_articles=True, extra=extra),
+        notes=_notes(facts, source, window, uses_articles=True, extra=extra),
+        sql=sql,
+        params=params,
+        incomplete_years=list(window.incomplete),
+    )
+
+
+def _profile_group(
+    query: Query, db: Database, facts: DataFacts, source: str, window: Window, notes: list[str]
+) -> Result:
+    code = query.countries[0]
+    group = all_groups()[code]
+    frame, sql, params = _execute(db, "profile_group", {**_common_params(query, source, window), "subject": code})
+    row = frame.iloc[0]
+    name, field = _name(code), field_words(query.field)
+    title = f"{_capital(name)}: {field} research profile, {window.label}"
+    own_rows = bool(group.eto_activity_name) and source == DEFAULT_SOURCE
+    if known(row["articles"]):
+        summary = (
+            f"{_capital(name)} published {count(row['articles'])} {field} articles in {window.label} "
+            "(ETO's own count for the group)"
+        )
+    else:
+        summary = f"There is no {field} article count for {name} in {window.label}"
+    top_partners = row["top_partners"] if isinstance(row["top_partners"], str) and row["top_partners"] else ""
+    summary += (
+        f", with {count(row['cross_border_links'])} links to {count(row['partners'])} countries outside it; "
+        f"top partners {top_partners}."
+        if top_partners
+        else "; none of its members has a published pair-year with a country outside it."
+    )
+    extra = notes + [
+        _METRIC_NOTES["links"],
+        "links_per_article: links divided by the group's own article count; an article with several partner "
+        "countries counts once per member–partner pair, so it can exceed 1.",
+    ]
+    if own_rows:
+        extra.append(
+            f"articles and citations are ETO's own rows for {group.name} (each article counted once for the group); "
+            "ETO publishes no patent or investment figures for groups."
+        )
+    else:
+        extra.append(
+            f"ETO publishes no rows of its own for {group.name}, and its members' article counts can't be added up "
+            "(an article with two members would count twice), so articles and citations are empty."
+        )
+    extra += _group_notes(facts, source, code)
+    return _result(
+        query,
+        facts,
+        source,
+        title=title,
+        summary=summary,
+        frame=frame,
+        notes=_notes(facts, source, window, uses_articles=own_rows, extra=extra),
         sql=sql,
         params=params,
         incomplete_years=list(window.incomplete),
@@ -743,6 +1139,7 @@ def _profile(query: Query, db: Database) -> Result:
 
 
 def _sql(query: Query, db: Database) -> Result:
+    facts = _data_facts(db)
     validated = validate(query.sql, catalog.ALLOWED_TABLES)
     frame = db.query(validated.sql)
     truncated = len(frame) > validated.row_cap
@@ -759,7 +1156,7 @@ def _sql(query: Query, db: Database) -> Result:
         "partner_links lists it in both orientations (sum one or the other, not both).",
         f"Pair-years with fewer than {PAIR_FLOOR} joint articles are not published; `complete` marks incomplete years.",
         "Sources loaded: "
-        + "; ".join(f"{d['title']} ({d['release']}, {d['licence'].split(' (')[0]})" for d in _datasets(db, None))
+        + "; ".join(f"{d['title']} ({d['release']}, {d['licence'].split(' (')[0]})" for d in facts.datasets)
         + ". `about` has citations.",
     ]
     if truncated:
@@ -777,8 +1174,29 @@ def _sql(query: Query, db: Database) -> Result:
     )
 
 
+def _well_known() -> list[str]:
+    groups = all_groups()
+    codes = {c for g in WELL_KNOWN_GROUPS for c in groups[g].members} | set(WELL_KNOWN_TERRITORIES)
+    return sorted(codes, key=lambda c: all_countries()[c].name)
+
+
+def _coverage_line(facts: DataFacts, dataset: dict[str, Any]) -> tuple[int, str]:
+    """How many countries a dataset lists, and a sentence naming the well-known ones it does not."""
+    kind = "articles" if "activity" in dataset["name"] else "pairs"
+    listed = facts.listed.get((dataset["source"], kind), frozenset())
+    missing = [all_countries()[c].name for c in _well_known() if c not in listed]
+    what = "at least one published pair-year" if kind == "pairs" else "article counts"
+    sentence = f"{dataset['title']}: {len(listed)} countries with {what}" + (
+        f"; not in it: {joined(missing)}." if missing else "."
+    )
+    return len(listed), sentence
+
+
 def _about(query: Query, db: Database) -> Result:
+    facts = _data_facts(db)
     frame, sql, params = _execute(db, "about", {})
+    coverage = {d["name"]: _coverage_line(facts, d) for d in facts.datasets}
+    frame.insert(frame.columns.get_loc("row_count") + 1, "countries", [coverage[n][0] for n in frame["name"]])
     titles = "; ".join(f"{r['title']} ({r['release']})" for _, r in frame.iterrows())
     incomplete = sorted({int(y) for years in frame["incomplete_years"] for y in (years if years is not None else [])})
     summary = f"{len(frame)} source{'s' if len(frame) != 1 else ''} loaded: {titles}."
@@ -786,6 +1204,9 @@ def _about(query: Query, db: Database) -> Result:
         f"Pair-years with fewer than {PAIR_FLOOR} joint articles are not published by ETO, so sums are lower bounds.",
         f"Incomplete years (publication lag): {_years_text(tuple(incomplete)) or 'none'}; growth rates leave them out.",
         "ETO's cross-border files list most pairs in both orientations; collab keeps each unordered pair-year once.",
+        "Coverage (a country missing here is absent from the dataset, not under the floor; well-known means a "
+        "member of the G20, OECD, EU, ASEAN, BRICS or GCC, or Hong Kong, Macao or Taiwan): "
+        + " ".join(coverage[d["name"]][1] for d in facts.datasets),
         "Groups (EU, NATO, ASEAN, continents, patent offices) are kept apart from countries; ETO's 'Congo' is "
         "ambiguous and belongs to neither Congo.",
         "Citations: "
@@ -798,7 +1219,7 @@ def _about(query: Query, db: Database) -> Result:
         command="about",
         title="About collab's data",
         summary=summary,
-        frame=frame,
+        frame=frame.drop(columns=["name"]),
         notes=notes,
         sql=sql,
         params=params,
@@ -809,20 +1230,44 @@ def _about(query: Query, db: Database) -> Result:
     )
 
 
+_OPTION_USAGE = {
+    "field": "`in <field>`",
+    "years": "`from`/`to`/`since <year>`, `2016-2020`, `in 2021`",
+    "complete": "`complete`",
+    "limit": "`top <n>`/`limit <n>`",
+    "metric": "`by {metrics}`",
+    "among": "`among <group>`",
+    "between": "`between <group> and <group>`",
+    "count": "`count fractional` (paper-level sources)",
+    "source": "`source eto|openalex`",
+}
+
+
+def options_text(verb: str) -> str:
+    """The options a verb takes, as help shows them."""
+    from bot.engine.commands import OPTION_NAMES, VERB_METRICS
+
+    accepted = [o for o in OPTION_NAMES if o in VERB_OPTIONS[verb]]
+    if not accepted:
+        return "No options."
+    metrics = "|".join(VERB_METRICS.get(verb, ("joint",)))
+    return "Options: " + " · ".join(_OPTION_USAGE[o].format(metrics=metrics) for o in accepted) + "."
+
+
 def _help(query: Query) -> Result:
     import pandas as pd
 
     if query.topic and query.topic in VERBS:
         usage, what, example = VERBS[query.topic]
         frame = pd.DataFrame([{"command": usage, "answers": what, "example": example}])
-        details = [f"`{usage}` — {what}. Example: `{example}`.", OPTIONS_HELP]
+        details = [f"`{usage}` — {what}. Example: `{example}`.", options_text(query.topic)]
         title = f"Help: {query.topic}"
     else:
         frame = pd.DataFrame([{"command": u, "answers": w, "example": e} for u, w, e in VERBS.values()])
         details = [
             OPTIONS_HELP,
-            "Countries: names, ISO codes or aliases (USA, UK, Türkiye, Republic of Korea); "
-            "groups: western, non-western, EU, ASEAN, G7, G20, OECD, GCC, BRICS, NATO, Quad, Five Eyes, continents.",
+            "Countries: names, ISO codes or aliases (USA, UK, Türkiye, Republic of Korea). Groups, as subjects or "
+            f"after `among`: {', '.join(usable_group_names())}.",
         ]
         title = "How to ask collab"
     return Result(
@@ -838,6 +1283,7 @@ def _help(query: Query) -> Result:
 _HANDLERS: dict[str, Callable[[Query, Database], Result]] = {
     "partners": _partners,
     "top": _top,
+    "pairs": _pairs,
     "pair": _pair,
     "compare": _compare,
     "fields": _fields,

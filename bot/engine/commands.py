@@ -20,27 +20,40 @@ SOURCES = ("eto", "openalex")
 
 VERBS: dict[str, tuple[str, str, str]] = {
     # verb: (usage, what it answers, example)
-    "partners": ("partners <country>", "the countries it co-authors with most", "partners Malaysia"),
+    "partners": (
+        "partners <country|group>",
+        "the countries it co-authors with most (a group: its partners outside it)",
+        "partners Malaysia",
+    ),
     "top": ("top [N] [<group>]", "countries with the most cross-border links", "top 10 non-western from 2015 to 2024"),
-    "pair": ("pair <country> <country>", "joint articles of two countries, year by year", "pair China USA"),
+    "pairs": (
+        "pairs [among <group>] [between <group> and <group>]",
+        "country pairs ranked by joint articles",
+        "pairs between asean and eu",
+    ),
+    "pair": (
+        "pair <country|group> <country|group>",
+        "joint articles of two countries (or groups), year by year",
+        "pair China USA",
+    ),
     "compare": (
-        "compare <country> <country> [...]",
-        "cross-border links of several countries over time",
+        "compare <country|group> <country|group> [...]",
+        "cross-border links of several countries or groups over time",
         "compare China India Japan",
     ),
     "fields": ("fields <country> [<partner>]", "collaboration by research field", "fields Malaysia China"),
     "rising": (
-        "rising [<country>]",
-        "fastest-growing partners (compound annual growth, complete years)",
+        "rising [<country|group>]",
+        "fastest-growing collaborations over one window of complete years",
         "rising China",
     ),
     "profile": (
-        "profile <country>",
+        "profile <country|group>",
         "articles, citations, patents, investment, international links, top partners",
         "profile Saudi Arabia",
     ),
     "sql": ("sql <SELECT ...>", "your own SELECT over the published tables", "sql SELECT * FROM datasets"),
-    "about": ("about", "sources, releases, licences, caveats and the published tables", "about"),
+    "about": ("about", "sources, coverage, licences, caveats and the published tables", "about"),
     "help": ("help [verb]", "how to ask", "help partners"),
 }
 VERB_ALIASES = {
@@ -58,11 +71,14 @@ VERB_ALIASES = {
     "growth": "rising",
     "select": "sql",
     "with": "sql",
+    "pairings": "pairs",
 }
 OPTIONS_HELP = (
     "Options, anywhere after the verb: `in <field>` · `from <year>` `to <year>` `since <year>` `2016-2020` · "
-    "`complete` (complete years only) · `top <n>` / `limit <n>` (at most 100) · `by joint|share|affinity` · "
-    "`among <group>` · `count full|fractional` · `source eto|openalex` · `public` (post in the channel)"
+    "`complete` (complete years only) · `top <n>` / `limit <n>` (at most 100) · "
+    "`by joint|share|affinity|international` · "
+    "`among <group>` · `between <group> and <group>` · `count full|fractional` · `source eto|openalex` · "
+    "`public` (post in the channel). `help <verb>` says which options a verb takes."
 )
 
 _KEYWORDS = {
@@ -76,6 +92,7 @@ _KEYWORDS = {
     "limit",
     "by",
     "among",
+    "between",
     "count",
     "source",
     "public",
@@ -90,9 +107,16 @@ _MAX_NAME_WORDS = 6
 
 @dataclass(frozen=True)
 class Query:
+    """One question, as typed values. Every field is a slot of its own: a follow-up replaces one
+    (`dataclasses.replace(query, field="cv")`) and keeps the rest; `check` then refuses whatever the
+    verb can't honour."""
+
     verb: str
-    countries: tuple[str, ...] = ()  # ISO alpha-3 codes, in the order given
-    group: str | None = None  # top's group, or `among <group>`
+    # What the answer is about, in the order given: ISO alpha-3 codes, or a group's code (lower case)
+    # where a group is the subject (`partners asean`, `pair asean eu`).
+    countries: tuple[str, ...] = ()
+    group: str | None = None  # `among <group>`: top's ranked countries, partners' partners, pairs' both countries
+    between: tuple[str, str] | None = None  # pairs: two group codes, one country of the pair in each
     field: str = field_ref.DEFAULT_FIELD
     year_from: int | None = None
     year_to: int | None = None
@@ -105,6 +129,158 @@ class Query:
     sql: str = ""
     topic: str = ""
     text: str = ""
+
+
+def is_group(code: str) -> bool:
+    """Subjects are ISO alpha-3 codes (upper case) or group codes (lower case, from data/groups.csv)."""
+    return code in country_ref.all_groups()
+
+
+# What each verb can honour. An option outside its verb's set is refused (`check`) with why and
+# what works instead, so no option is ever silently ignored.
+OPTION_NAMES = ("field", "years", "complete", "limit", "metric", "among", "between", "count", "source")
+VERB_OPTIONS: dict[str, frozenset[str]] = {
+    "partners": frozenset({"field", "years", "complete", "limit", "metric", "among", "count", "source"}),
+    "top": frozenset({"field", "years", "complete", "limit", "metric", "among", "source"}),
+    "pairs": frozenset({"field", "years", "complete", "limit", "metric", "among", "between", "count", "source"}),
+    "pair": frozenset({"field", "years", "complete", "source"}),
+    "compare": frozenset({"field", "years", "complete", "metric", "among", "source"}),
+    "fields": frozenset({"years", "complete", "among", "source"}),
+    "rising": frozenset({"field", "years", "limit", "among", "source"}),
+    "profile": frozenset({"field", "years", "complete", "source"}),
+    "about": frozenset(),
+    "sql": frozenset(),
+    "help": frozenset(),
+}
+VERB_METRICS: dict[str, tuple[str, ...]] = {
+    "partners": ("joint", "share", "affinity"),
+    "top": ("joint", "share", "international"),
+    "pairs": ("joint", "affinity"),
+    "compare": ("joint", "share"),
+}
+_OPTION_WORDS = {
+    "field": "in <field>",
+    "years": "years",
+    "complete": "complete",
+    "limit": "top/limit <n>",
+    "metric": "by <metric>",
+    "among": "among <group>",
+    "between": "between <group> and <group>",
+    "count": "count fractional",
+    "source": "source <name>",
+}
+# (verb, option) -> why it can't be honoured and what works instead
+_REFUSALS: dict[tuple[str, str], str] = {
+    ("top", "count"): "a country's fractional links add up to its articles with a foreign co-author; "
+    "ask `top by international source openalex` for that.",
+    ("pair", "limit"): "`pair` lists every year of the span. To rank, try `pairs top 5` or `partners China top 5`.",
+    ("pair", "metric"): "`pair` shows joint articles year by year, with both shares beside them. "
+    "To rank by another metric, try `partners China by affinity` or `pairs by affinity`.",
+    ("pair", "among"): "`pair` is about the two it names. Try `partners China among gcc` or `pairs among gcc`.",
+    (
+        "pair",
+        "count",
+    ): "`pair` counts joint articles; fractional counts rank partners: "
+    "`partners China count fractional source openalex`.",
+    ("compare", "limit"): "`compare` shows every country it names, year by year; name fewer to see fewer.",
+    (
+        "compare",
+        "count",
+    ): "`compare` sums whole joint articles; fractional counts rank partners: "
+    "`partners China count fractional source openalex`.",
+    ("fields", "field"): "`fields` lists every field side by side; drop `in …`, e.g. `fields Malaysia China`.",
+    ("fields", "limit"): "`fields` lists every field (there are few). Drop `top`/`limit`.",
+    (
+        "fields",
+        "metric",
+    ): "`fields` shows joint articles with links per article (or partner share) beside them; drop `by …`.",
+    ("fields", "count"): "`fields` sums whole joint articles; drop `count`.",
+    (
+        "rising",
+        "complete",
+    ): "`rising` always uses complete years only (growth over incomplete years would mislead); drop `complete`.",
+    ("rising", "metric"): "`rising` ranks by compound annual growth of joint articles; drop `by …`.",
+    ("rising", "count"): "`rising` grows whole joint articles; drop `count`.",
+    ("profile", "limit"): "`profile` is one row; for more partners try `partners Saudi Arabia top 20`.",
+    ("profile", "metric"): "`profile` shows every measure side by side; drop `by …`.",
+    (
+        "profile",
+        "among",
+    ): "`profile` covers one country or group; for partners in a group try `partners Saudi Arabia among gcc`.",
+    ("profile", "count"): "`profile` shows whole counts; drop `count`.",
+    ("partners", "between"): "`between` picks pairs with one country in each group: `pairs between asean and eu`.",
+    ("top", "between"): "`between` picks pairs with one country in each group: `pairs between asean and eu`.",
+}
+
+
+def _given(query: Query) -> list[str]:
+    """The options a query asks for, by OPTION_NAMES (asking for a default changes nothing, so it is not counted)."""
+    given = {
+        "field": query.field != field_ref.DEFAULT_FIELD,
+        "years": query.year_from is not None or query.year_to is not None,
+        "complete": query.complete_only,
+        "limit": query.limit != DEFAULT_LIMIT,
+        "metric": query.metric != "joint",
+        "among": query.group is not None,
+        "between": query.between is not None,
+        "count": query.count != "full",
+        "source": query.source is not None,
+    }
+    return [name for name in OPTION_NAMES if given[name]]
+
+
+def check(query: Query) -> Query:
+    """Refuse (ParseError) every option the verb can't honour, saying why and what works instead.
+
+    Run on every Query, parsed or built by hand, before it is answered.
+    """
+    verb = query.verb
+    accepted = VERB_OPTIONS[verb]
+    for option in _given(query):
+        if option in accepted:
+            continue
+        reason = _REFUSALS.get((verb, option))
+        if reason is None and option == "between":
+            reason = "`between` picks pairs with one country in each group: `pairs between asean and eu`."
+        if reason is None:
+            reason = (
+                f"`{verb}` takes no options."
+                if not accepted
+                else (
+                    f"`{verb}` takes " + ", ".join(f"`{_OPTION_WORDS[o]}`" for o in OPTION_NAMES if o in accepted) + "."
+                )
+            )
+        raise ParseError(f"`{verb}` can't use `{_OPTION_WORDS[option]}`: {reason}")
+    metrics = VERB_METRICS.get(verb, ("joint",))
+    if query.metric not in metrics:
+        raise ParseError(_metric_refusal(verb, query.metric, metrics))
+    if verb == "top" and query.countries:
+        raise ParseError("`top` ranks countries; name a group to rank within, e.g. `top 10 asean`.")
+    if verb == "pairs" and query.group and query.between:
+        raise ParseError(
+            "`pairs` takes `among <group>` (both countries in it) or `between <group> and <group>` "
+            "(one in each), not both."
+        )
+    return query
+
+
+def _metric_refusal(verb: str, metric: str, metrics: tuple[str, ...]) -> str:
+    takes = " or ".join(f"`by {m}`" for m in metrics)
+    why = {
+        (
+            "top",
+            "affinity",
+        ): "affinity belongs to a pair of countries; try `partners <country> by affinity` or `pairs by affinity`.",
+        ("partners", "international"): "the share of articles with a foreign co-author is a country's own figure; "
+        "try `top by international source openalex`.",
+        ("pairs", "share"): "a partner share is one country's view of a pair; rank pairs `by affinity`, "
+        "or one country's partners `by share` (`partners Malaysia by share`).",
+        ("pairs", "international"): "the share of articles with a foreign co-author is a country's own figure; "
+        "try `top by international source openalex`.",
+        ("compare", "affinity"): "affinity belongs to a pair; try `partners China by affinity`.",
+        ("compare", "international"): "try `top by international source openalex` for that share.",
+    }.get((verb, metric), "")
+    return f"`{verb}` ranks {takes}, not `by {metric}`" + (f": {why}" if why else ".")
 
 
 def parse(text: str) -> Query:
@@ -131,7 +307,7 @@ def parse(text: str) -> Query:
         topic = _verb(tokens[0]) if tokens else ""
         return Query(verb="help", topic=topic, text=text)
     query, positional = _options(Query(verb=verb, text=text), tokens)
-    return _positional(query, positional)
+    return check(_positional(query, positional))
 
 
 def _clean(text: str) -> str:
@@ -179,6 +355,8 @@ def _options(query: Query, tokens: list[str]) -> tuple[Query, list[str]]:
         elif word in ("to", "until") and following:
             query = replace(query, year_to=_year(following, word))
             i += 1
+        elif _YEAR.match(tokens[i]):  # a year on its own: that year only
+            query = replace(query, year_from=int(tokens[i]), year_to=int(tokens[i]))
         elif word == "in" and following and _YEAR.match(following):
             query = replace(query, year_from=int(following), year_to=int(following))
             i += 1
@@ -189,20 +367,31 @@ def _options(query: Query, tokens: list[str]) -> tuple[Query, list[str]]:
             query = replace(query, field=field.code)
             i += used
         elif word == "among" and following:
-            group, used = _longest(
-                tokens,
-                i + 1,
-                country_ref_lookup=country_ref.find_group,
-                resolve=lambda t: country_ref.resolve_group(t, need_members=True),
-            )
+            group, used = _group_at(tokens, i + 1)
+            if query.group is not None and query.group != group.code:
+                raise ParseError(_two_groups(query.verb))
             query = replace(query, group=group.code)
             i += used
+        elif word == "between" and following:
+            first, used = _group_at(tokens, i + 1, in_pair=True)
+            i += used
+            if i + 1 >= len(tokens) or tokens[i + 1].lower() not in _CONNECTORS:
+                raise ParseError("`between` takes two groups joined by `and`, e.g. `pairs between asean and eu`.")
+            i += 1
+            if i + 1 >= len(tokens):
+                raise ParseError("`between` takes two groups joined by `and`, e.g. `pairs between asean and eu`.")
+            second, used = _group_at(tokens, i + 1, in_pair=True)
+            i += used
+            query = replace(query, between=(first.code, second.code))
         elif (word == "limit" or (word == "top" and query.verb != "top")) and following:
             query = replace(query, limit=_limit(following))
             i += 1
         elif word == "by" and following:
             query = replace(
-                query, metric=_choice(following, METRICS, "by", {"joint_articles": "joint", "articles": "joint"})
+                query,
+                metric=_choice(
+                    following, METRICS, "by", {"joint_articles": "joint", "articles": "joint", "links": "joint"}
+                ),
             )
             i += 1
         elif word == "count" and following:
@@ -234,7 +423,11 @@ T = TypeVar("T")
 
 
 def _longest(
-    tokens: list[str], start: int, country_ref_lookup: Callable[[str], T | None], resolve: Callable[[str], T]
+    tokens: list[str],
+    start: int,
+    country_ref_lookup: Callable[[str], T | None],
+    resolve: Callable[[str], T],
+    stop: frozenset[str] | set[str] = _KEYWORDS,
 ) -> tuple[T, int]:
     """The longest run of tokens from `start` that names something; else resolve's friendly error."""
     for length in range(min(_MAX_NAME_WORDS, len(tokens) - start), 0, -1):
@@ -242,7 +435,7 @@ def _longest(
         if found is not None:
             return found, length
     end = start
-    while end < len(tokens) and tokens[end].lower() not in _KEYWORDS and not _YEAR_RANGE.match(tokens[end]):
+    while end < len(tokens) and tokens[end].lower() not in stop and not _YEAR_RANGE.match(tokens[end]):
         end += 1
     return resolve(" ".join(tokens[start : max(end, start + 1)])), 0  # resolve raises: nothing matched
 
@@ -267,15 +460,36 @@ def _choice(text: str, choices: tuple[str, ...], word: str, aliases: dict[str, s
     return key
 
 
-_ARITY = {  # verb: (fewest countries, most countries)
+def _group_at(tokens: list[str], start: int, *, in_pair: bool = False) -> tuple[country_ref.Group, int]:
+    """The group named from tokens[start] on (a country there gets a friendly refusal).
+
+    in_pair: the name is one of `between A and B`, so a connector ends it.
+    """
+    return _longest(
+        tokens,
+        start,
+        country_ref_lookup=country_ref.find_group,
+        resolve=lambda t: country_ref.resolve_group(t, need_members=True),
+        stop=_KEYWORDS | _CONNECTORS if in_pair else _KEYWORDS,
+    )
+
+
+def _two_groups(verb: str) -> str:
+    if verb == "top":
+        return (
+            "`top` ranks the countries of one group: `top 10 asean` and `top 10 among asean` are the same, "
+            "and a second group has nothing to restrict. For pairs across two groups try `pairs between asean and eu`."
+        )
+    return "Name one group after `among`; for pairs across two groups try `pairs between asean and eu`."
+
+
+_ARITY = {  # verb: (fewest subjects, most subjects)
     "partners": (1, 1),
     "pair": (2, 2),
     "compare": (2, 8),
     "fields": (1, 2),
     "rising": (0, 1),
     "profile": (1, 1),
-    "top": (0, 0),
-    "about": (0, 0),
 }
 
 
@@ -286,49 +500,74 @@ def _positional(query: Query, tokens: list[str]) -> Query:
             query = replace(query, limit=_limit(tokens[0]))
             tokens = tokens[1:]
         if tokens:
-            group, used = _longest(
-                tokens,
-                0,
-                country_ref_lookup=country_ref.find_group,
-                resolve=lambda t: country_ref.resolve_group(t, need_members=True),
-            )
+            group, used = _group_at(tokens, 0)
             if used < len(tokens):
                 raise ParseError(
                     f"I didn't understand '{' '.join(tokens[used:])[:60]}' after the group. {OPTIONS_HELP}"
                 )
+            if query.group is not None and query.group != group.code:
+                raise ParseError(_two_groups("top"))
             query = replace(query, group=group.code)
         return query
-    if verb == "about":
+    if verb in ("about", "pairs"):
         if tokens:
-            raise ParseError("`about` takes no arguments.")
+            usage, _, example = VERBS[verb]
+            hint = (
+                " For one country's partners use `partners <country>`; for two, `pair <country> <country>`."
+                if verb == "pairs"
+                else ""
+            )
+            raise ParseError(
+                f"`{verb}` takes no names, and I couldn't read '{' '.join(tokens)[:60]}' "
+                f"(`{usage}`, e.g. `{example}`).{hint}"
+            )
         return query
-    codes = tuple(c.code for c in _countries(tokens))
+    codes = tuple(_code(subject) for subject in _subjects(tokens))
     fewest, most = _ARITY[verb]
     usage, _, example = VERBS[verb]
     if not fewest <= len(codes) <= most:
         wanted = f"{fewest}" if fewest == most else f"{fewest} to {most}"
-        raise ParseError(f"`{verb}` needs {wanted} countr{'y' if most == 1 else 'ies'} (`{usage}`), e.g. `{example}`.")
+        things = "country or group" if most == 1 else "countries or groups"
+        raise ParseError(f"`{verb}` needs {wanted} {things} (`{usage}`), e.g. `{example}`.")
     if len(set(codes)) != len(codes):
-        raise ParseError(f"A country is named twice in `{verb}`; name each once, e.g. `{example}`.")
+        raise ParseError(f"A name appears twice in `{verb}`; name each once, e.g. `{example}`.")
+    if verb == "fields" and is_group(codes[0]):
+        raise ParseError(
+            "`fields` is about one country (optionally with a partner country or group), "
+            "e.g. `fields Malaysia` or `fields Malaysia asean`."
+        )
     return replace(query, countries=codes)
 
 
-def _countries(tokens: list[str]) -> list[country_ref.Country]:
-    """Split tokens into country names (names may have several words), fewest names first."""
+def _code(subject: country_ref.Country | country_ref.Group) -> str:
+    return subject.code
+
+
+def _find_subject(text: str) -> country_ref.Country | country_ref.Group | None:
+    """A country first ("Georgia" is the country), else a group with members."""
+    return country_ref.find_country(text) or country_ref.find_group(text)
+
+
+def _subjects(tokens: list[str]) -> list[country_ref.Country | country_ref.Group]:
+    """Split tokens into names of countries or groups (names may have several words), fewest names first."""
     n = len(tokens)
-    best: list[list[country_ref.Country] | None] = [None] * (n + 1)
+    Subject = country_ref.Country | country_ref.Group
+    best: list[list[Subject] | None] = [None] * (n + 1)
     best[0] = []
     for i in range(n):
-        if best[i] is None:
+        current = best[i]
+        if current is None:
             continue
         if tokens[i].lower() in _CONNECTORS:
-            if best[i + 1] is None or len(best[i]) < len(best[i + 1]):
-                best[i + 1] = best[i]
+            following = best[i + 1]
+            if following is None or len(current) < len(following):
+                best[i + 1] = current
             continue
         for j in range(i + 1, min(n, i + _MAX_NAME_WORDS) + 1):
-            country = country_ref.find_country(" ".join(tokens[i:j]))
-            if country and (best[j] is None or len(best[i]) + 1 < len(best[j])):
-                best[j] = best[i] + [country]
+            subject = _find_subject(" ".join(tokens[i:j]))
+            reached = best[j]
+            if subject and (reached is None or len(current) + 1 < len(reached)):
+                best[j] = current + [subject]
     if best[n] is not None:
         return best[n]
     # Name the first piece that is no country: from the last reachable point to where the rest parses.
@@ -337,7 +576,7 @@ def _countries(tokens: list[str]) -> list[country_ref.Country]:
     tail_ok[n] = True
     for i in range(n - 1, -1, -1):
         tail_ok[i] = (tokens[i].lower() in _CONNECTORS and tail_ok[i + 1]) or any(
-            country_ref.find_country(" ".join(tokens[i:j])) and tail_ok[j]
+            _find_subject(" ".join(tokens[i:j])) is not None and tail_ok[j]
             for j in range(i + 1, min(n, i + _MAX_NAME_WORDS) + 1)
         )
     end = next((k for k in range(start + 1, n + 1) if tail_ok[k]), n)

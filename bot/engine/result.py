@@ -20,6 +20,7 @@ class ChartSpec:
     x_label: str = ""
     y_label: str = ""
     complete_column: str | None = None  # bool column marking complete years, for line charts
+    x2: str | None = None  # a second label column: bars read "x – x2" (a pair of countries)
 
 
 @dataclass
@@ -39,6 +40,26 @@ class Result:
     details: list[str] = field(default_factory=list)  # extra paragraphs (help, the table catalogue)
     machine_columns: tuple[str, ...] = ()  # kept in JSON and CSV, left out of tables for people
     read_as: str = ""  # "Read as `partners Malaysia`" when the question was plain English
+
+    def notes_text(self) -> str:
+        """The notes as plain text, one per line: what travels beside a CSV (stderr, a file's message)."""
+        return "\n".join(f"* {note}" for note in self.notes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The answer as plain values: what `ask --format json` prints."""
+        return {
+            "command": self.command,
+            "title": self.title,
+            "summary": self.summary,
+            "columns": self.columns,
+            "rows": self.rows(),
+            "notes": list(self.notes),
+            "sql": self.sql,
+            "params": dict(self.params),
+            "data_version": self.data_version,
+            "incomplete_years": list(self.incomplete_years),
+            "truncated": self.truncated,
+        }
 
     @property
     def columns(self) -> list[str]:

@@ -41,7 +41,7 @@ class Country:
 @dataclass(frozen=True)
 class Group:
     code: str
-    kind: str  # bloc | region | office | ambiguous
+    kind: str  # bloc | region | office | ambiguous | undefined (a name with no agreed list: refused)
     name: str
     definition: str
     members: frozenset[str]  # country codes; empty when ETO reports only the aggregate
@@ -86,14 +86,16 @@ def all_countries() -> dict[str, Country]:
 
 
 def _members(code: str, kind: str, name: str) -> frozenset[str]:
+    """Members listed in countries.csv's groups column; else a continent's countries (its UN M49 region)."""
     countries = all_countries().values()
     if code == "non_western":
         return frozenset(c.code for c in countries if "western" not in c.groups)
-    if kind == "region":
-        return frozenset(c.code for c in countries if c.region == name)
-    if kind == "bloc":
-        return frozenset(c.code for c in countries if code in c.groups)
-    return frozenset()
+    if kind not in USABLE_GROUP_KINDS:
+        return frozenset()
+    listed = frozenset(c.code for c in countries if code in c.groups)
+    if listed or kind == "bloc":
+        return listed
+    return frozenset(c.code for c in countries if c.region == name)
 
 
 @lru_cache(maxsize=1)
@@ -169,7 +171,17 @@ def _group_choices() -> dict[str, str]:
     return {key: groups[code].name for key, code in _group_index().items() if groups[code].kind in USABLE_GROUP_KINDS}
 
 
-_GROUP_HINT = "groups work with `top` / `among`, e.g. `top 10 among {name}`"
+_GROUP_HINT = "groups work with `top`, `among` and as subjects, e.g. `top 10 among {name}` or `partners {name}`"
+
+
+def usable_group_names() -> list[str]:
+    """Groups with a member list, by name: what a refusal offers instead."""
+    return sorted(g.name for g in all_groups().values() if g.kind in USABLE_GROUP_KINDS and g.members)
+
+
+def _no_list(group: Group) -> str:
+    """The refusal for a name with no agreed member list ("Global South"), naming the groups that exist."""
+    return f"'{group.name}': {group.definition} Groups with a documented membership: {', '.join(usable_group_names())}."
 
 
 def _shown(text: str) -> str:
@@ -192,6 +204,8 @@ def resolve_country(text: str) -> Country:
             raise UnknownName(f"'{shown}' is ambiguous — did you mean {_or_list(list(options))}?", options)
         if group.kind == "office":
             raise UnknownName(f"'{shown}' is a patent office, not a country.")
+        if group.kind == "undefined":
+            raise UnknownName(_no_list(group), tuple(usable_group_names()))
         raise UnknownName(
             f"'{shown}' is a group, not a country — " + _GROUP_HINT.format(name=group.name),
             (group.name,),
@@ -212,10 +226,11 @@ def resolve_group(text: str, *, need_members: bool = False) -> Group:
     """
     key, shown = normalise(text), _shown(text)
     group_code = _group_index().get(key)
-    groups = all_groups().values()
-    usable = sorted(g.name for g in groups if g.kind in USABLE_GROUP_KINDS and g.members)
+    usable = usable_group_names()
     if group_code:
         group = all_groups()[group_code]
+        if group.kind == "undefined":
+            raise UnknownName(_no_list(group), tuple(usable))
         if group.kind not in USABLE_GROUP_KINDS:
             raise UnknownName(f"'{shown}' is not a group of countries: {group.definition}")
         if need_members and not group.members:

@@ -91,7 +91,10 @@ def _draw_bars(ax: Axes, result: Result) -> list[str]:
     spec = result.chart
     frame = result.frame.head(MAX_BARS)
     values = _numbers(frame[spec.y])
-    labels = [_short("n/a" if _missing(v) else str(v), 32) for v in frame[spec.x]]
+    if spec.x2:  # a pair of countries: "A – B"
+        labels = [_short(f"{a} – {b}", 40) for a, b in zip(frame[spec.x], frame[spec.x2], strict=True)]
+    else:
+        labels = [_short("n/a" if _missing(v) else str(v), 32) for v in frame[spec.x]]
     fmt = _value_format(spec.y)
 
     positions = range(len(frame))
@@ -249,10 +252,15 @@ def _fit_margins(fig: Figure, ax: Axes, height_in: float, title_lines: int, capt
     )
 
 
+def _is_percent(column: str) -> bool:
+    """Shares and growth rates are fractions drawn as percentages."""
+    return "share" in column or column == "cagr"
+
+
 def _value_format(column: str) -> Callable[[float], str]:
     """How to print one value of the column: shares as %, affinity with 2 decimals, else thousands separators."""
     name = column.lower()
-    if "share" in name:
+    if _is_percent(name):
         return lambda v: f"{v:.1%}"
     if "affinity" in name:
         return lambda v: f"{v:.2f}"
@@ -269,7 +277,7 @@ def _axis_formatter(column: str, values):
     """Percent ticks for shares, thousands separators for large numbers, matplotlib's default otherwise."""
     from matplotlib.ticker import FuncFormatter, ScalarFormatter
 
-    if "share" in column.lower():
+    if _is_percent(column.lower()):
         return FuncFormatter(lambda v, _: f"{round(v * 100, 6):g}%")
     if values.abs().max() >= 1000:
         return FuncFormatter(lambda v, _: f"{v:,.0f}")

@@ -10,24 +10,7 @@ from bot.engine.result import Result
 
 
 def to_json(result: Result) -> str:
-    return json.dumps(
-        {
-            "command": result.command,
-            "title": result.title,
-            "summary": result.summary,
-            "columns": result.columns,
-            "rows": result.rows(),
-            "notes": result.notes,
-            "sql": result.sql,
-            "params": result.params,
-            "data_version": result.data_version,
-            "incomplete_years": result.incomplete_years,
-            "truncated": result.truncated,
-        },
-        ensure_ascii=False,
-        indent=2,
-        default=str,
-    )
+    return json.dumps(result.to_dict(), ensure_ascii=False, indent=2, default=str)
 
 
 def to_csv(result: Result) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import textwrap
 from typing import Any
 
 from bot.engine.result import Result
@@ -59,7 +60,10 @@ def _heading(column: str) -> str:
 
 
 def text_table(result: Result, max_width: int = 48) -> str:
-    """A fixed-width table; a single wide row is shown as label: value lines instead."""
+    """A fixed-width table; a single wide row is shown as label: value lines instead.
+
+    Cells longer than max_width wrap onto more lines at word boundaries, so no word is cut off.
+    """
     columns = display_columns(result)
     rows = display_rows(result)
     if not rows:
@@ -67,14 +71,19 @@ def text_table(result: Result, max_width: int = 48) -> str:
     if len(rows) == 1 and len(columns) > 4:
         width = max(len(_heading(c)) for c in columns)
         return "\n".join(f"{_heading(c):<{width}}  {v}" for c, v in zip(columns, rows[0]))
-    cells = [[_heading(c) for c in columns]] + [[v[:max_width] for v in row] for row in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]
+    cells = [[_heading(c) for c in columns]] + rows
     numeric = [all(_looks_numeric(r[i]) for r in cells[1:]) for i in range(len(columns))]
+    wrapped = [[textwrap.wrap(v, max_width) or [""] for v in row] for row in cells]
+    widths = [max(len(line) for r in wrapped for line in r[i]) for i in range(len(columns))]
     lines = []
-    for n, row in enumerate(cells):
-        lines.append(
-            "  ".join(v.rjust(w) if numeric[i] else v.ljust(w) for i, (v, w) in enumerate(zip(row, widths))).rstrip()
-        )
+    for n, row in enumerate(wrapped):
+        for k in range(max(len(cell) for cell in row)):
+            parts = [cell[k] if k < len(cell) else "" for cell in row]
+            lines.append(
+                "  ".join(
+                    v.rjust(w) if numeric[i] else v.ljust(w) for i, (v, w) in enumerate(zip(parts, widths, strict=True))
+                ).rstrip()
+            )
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)

@@ -54,7 +54,8 @@ def canonical(query: Query) -> str:
             parts.append(str(query.limit))
         if query.group:
             parts.append(group_words(query.group))
-    parts.extend(country_words(code) for code in query.countries)
+    # a subject is a country, or a group's code where a group is the subject (`partners asean`)
+    parts.extend(group_words(code) if commands.is_group(code) else country_words(code) for code in query.countries)
     if query.field != field_ref.DEFAULT_FIELD:
         parts.append(f"in {field_words(query.field)}")
     if query.year_from is not None and query.year_from == query.year_to:
@@ -69,6 +70,8 @@ def canonical(query: Query) -> str:
         parts.append("complete")
     if query.group and verb != "top":
         parts.append(f"among {group_words(query.group)}")
+    if query.between:
+        parts.append(f"between {group_words(query.between[0])} and {group_words(query.between[1])}")
     if query.metric != "joint":
         parts.append(f"by {query.metric}")
     if query.limit != DEFAULT_LIMIT and verb != "top":
