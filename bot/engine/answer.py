@@ -629,9 +629,7 @@ def _top(query: Query, db: Database) -> Result:
             f"ETO publishes no article counts for {field_words(query.field)}, so there are no per-article figures."
         )
     shown = set(frame["country_code"])
-    extra += _group_notes(
-        facts, source, query.group, shown=shown if len(frame) < query.limit else None, window=window
-    )
+    extra += _group_notes(facts, source, query.group, shown=shown if len(frame) < query.limit else None, window=window)
     y = "links_per_article" if per_article else "international_share" if international else "cross_border_links"
     return _result(
         query,

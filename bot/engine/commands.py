@@ -232,7 +232,8 @@ def _given(query: Query) -> list[str]:
 def check(query: Query) -> Query:
     """Refuse (ParseError) every option the verb can't honour, saying why and what works instead.
 
-    Run on every Query, parsed or built by hand, before it is answered.
+    Run on every Query before it is answered (`answer.run` does), parsed, read from plain English or
+    built by hand: parse() only reads the text, so a refusal comes with the rest of the answer's checks.
     """
     verb = query.verb
     accepted = VERB_OPTIONS[verb]
@@ -307,7 +308,7 @@ def parse(text: str) -> Query:
         topic = _verb(tokens[0]) if tokens else ""
         return Query(verb="help", topic=topic, text=text)
     query, positional = _options(Query(verb=verb, text=text), tokens)
-    return check(_positional(query, positional))
+    return _positional(query, positional)
 
 
 def _clean(text: str) -> str:
