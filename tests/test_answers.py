@@ -639,7 +639,7 @@ def test_any_well_formed_command_answers_or_explains(db, parts):
 def test_compare_summary_names_each_country_once_as_in_a_sentence(db):
     summary = answer("compare USA Kosovo", db).summary
     assert summary.startswith("Of the United States and Kosovo, the United States had the most")
-    assert summary.endswith("Kosovo is not in ETO Cross-Border Tech Research Metrics at all.")
+    assert summary.endswith("Kosovo is not in ETO Cross-Border Tech Research Metrics at all (absent, not under the floor).")
     assert "the United States, Kosovo" not in summary
 
 

@@ -376,21 +376,22 @@ def _dataset_title(facts: DataFacts, source: str, kind: str) -> str:
     return wanted[0]["title"] if wanted else source
 
 
-def _require_listed(facts: DataFacts, source: str, code: str) -> None:
-    """A country the pair data does not list at all gets that said, instead of blaming the floor."""
-    if is_group(code) or facts.in_pairs(code, source):
-        return
-    name = _name(code)
-    articles = (
-        f" ({_dataset_title(facts, source, 'articles')} does have its article counts: "
-        f"try `profile {all_countries()[code].name}`.)"
-        if facts.in_articles(code, source) and source == DEFAULT_SOURCE
+def _absent(facts: DataFacts, source: str, codes: tuple[str, ...] | list[str]) -> str:
+    """A sentence for countries the pair data does not list at all (absent, not under the floor); else ""."""
+    missing = [c for c in codes if not is_group(c) and not facts.in_pairs(c, source)]
+    if not missing:
+        return ""
+    names = joined([_name(c) for c in missing])
+    articles = [all_countries()[c].name for c in missing if facts.in_articles(c, source) and source == DEFAULT_SOURCE]
+    hint = (
+        f" ({_dataset_title(facts, source, 'articles')} does have article counts: try `profile {articles[0]}`.)"
+        if articles
         else ""
     )
-    raise DataUnavailable(
-        f"{_capital(name)} is not in {_dataset_title(facts, source, 'pairs')} at all: it lists no {name} "
-        f"rows in any field or year, so this is not the {PAIR_FLOOR}-article floor.{articles} "
-        "`about` lists which countries each dataset covers."
+    return (
+        f"{_capital(names)} {'is' if len(missing) == 1 else 'are'} not in {_dataset_title(facts, source, 'pairs')} "
+        f"at all: it lists no rows for {'it' if len(missing) == 1 else 'them'} in any field or year, so this is "
+        f"not the {PAIR_FLOOR}-article floor.{hint} `about` lists which countries each dataset covers."
     )
 
 
@@ -490,7 +491,7 @@ def _partners(query: Query, db: Database) -> Result:
             "article split over its countries) can't be summed into. Ask for one country with `count fractional`."
         )
     facts, source, window, notes = _setup(query, db)
-    _require_listed(facts, source, code)
+    absent = _absent(facts, source, [code])
     fractional = query.count == "fractional"
     frame, sql, params = _execute(db, "partners", {**_common_params(query, source, window), "subject": code})
     drop = ["members"] if not group else ["partner_share", "affinity", "published_years"]
@@ -506,7 +507,9 @@ def _partners(query: Query, db: Database) -> Result:
     among = f" in {all_groups()[query.group].name}" if query.group else ""
     outside = " outside it" if group else ""
     title = f"{_possessive(name)} {_top_words(query)} {field} research partners{among}{outside}, {window.label}"
-    if frame.empty and source in PAPER_LEVEL_SOURCES:
+    if absent:
+        summary = absent
+    elif frame.empty and source in PAPER_LEVEL_SOURCES:
         summary = (
             f"{name} has no {field} co-authored articles with another country{among} in {window.label} in this data."
         )
@@ -707,8 +710,7 @@ def _pairs(query: Query, db: Database) -> Result:
 def _pair(query: Query, db: Database) -> Result:
     facts, source, window, notes = _setup(query, db)
     a, b = query.countries
-    for code in (a, b):
-        _require_listed(facts, source, code)
+    absent = _absent(facts, source, (a, b))
     frame, sql, params = _execute(db, "pair", {**_common_params(query, source, window), "country": a, "partner": b})
     groups = is_group(a) or is_group(b)
     if groups:
@@ -725,7 +727,9 @@ def _pair(query: Query, db: Database) -> Result:
         f"{_capital(name_a)} – {name_b}: {f'{field} links' if groups else f'joint {field} articles'}, {window.label}"
     )
     paper_level = source in PAPER_LEVEL_SOURCES
-    if published.empty and paper_level:
+    if absent:
+        summary = absent
+    elif published.empty and paper_level:
         summary = f"{name_a} and {name_b} have no joint {field} articles in {window.label} in this data."
     elif published.empty:
         summary = (
@@ -811,7 +815,7 @@ def _compare(query: Query, db: Database) -> Result:
             + (f"; {joined(silent)} had none published" if silent else "")
             + (
                 f"; {joined([_name(c) for c in absent])} {'is' if len(absent) == 1 else 'are'} not in "
-                f"{_dataset_title(facts, source, 'pairs')} at all."
+                f"{_dataset_title(facts, source, 'pairs')} at all (absent, not under the floor)."
                 if absent
                 else "."
             )
@@ -855,8 +859,7 @@ def _fields(query: Query, db: Database) -> Result:
     facts, source, window, notes = _setup(query, db)
     code = query.countries[0]
     partner = query.countries[1] if len(query.countries) > 1 else None
-    for subject in query.countries:
-        _require_listed(facts, source, subject)
+    absent = _absent(facts, source, query.countries)
     frame, sql, params = _execute(
         db, "fields", {**_common_params(query, source, window), "country": code, "partner": partner}
     )
@@ -869,7 +872,9 @@ def _fields(query: Query, db: Database) -> Result:
     with_whom = f" with {_name(partner)}" if partner else ""
     among = f" with partners in {all_groups()[query.group].name}" if query.group else ""
     title = f"{name}{with_whom}: cross-border research by field{among}, {window.label}"
-    if frame.empty:
+    if absent:
+        summary = absent
+    elif frame.empty:
         summary = f"{name} has no published cross-border pair-years{with_whom}{among} in any field in {window.label}."
     else:
         lead = frame.iloc[0]
@@ -946,8 +951,7 @@ def _rising(query: Query, db: Database) -> Result:
     source, notes = _source(query, facts)
     window = _rising_window(query, facts.coverage[(query.field, source)])
     code = query.countries[0] if query.countries else None
-    if code:
-        _require_listed(facts, source, code)
+    absent = _absent(facts, source, [code]) if code else ""
     min_volume = RISING_MIN_VOLUME if code else RISING_MIN_VOLUME_ALL_PAIRS
     frame, sql, params = _execute(
         db,
@@ -969,7 +973,9 @@ def _rising(query: Query, db: Database) -> Result:
     among = f" in {_name(query.group)}" if query.group else ""
     title = f"{_capital(who)}{_top_words(query)} fastest-rising {field} collaborations{among}, {start}–{end}"
     label = (lambda r: _name(r["partner_code"])) if code else (lambda r: f"{r['country_a']} – {r['country_b']}")
-    if ranked.empty:
+    if absent:
+        summary = absent
+    elif ranked.empty:
         summary = (
             f"No {field} collaboration{' of ' + _name(code) if code else ''}{among} was published in both {start} "
             f"and {end} with at least {min_volume} joint articles in {end}."
