@@ -85,6 +85,9 @@ def test_exact_aliases_win_over_anything_fuzzy(text, code):
         ("who does Malaysia work with by share", ("MYS",)),
         ("pair US and China", ("USA", "CHN")),
         ("how much do China and the us collaborate", ("CHN", "USA")),
+        ("partners of IN", ("IND",)),  # in capitals, where a country is expected, a code is a country
+        ("who works with AND", ("AND",)),
+        ("WHO DOES CHINA WORK WITH IN CV", ("CHN",)),  # all capitals: no signal, "IN" stays a word
     ],
 )
 def test_codes_that_are_words_stay_words(text, countries):

@@ -29,6 +29,7 @@ WORD_CODES = frozenset(
     "fin nor pol som mac ago nam pan lie vat cod ken sen bel dom cub gab hun jam tun mus sur pry".split()
 )
 _CONNECTORS_FOR_US = frozenset({"the", "and", "vs", "vs.", "versus", "&", "-", "–", "—", "/", "or", "v", "v."})
+_EXPECTING_A_COUNTRY = frozenset({"of", "with", "and", "vs", "vs.", "versus", "&", "between", "for"})
 _FUZZY_CUTOFF = 80.0
 # A question tries dozens of spans; the same few hundred words come back in every question.
 normalise = lru_cache(maxsize=8192)(country_ref.normalise)
@@ -109,9 +110,11 @@ def _country(span: str, typed: str, before: str, after: str) -> str | None:
             if typed.split()[-1].isupper() or before in _CONNECTORS_FOR_US or after in _CONNECTORS_FOR_US
             else None
         )
+    capitals = typed.split()[-1].isupper()
     if key in WORD_CODES:
-        return None
-    if len(key) == 2 and not typed.split()[-1].isupper():
+        # "IN", "TO", "AND" are countries only in capitals where a country is expected ("partners of IN")
+        return found.code if capitals and before in _EXPECTING_A_COUNTRY else None
+    if len(key) == 2 and not capitals:
         return None
     return found.code
 
@@ -159,7 +162,9 @@ def find_names(words: list[str], typed: list[str]) -> tuple[list[Name], list[boo
     n = len(words)
     i = 0
     while i < n:
-        if words[i] in SEPARATORS or words[i] in STOPWORDS and words[i] not in ("us", "the"):
+        if words[i] in SEPARATORS or (
+            words[i] in STOPWORDS and words[i] not in ("us", "the") and not typed[i].isupper()
+        ):
             i += 1
             continue
         hit = None

@@ -219,7 +219,11 @@ def _is_ordinary(word: str) -> bool:
 
 
 def _typed_case(raw: str, words: list[str]) -> list[str]:
-    """Each lower-cased word as it was typed (case only matters for codes: "US", "IN")."""
+    """Each lower-cased word as it was typed (case only matters for codes: "US", "IN").
+
+    Text all in capitals carries no such signal, so it is read as if typed in lower case."""
+    if raw.isupper():
+        return list(words)
     typed: list[str] = []
     position = 0
     source = raw.translate(str.maketrans("’‘", "''"))
