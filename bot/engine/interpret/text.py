@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from bot.engine.interpret.vocabulary import CHAT_SPELLINGS
+
 _SLACK_MARKUP = re.compile(r"<[@#!][^>]*>|<(?:https?|mailto):[^>|]*(?:\|([^>]*))?>")
 _MENTION = re.compile(r"(?<!\w)@[\w.-]+")
 _EMOJI_CODE = re.compile(r":[a-z0-9_+-]{1,40}:")
@@ -35,7 +37,8 @@ def clean(text: str) -> str:
         for ch in unicodedata.normalize("NFC", text)
     )
     text = re.sub(r"\s+", " ", text).strip().lower()
-    return re.sub(r"^/?collab\b[\s,:]*", "", text)
+    text = re.sub(r"^/?collab\b[\s,:]*", "", text)
+    return _CHAT_WORD.sub(lambda m: CHAT_SPELLINGS[m.group(0)], text)
 
 
 def strip_politeness(text: str) -> str:
@@ -46,6 +49,9 @@ def strip_politeness(text: str) -> str:
     return re.sub(r"\s+", " ", text.replace("profile-about", "tell me about")).strip(" ,.;:!?")
 
 
+_CHAT_WORD = re.compile(
+    r"(?<![\w/.])(?:" + "|".join(re.escape(w) for w in sorted(CHAT_SPELLINGS, key=len, reverse=True)) + r")(?![\w/.'])"
+)
 _TOKEN = re.compile(r"\(|\)|[–—/&+]|\w(?:[\w.'-]*[\w.])?|-")
 
 

@@ -63,6 +63,15 @@ GROUP_SYNONYMS = {
     "oceanian": "oceania",
 }  # fmt: skip
 
+# Chat spellings of short words, too short for a fuzzy matcher to fix safely.
+CHAT_SPELLINGS = {
+    "wiht": "with", "wtih": "with", "whit": "with", "w/": "with", "dose": "does", "deos": "does", "teh": "the",
+    "waht": "what", "wat": "what", "wht": "what", "whos": "who is", "who's": "who is", "abt": "about",
+    "bout": "about", "hw": "how", "u": "you", "ur": "your", "r": "are", "pls": "please", "thx": "thanks",
+    "btw": "", "fyi": "", "w": "with", "vs.": "vs", "v.": "vs", "collab": "collaborate", "colab": "collaborate",
+    "collabs": "collaborations", "colabs": "collaborations", "b/w": "between", "btwn": "between",
+}  # fmt: skip
+
 # Words that are never a country, group or field, whatever a fuzzy matcher thinks (and never a typo
 # of one): the words of questions about research collaboration.
 STOPWORDS = frozenset(
