@@ -118,14 +118,21 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.data.build import BuildError, ensure_built
     from bot.data.ingest import IngestError, ingest_openalex
     from bot.paths import database_path
 
     log = lambda line: print(line, file=sys.stderr)  # noqa: E731
+    path = args.db or database_path(settings)
+    try:
+        ensure_built(path, log=log, memory_limit=settings.memory_limit)  # papers are added to the ETO data
+    except BuildError as error:
+        print(f"collab build failed: {error}", file=sys.stderr)
+        return 1
     try:
         report = ingest_openalex(
             args.paths,
-            args.db or database_path(settings),
+            path,
             memory_limit=settings.ingest_memory,
             all_works=args.all_works,
             strict=args.strict,

@@ -773,3 +773,27 @@ def test_cli_corrupt_line_and_strict(fresh_db, tmp_path):
     assert f"{CORRUPT}:5: malformed line" in lenient.stderr and f"{CORRUPT}:9: malformed work" in lenient.stderr
     missing = run(str(tmp_path / "nowhere"))
     assert missing.returncode != 0 and "does not exist" in missing.stderr
+
+
+def test_ingest_adds_to_a_built_database_and_never_builds_one(tmp_path):
+    """Building is `collab build`'s job (the CLI builds first when needed); ingest alone refuses a missing file."""
+    missing = tmp_path / "never-built.duckdb"
+    with pytest.raises(IngestError, match="run `collab build` first"):
+        ingest_openalex([SAMPLE], missing, progress=False, log=lambda line: None)
+    assert not missing.exists()
+
+
+def test_cli_ingest_builds_a_missing_database_first(tmp_path):
+    target = tmp_path / "built-by-ingest.duckdb"
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "ingest", "openalex", str(SAMPLE), "--db", str(target), "--no-progress"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"built {target}" in done.stderr
+    with duckdb.connect(str(target), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM papers").fetchone()[0] > 0
+        assert con.execute("SELECT count(*) FROM pairs WHERE source = 'eto'").fetchone()[0] > 0

@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 
 from bot.config import Settings
+from bot.data import papers
 from bot.paths import ETO_DIR, source_files
 from bot.reference import countries as country_ref
 from bot.reference import fields as field_ref
@@ -87,18 +88,17 @@ def is_stale(path: Path, memory_limit: str = DEFAULTS.memory_limit) -> bool:
 
 
 def build(path: Path, log: Callable[[str], None] = print) -> Path:
-    from bot.data.ingest import store as paper_store
 
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.building")
-    with paper_store.writer_lock(path):  # one writer at a time: an ingest can't be lost to a rebuild
+    with papers.writer_lock(path):  # one writer at a time: an ingest can't be lost to a rebuild
         temporary.unlink(missing_ok=True)
         try:
             with duckdb.connect(str(temporary)) as con:
                 _load_reference_tables(con)
                 _load_cross_border(con, log)
                 _load_country_activity(con, log)
-                paper_store.carry_over(con, path, log)  # ingested papers survive a rebuild
+                papers.carry_over(con, path, log)  # ingested papers survive a rebuild
                 _create_views(con)
                 _write_build_info(con)
                 con.execute("CHECKPOINT")

@@ -30,7 +30,7 @@ How it runs, and why:
    removes the stored one. Alpha-2 codes map to alpha-3 through the countries reference table;
    unknown codes are counted and reported, and the work keeps its known countries.
 6. The aggregates (pairs, country_articles, datasets; source='openalex') are derived again from
-   all papers held (bot/data/ingest/store.py).
+   all papers held (bot/data/papers.py).
 """
 
 from __future__ import annotations
@@ -50,7 +50,8 @@ from pathlib import Path
 import duckdb
 
 from bot.config import Settings
-from bot.data.ingest import mapping, store
+from bot.data import papers
+from bot.data.ingest import mapping
 from bot.data.ingest.reader import CHUNK_BYTES, Chunk, ChunkReader, InputError, discover, read_chunk
 
 MIN_YEAR, MAX_YEAR = 1500, 2100
@@ -188,10 +189,10 @@ def ingest_openalex(
 ) -> IngestReport:
     """Ingest OpenAlex works files or folders into the analytics database (atomically).
 
-    `memory_limit` caps DuckDB while ingesting (COLLAB_INGEST_MEMORY); beyond it, DuckDB spills to disk.
+    The database must exist (`collab build`, or bot.data.build.ensure_built, makes it): the ingest adds
+    to the ETO data, it never builds it. `memory_limit` caps DuckDB while ingesting
+    (COLLAB_INGEST_MEMORY); beyond it, DuckDB spills to disk.
     """
-    from bot.data.build import ensure_built
-
     db_path = Path(db_path)
     try:
         files = discover([Path(p) for p in paths])
@@ -201,8 +202,9 @@ def ingest_openalex(
         raise IngestError("no works files given.")
     started = time.perf_counter()
     report = IngestReport(files=len(files), all_works=all_works, database=str(db_path))
-    with store.writer_lock(db_path), ExitStack() as stack:
-        ensure_built(db_path, log=log)
+    with papers.writer_lock(db_path), ExitStack() as stack:
+        if not db_path.is_file():
+            raise IngestError(f"there is no database at {db_path} to add papers to; run `collab build` first.")
         # Named like build's temporary file (.NAME.PID.building), which .gitignore already covers.
         workdir = Path(tempfile.mkdtemp(prefix=f".{db_path.name}.building.ingest-", dir=db_path.parent))
         stack.callback(shutil.rmtree, workdir, True)
@@ -221,7 +223,7 @@ def ingest_openalex(
             if progress:
                 con.execute("SET enable_progress_bar = true")  # for query_progress(), polled by the bar
                 con.execute("SET enable_progress_bar_print = false")
-            store.create_paper_tables(con)
+            papers.create_paper_tables(con)
             con.execute("ATTACH ? AS scratch", [str(workdir / "scratch.duckdb")])
             _create_stage(con)
             _read_all(con, files, workdir, report, all_works, strict, progress, chunk_bytes)
@@ -231,8 +233,8 @@ def ingest_openalex(
                 log(f"merging {report.works_read:,} works into the papers held and deriving the aggregates...")
             _merge(con, report, all_works)
             con.execute("DETACH scratch")
-            counts = store.derive(con)
-            store.refresh_data_version(con)
+            counts = papers.derive(con)
+            papers.refresh_data_version(con)
             report.papers, report.pairs, report.country_articles = (
                 counts["papers"],
                 counts["pairs"],
@@ -621,7 +623,7 @@ def _merge(con: duckdb.DuckDBPyConnection, report: IngestReport, all_works: bool
     con.execute("INSERT INTO paper_fields SELECT work_id, 'all' FROM into_all")
     # Newer copies replace (or remove) the stored ones.
     con.execute("CREATE TEMP TABLE gone AS SELECT work_id FROM decided WHERE existed AND newer")
-    for table in store.PAPER_TABLES:
+    for table in papers.PAPER_TABLES:
         con.execute(f"DELETE FROM {table} WHERE work_id IN (SELECT work_id FROM gone)")
     con.execute("CREATE TEMP TABLE winners AS SELECT * FROM decided WHERE newer AND (len(fields) > 0 OR in_all)")
     con.execute("""INSERT INTO papers (work_id, year, title, updated_date, countries, all_works)

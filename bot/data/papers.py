@@ -1,4 +1,8 @@
-"""The paper-level tables in the analytics DuckDB, and the aggregates derived from them.
+"""The paper-level tables in the analytics DuckDB, the aggregates derived from them, and the lock
+that lets one writer (a build or an ingest) at a time replace the file.
+
+Shared by bot/data/build.py (a rebuild carries the papers over) and bot/data/ingest/ (which writes
+them), so neither of those imports the other.
 
 Paper-level sources keep three tables in the analytics file itself (so one atomic rename swaps
 papers and aggregates together, and a serving bot never sees them disagree):
