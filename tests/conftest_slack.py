@@ -398,8 +398,22 @@ LOAD_COMMANDS = [
     "about",
     "help partners",
     "sql SELECT * FROM datasets",
-    "partners Malasia",
+    "partners Atlantis",
 ]
+
+
+RANGED_VERBS = ("partners", "pair", "top", "compare", "rising", "fields")
+
+
+def fresh_text(text: str, n: int) -> str:
+    """The same kind of question over other years (`… to 2019`), so the n-th variant is not a repeat.
+
+    The server keeps answers and charts it already made; fresh variants measure the full path
+    (query, table, chart) instead. Verbs without a year range are returned as they are.
+    """
+    if n <= 0 or text.split(" ", 1)[0] not in RANGED_VERBS:
+        return text
+    return f"{text} to {2025 - (n - 1) % 9}"
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -187,7 +187,12 @@ class SlackStandIn:
         return "channel_not_found"  # private conversations are invisible to non-members
 
     def record_ack(self, channel: str, status: int, body: bytes) -> None:
-        """An acknowledgement the server sent for a request in `channel` (an in_channel one is seen there)."""
+        """An acknowledgement the server sent for a request in `channel` (an in_channel one is seen there).
+
+        Refused requests (401, 4xx) are not messages and are not recorded.
+        """
+        if status != 200:
+            return
         try:
             payload = json.loads(body) if body else {}
         except ValueError:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -210,16 +211,36 @@ def test_a_slow_answer_acks_empty_then_answers_once_at_the_response_url(standin:
         slow.stop()
 
 
+def test_a_question_in_plain_english_is_answered_in_the_ack_with_how_it_was_read(server: SlackServer) -> None:
+    ack, _ = server.slash_command("who does Malaysia work with?")
+    payload = ack.json()
+    assert blocks_of_payload(payload, "header")[0]["text"]["text"].startswith("Malaysia's top AI research partners")
+    assert "Read as `partners Malaysia`" in json.dumps(payload, ensure_ascii=False)
+
+
+def test_charts_are_drawn_outside_the_processes_that_acknowledge(server: SlackServer, standin: SlackStandIn) -> None:
+    _, sent = server.slash_command("rising India")
+    answer_posted(standin, sent["key"])  # the chart arrived
+    drawn_by = {int(pid) for pid in re.findall(r"chart for \w+: .* by process (\d+)", server.log(tail=0))}
+    assert drawn_by and not drawn_by & set(server.pids()), (drawn_by, server.pids())
+
+
 def test_markup_in_the_command_text_is_unescaped_before_parsing(server: SlackServer) -> None:
     ack, _ = server.slash_command("pair \u201cChina\u201d &amp;\u00a0USA")
     assert blocks_of_payload(ack.json(), "header")[0]["text"]["text"].startswith("China – the United States")
 
 
-def test_typo_is_answered_in_the_ack_with_a_suggestion(server: SlackServer, standin: SlackStandIn) -> None:
-    ack, sent = server.slash_command("partners Malasia")
+def test_a_typo_is_read_as_the_country_meant_and_says_so(server: SlackServer) -> None:
+    ack, _ = server.slash_command("partners Malasia")
+    payload = ack.json()
+    assert blocks_of_payload(payload, "header")[0]["text"]["text"].startswith("Malaysia's top AI research partners")
+    assert "Read as `partners Malaysia`" in json.dumps(payload, ensure_ascii=False)
+
+
+def test_what_cant_be_read_is_refused_in_the_ack_in_plain_words(server: SlackServer, standin: SlackStandIn) -> None:
+    ack, sent = server.slash_command("partners Atlantis")
     assert ack.status == 200 and ack.seconds < 3
-    assert "did you mean malaysia" in ack.json()["text"].lower()
-    assert ack.json()["response_type"] == "ephemeral"
+    assert "no country 'Atlantis'" in ack.json()["text"] and ack.json()["response_type"] == "ephemeral"
     time.sleep(0.5)
     assert not standin.calls_to("response", where={"key": sent["key"]})  # nothing more follows
 

@@ -22,7 +22,8 @@ from bot.engine.result import Result
 
 log = logging.getLogger("collab.slack")
 
-DRAWING_NICENESS = 10  # below the web process: an ack waiting for CPU gets it first
+DRAWING_NICENESS = 5  # below the web process, so an ack waiting for CPU gets it first; not so far below
+# that a busy machine starves the charts
 
 
 def _start_drawing() -> None:
@@ -35,12 +36,12 @@ def _start_drawing() -> None:
     matplotlib.font_manager.fontManager.findfont("DejaVu Sans")
 
 
-def _draw(result: Result) -> tuple[bytes, float]:
+def _draw(result: Result) -> tuple[bytes, float, int]:
     from bot.render.charts import render_png
 
     started = time.perf_counter()
     png = render_png(result)
-    return png, time.perf_counter() - started
+    return png, time.perf_counter() - started, os.getpid()
 
 
 def _ready() -> bool:
@@ -81,9 +82,9 @@ class ChartPool:
             drawn = self._pool().submit(_draw, result)
         png: Future[bytes] = Future()
 
-        def done(future: Future[tuple[bytes, float]]) -> None:
+        def done(future: Future[tuple[bytes, float, int]]) -> None:
             try:
-                data, seconds = future.result()
+                data, seconds, pid = future.result()
             except BrokenProcessPool as error:
                 self._replace()
                 png.set_exception(error)
@@ -92,7 +93,13 @@ class ChartPool:
                 png.set_exception(error)
                 return
             waited = time.perf_counter() - asked - seconds
-            log.info("chart for %s: waited %.0f ms, drew %.0f ms", result.command, 1000 * waited, 1000 * seconds)
+            log.info(
+                "chart for %s: waited %.0f ms, drawn in %.0f ms by process %d",
+                result.command,
+                1000 * waited,
+                1000 * seconds,
+                pid,
+            )
             png.set_result(data)
 
         drawn.add_done_callback(done)

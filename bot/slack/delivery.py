@@ -23,7 +23,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
@@ -49,6 +51,10 @@ NOT_A_MEMBER = {"not_in_channel", "channel_not_found", "method_not_supported_for
 CHART_SECONDS = 30.0  # longest wait for a drawing process before telling the person
 IMAGE_TRIES = 3  # Slack processes an upload asynchronously: an image block can be refused for a moment
 IMAGE_RETRY_SECONDS = 1.0
+# An answer in an ack reaches Slack a few milliseconds after ack(); a chart drawn before (or kept
+# from before) waits this long, so that it never shows up above its answer.
+ACK_HEAD_START = 0.25
+CHARTS_KEPT = 64  # PNGs (about 80 KB each) remembered per web process
 
 
 class NotAMember(Exception):
@@ -126,6 +132,23 @@ class Delivery:
         self.charts = charts
         self.background = background
         self._direct_channels: dict[str, str] = {}  # user id -> the bot's DM with them
+        # A Result's chart, drawn once: a repeated question and its Share reuse the same Result
+        # (bot/slack/listeners.py's Answers). Keyed by identity; the Result is kept with it.
+        self._drawn: OrderedDict[int, tuple[Result, Future[bytes]]] = OrderedDict()
+        self._drawn_lock = threading.Lock()
+
+    def draw(self, result: Result) -> Future[bytes]:
+        """The chart's PNG: drawn in the ChartPool, or the one already drawn for this Result."""
+        with self._drawn_lock:
+            kept = self._drawn.get(id(result))
+            if kept is not None and kept[0] is result and not (kept[1].done() and kept[1].exception()):
+                self._drawn.move_to_end(id(result))
+                return kept[1]
+            png = self.charts.draw(result)
+            self._drawn[id(result)] = (result, png)
+            while len(self._drawn) > CHARTS_KEPT:
+                self._drawn.popitem(last=False)
+            return png
 
     # ------------------------------------------------------------ to one person
 
@@ -142,14 +165,16 @@ class Delivery:
 
     def show_private_chart(self, client: WebClient, respond: Respond, result: Result, user: str) -> Future[None]:
         """Draw the chart and show it to `user` alone, after the answer (returns at once)."""
-        png = self.charts.draw(result)
-        return self.background.submit(self._show_private_chart, client, respond, result, user, png)
+        png = self.draw(result)
+        after = time.monotonic() + ACK_HEAD_START
+        return self.background.submit(self._show_private_chart, client, respond, result, user, png, after)
 
     def _show_private_chart(
-        self, client: WebClient, respond: Respond, result: Result, user: str, png: Future[bytes]
+        self, client: WebClient, respond: Respond, result: Result, user: str, png: Future[bytes], after: float
     ) -> None:
         with telling_on_failure(respond, "chart", "the table above has the numbers"):
             data = png.result(timeout=CHART_SECONDS)
+            wait_until(after)
             file_id = upload_unshared(client, result, data)
             message = blocks.chart_message(result, file_id)
             if show_image(lambda: respond(response_type="ephemeral", replace_original=False, **message)):
@@ -241,10 +266,13 @@ class Delivery:
         respond: Respond | None,
     ) -> None:
         """After a public answer (`message`, already posted): its chart, and the CSV when the table is cut."""
-        png = self.charts.draw(result) if result.chart is not None else None
+        png = self.draw(result) if result.chart is not None else None
         cut_rows = bool(blocks.rows_note(result, shown_rows(message)))
         if png is not None or cut_rows:
-            self.background.submit(self._follow_public_answer, client, result, text, posted, png, cut_rows, respond)
+            after = time.monotonic() + ACK_HEAD_START
+            self.background.submit(
+                self._follow_public_answer, client, result, text, posted, png, cut_rows, respond, after
+            )
 
     def _follow_public_answer(
         self,
@@ -255,7 +283,9 @@ class Delivery:
         png: Future[bytes] | None,
         cut_rows: bool,
         respond: Respond | None,
+        after: float,
     ) -> None:
+        wait_until(after)
         if png is not None:
             with telling_on_failure(respond, "chart", "the answer is posted"):
                 self._post_chart(client, result, posted, png.result(timeout=CHART_SECONDS), respond)
@@ -315,6 +345,10 @@ class Delivery:
 
 
 # ---------------------------------------------------------------- Web API steps
+
+
+def wait_until(moment: float) -> None:
+    time.sleep(max(0.0, moment - time.monotonic()))
 
 
 def shown_rows(message: dict[str, Any]) -> int:

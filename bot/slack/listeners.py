@@ -12,17 +12,20 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, TimeoutError
+from concurrent.futures import Executor, Future, TimeoutError
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.config import Settings
-from bot.engine.answer import answer, run
-from bot.engine.commands import VERBS, Query, parse
+from bot.engine.answer import NotUnderstood, answer, run
+from bot.engine.commands import VERBS, Query
 from bot.engine.db import Database
+from bot.engine.interpret import read
 from bot.engine.result import Result
 from bot.errors import UserError
 from bot.render import blocks
@@ -41,10 +44,46 @@ from bot.slack.web import describe, is_slack_failure
 log = logging.getLogger("collab.slack")
 
 COMMAND = "/collab"
+ANSWERS_KEPT = 256  # Results remembered per web process (most are a few dozen rows)
 CANNOT_POST = (
     "I can't post in this conversation: I'm not a member and Slack gave me no other way in. "
     "Invite me with `/invite @collab`, or use `/collab … public` from here."
 )
+
+
+class Answers:
+    """The engine's answers, remembered per data version (a new build changes every key).
+
+    A question asked again, and the Share, CSV and Show SQL buttons (which carry the question, not
+    the answer), reuse the Result instead of querying again; the same question asked by several
+    people at once is answered once. Renderers never modify a Result. Failures are not kept.
+    """
+
+    def __init__(self, database: Database, size: int = ANSWERS_KEPT):
+        self.database = database
+        self.size = size
+        self._kept: OrderedDict[tuple[str, str], Future[Result]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, text: str) -> Result:
+        key = (text, self.database.data_version)  # raises the friendly DataUnavailable when there is no data
+        with self._lock:
+            kept = self._kept.get(key)
+            first = kept is None
+            if kept is None:
+                kept = self._kept[key] = Future()
+                while len(self._kept) > self.size:
+                    self._kept.popitem(last=False)
+            else:
+                self._kept.move_to_end(key)
+        if first:  # this thread answers; the others asking the same meanwhile wait for it
+            try:
+                kept.set_result(answer(text, self.database))
+            except BaseException as error:
+                with self._lock:
+                    self._kept.pop(key, None)
+                kept.set_exception(error)
+        return kept.result()
 
 
 class CollabListeners:
@@ -64,6 +103,7 @@ class CollabListeners:
         self.answers = answers
         self.state_store = state_store
         self.settings = settings
+        self.answer = Answers(database)
 
     def register(self, app: App) -> None:
         app.command(COMMAND)(self.answer_command)
@@ -83,12 +123,15 @@ class CollabListeners:
             ack()  # digest commands call Slack (members, time zones): answered at the response_url
             self.answer_digest_command(command, respond, client)
             return
-        try:
-            query = parse(text)
+        try:  # commands and plain English alike; what can't be read is refused in the ack itself
+            reading = read(text)
+            if reading.query is None:
+                raise NotUnderstood(reading)
         except UserError as error:
             ack(response_type="ephemeral", **blocks.error_message(error))
             return
-        pending = self.answers.submit(answer, text, self.database)
+        public = reading.query.public
+        pending = self.answers.submit(self.answer, text)
         try:
             result = pending.result(timeout=self.settings.ack_seconds)
         except TimeoutError:
@@ -99,7 +142,7 @@ class CollabListeners:
                     respond,
                     self.finish(pending, respond),
                     text,
-                    query.public,
+                    public,
                     user=user,
                     channel=channel,
                     in_ack=None,
@@ -112,7 +155,7 @@ class CollabListeners:
             log.exception("answering %r failed", text[:80])
             ack(response_type="ephemeral", **blocks.failure_message())
             return
-        self.deliver_command_answer(client, respond, result, text, query.public, user=user, channel=channel, in_ack=ack)
+        self.deliver_command_answer(client, respond, result, text, public, user=user, channel=channel, in_ack=ack)
 
     def finish(self, pending: Any, respond: Respond) -> Result | None:
         """A slow answer, once ready; None after telling the person why there is none."""
@@ -272,7 +315,7 @@ class CollabListeners:
     def answer_or_explain(self, text: str, respond: Respond) -> Result | None:
         """The Result for the text, or None after telling the person why there is none."""
         try:
-            return answer(text, self.database)
+            return self.answer(text)
         except UserError as error:
             self.delivery.respond_privately(respond, blocks.error_message(error))
             return None
