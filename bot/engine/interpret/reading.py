@@ -141,7 +141,7 @@ def analyse(raw: str) -> Analysis:
             target = analysis.subjects if name.kind == "country" else analysis.fields
         if name.code not in target:
             target.append(name.code)
-        if name.fuzzy:
+        if name.fuzzy and f"{name.typed} → {_display(name)}" not in analysis.corrected:
             analysis.corrected.append(f"{name.typed} → {_display(name)}")
     skeleton: list[str] = []
     i = 0
