@@ -10,6 +10,7 @@ Each test uses channels and users of its own, so the recorded calls of one test 
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sys
 import time
@@ -247,21 +248,40 @@ def test_a_mention_in_the_thread_follows_up_too(server: SlackServer, standin: Sl
     assert len(posts(standin, channel, thread)) == 2
 
 
-def test_a_follow_up_reaching_another_server_process_reads_the_same_thread(
-    server: SlackServer, standin: SlackStandIn, collab_db: Path
+def test_a_follow_up_reaching_another_server_reads_the_same_thread(
+    standin: SlackStandIn, collab_db: Path, state_url: str
 ) -> None:
-    """Two servers on one state database (like web processes behind a load balancer) share the thread."""
-    other = SlackServer(standin, collab_db, workers=1, state_url=server.state_url)
-    try:
-        other.wait_until_up()
+    """Two servers on one state database (SQLite, PostgreSQL), like web processes behind a load balancer."""
+    with contextlib.ExitStack() as running:
+        servers = []
+        for _ in range(2):  # one after the other: the second picks its port once the first has bound its own
+            started = SlackServer(standin, collab_db, workers=1, state_url=state_url)
+            running.callback(started.stop)
+            servers.append(started.wait_until_up())
+        first, second = servers
         channel, user = member_of(standin, "C"), new_id("U")
-        thread = mention_both_ways(server, channel, user, "who does Malaysia work with?")
+        thread = mention_both_ways(first, channel, user, "who does Malaysia work with?")
         wait_for_posts(standin, channel, thread, 1)
-        assert other.event(channel_message(channel, user, "and in computer vision?", thread_ts=thread)).status == 200
-        second = wait_for_posts(standin, channel, thread, 2)[1]
-        assert parse(read_as(second)).field == "cv"
-    finally:
-        other.stop()
+        assert second.event(channel_message(channel, user, "and in computer vision?", thread_ts=thread)).status == 200
+        answer = wait_for_posts(standin, channel, thread, 2)[1]
+        assert parse(read_as(answer)).field == "cv" and parse(read_as(answer)).countries == ("MYS",)
+        assert first.event(channel_message(channel, user, "since 2020 only", thread_ts=thread)).status == 200
+        third = wait_for_posts(standin, channel, thread, 3)[2]
+        assert (parse(read_as(third)).field, parse(read_as(third)).year_from) == ("cv", 2020)
+
+
+def test_chatter_in_a_thread_is_left_alone_unless_it_mentions_collab(
+    server: SlackServer, standin: SlackStandIn
+) -> None:
+    channel, user = member_of(standin, "C"), new_id("U")
+    thread = mention_both_ways(server, channel, user, "who does Malaysia work with?")
+    wait_for_posts(standin, channel, thread, 1)
+    server.event(channel_message(channel, new_id("U"), "thanks, interesting!", thread_ts=thread))
+    mention_both_ways(server, channel, user, "thanks!", thread_ts=thread)  # addressed to collab: it answers
+    (_, said) = wait_for_posts(standin, channel, thread, 2)
+    assert "anything to change" in said.body["text"]
+    time.sleep(0.5)
+    assert len(posts(standin, channel, thread)) == 2  # the reply to the room got none
 
 
 # ---------------------------------------------------------------- answered once, or not at all

@@ -112,11 +112,13 @@ def register(app: App, conversations: Conversations, store: Callable[[], Any]) -
     ) -> None:
         if ignored(payload, context.bot_user_id):
             return
+        place = direct_place(payload, context.team_id or "")
         conversations.converse(
-            direct_place(payload, context.team_id or ""),
+            place,
             payload.get("text", ""),
             client,
             context,
+            conversations.remembered(place),
             assistant=PaneCalls(set_status, set_title),
             in_assistant_pane="assistant_thread" in payload,  # Slack marks messages written in the pane
         )

@@ -6,7 +6,9 @@
 - A reply in a thread where collab answered, with or without a mention, and in a DM the next
   message, is read against that conversation's last question: "and in computer vision?" changes one
   slot of it. The last question lives in the state database (`conversation_threads`), so any web
-  process can take the follow-up; it is forgotten after a day (COLLAB_THREAD_HOURS).
+  process can take the follow-up; it is forgotten after a day (COLLAB_THREAD_HOURS). A channel
+  thread reply without a mention that reads as nothing (people talking among themselves) is left
+  alone.
 - Ignored: collab's own messages and other bots', edits, deletions and other message subtypes, and
   channel messages that neither mention collab nor reply in one of its threads. A repeated Events API
   delivery (the same event_id) is dropped before it gets here, by the request log in bot/slack/app.py.
@@ -41,6 +43,7 @@ from bot.render.mrkdwn import unescape_command
 from bot.slack.delivery import Conversation, Delivery, post_message
 from bot.slack.listeners import acknowledge
 from bot.slack.web import describe, is_slack_failure
+from bot.state.store import ConversationThread
 
 log = logging.getLogger("collab.slack.conversation")
 
@@ -132,7 +135,8 @@ class Conversations:
         if reason:
             log.debug("mention ignored: %s", reason)
             return
-        self.converse(mention_place(event, context.team_id or ""), event.get("text", ""), client, context)
+        place = mention_place(event, context.team_id or "")
+        self.converse(place, event.get("text", ""), client, context, self.remembered(place))
 
     def on_message(self, event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
         """DMs, and replies in channel threads collab answered in; everything else is left alone."""
@@ -140,7 +144,8 @@ class Conversations:
             return
         kind = event.get("channel_type")
         if kind == "im":
-            self.converse(direct_place(event, context.team_id or ""), event.get("text", ""), client, context)
+            place = direct_place(event, context.team_id or "")
+            self.converse(place, event.get("text", ""), client, context, self.remembered(place))
             return
         if kind not in CHANNEL_TYPES or not event.get("thread_ts"):
             return  # a channel message at the top: only a mention (its own event) is for collab
@@ -150,7 +155,9 @@ class Conversations:
         remembered = self.remembered(place)
         if remembered is None or remembered.command is None:
             return  # someone else's thread, or collab's answer there was forgotten
-        self.converse(place, event.get("text", ""), client, context, remembered=remembered)
+        # Not addressed to collab: people may be talking among themselves, so only a reply that reads
+        # as a change to the question (or offers commands) gets an answer; chatter gets no "I couldn't tell".
+        self.converse(place, event.get("text", ""), client, context, remembered, quiet_unless_read=True)
 
     def on_choice(self, body: dict[str, Any], action: dict[str, Any], respond: Respond, client: WebClient) -> None:
         """A command picked from the choices offered for a question: answer it where the choices were."""
@@ -177,26 +184,30 @@ class Conversations:
         raw_text: str,
         client: WebClient,
         context: BoltContext,
+        remembered: ConversationThread | None,
         *,
-        remembered: Any = None,
         assistant: AssistantThread | None = None,
         in_assistant_pane: bool = False,
+        quiet_unless_read: bool = False,
     ) -> None:
-        """Read the question (against the conversation's last one), answer it, and remember it."""
+        """Read the question (against the conversation's last one, `remembered`), answer it, and remember it.
+
+        assistant: the pane's status and title calls, used in assistant threads (`in_assistant_pane`,
+        or a thread remembered as one). quiet_unless_read: say nothing when the text reads as nothing.
+        """
         text = question_text(raw_text, context.bot_user_id)
-        remembered = remembered if remembered is not None else self.remembered(place)
         previous = self.previous_query(remembered)
-        pane = (
-            assistant
-            if assistant is not None and (in_assistant_pane or getattr(remembered, "assistant", False))
-            else None
-        )
+        in_pane = in_assistant_pane or (remembered is not None and remembered.assistant)
+        pane = assistant if in_pane else None
         try:
             reading = read(text, previous)
         except UserError as error:
             self.post(client, place, blocks.error_message(error))
             return
         if reading.query is None:
+            if quiet_unless_read and not reading.choices:
+                log.debug("thread reply in %s read as nothing: left alone", place.channel)
+                return
             self.post(client, place, blocks.choices_message(reading.understood, reading.choices))
             return
         if pane is not None:
@@ -249,7 +260,7 @@ class Conversations:
                 "could not reply in %s: %s", place.channel, describe(error), exc_info=not is_slack_failure(error)
             )
 
-    def remembered(self, place: Place) -> Any:
+    def remembered(self, place: Place) -> ConversationThread | None:
         """The conversation's record (last command, assistant pane), or None; None too if the database is down."""
         try:
             return self._store().thread(place.channel, place.memory_ts, max_age=self.memory)
@@ -273,7 +284,7 @@ class Conversations:
         store.forget_threads(before=store.clock() - self.memory)
 
     @staticmethod
-    def previous_query(remembered: Any) -> Query | None:
+    def previous_query(remembered: ConversationThread | None) -> Query | None:
         """The conversation's last Query, re-read from its canonical command (None if there is none)."""
         if remembered is None or not remembered.command:
             return None
