@@ -43,22 +43,23 @@ def main() -> int:
     cold_ms = (time.perf_counter() - started) * 1000
 
     rows = phrasings()
-    previous = {text: parse(before) if before else None for text, _, before in rows}
+    # the same words can follow different questions: keep each row's own previous Query
+    previous = [parse(before) if before else None for _, _, before in rows]
     # Per question, the median of its runs: the machine's other work shows up as one slow run, not as
     # a slow question.
-    runs: dict[str, list[float]] = {text: [] for text, _, _ in rows}
+    runs: list[list[float]] = [[] for _ in rows]
     for _ in range(args.runs):
-        for text, _, _ in rows:
+        for k, (text, _, _) in enumerate(rows):
             start = time.perf_counter()
-            read(text, previous[text])
-            runs[text].append((time.perf_counter() - start) * 1000)
-    per_question = {text: statistics.median(values) for text, values in runs.items()}
-    times = sorted(per_question.values())
-    slowest = max((ms, text) for text, ms in per_question.items())
+            read(text, previous[k])
+            runs[k].append((time.perf_counter() - start) * 1000)
+    per_question = [statistics.median(values) for values in runs]
+    times = sorted(per_question)
+    slowest = max(zip(per_question, (text for text, _, _ in rows), strict=True))
 
     right = 0
-    for text, expected, _ in rows:
-        reading = read(text, previous[text])
+    for k, (text, expected, _) in enumerate(rows):
+        reading = read(text, previous[k])
         if expected.startswith("choices:"):
             wanted = {c.strip() for c in expected.removeprefix("choices:").split("|") if c.strip()}
             right += reading.query is None and set(reading.choices) == wanted

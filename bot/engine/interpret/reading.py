@@ -128,7 +128,7 @@ def analyse(raw: str) -> Analysis:
         by_start[name.start] = name
         if name.kind == "word":
             continue
-        if name.kind == "country" and _excluded(words, name.start):
+        if name.kind in ("country", "group") and _excluded(words, name.start):
             analysis.excluded.append(name.code)
             continue
         if name.kind == "ambiguous":
@@ -172,7 +172,18 @@ def analyse(raw: str) -> Analysis:
     return analysis
 
 
-_EXCLUDING = ("besides", "except", "excluding", "other than", "apart from", "aside from", "not counting", "but not")
+_EXCLUDING = (
+    "besides",
+    "except",
+    "excluding",
+    "other than",
+    "apart from",
+    "aside from",
+    "not counting",
+    "but not",
+    "outside",
+    "outside of",
+)
 
 
 def _excluded(words: list[str], start: int) -> bool:
