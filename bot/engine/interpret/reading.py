@@ -617,7 +617,11 @@ def read(text: str, previous: Query | None = None) -> Reading:
     if previous is not None and previous.verb not in ("sql", "help") and _is_follow_up(analysis):
         if not analysis.said_anything():
             return Reading(None, "", (), "I didn't find anything to change in the last question.", False)
-        return _follow_up(analysis, previous)
+        reading = _follow_up(analysis, previous)
+        if reading.query is not None and replace(reading.query, text="") == replace(previous, text=""):
+            # "great, Malaysia is interesting" under `partners Malaysia`: talk, not a new question
+            return Reading(None, "", (), "That changes nothing in the last question.", False)
+        return reading
     if not analysis.said_anything():
         why = problem or _LOST
         return Reading(None, "", (), why, False)

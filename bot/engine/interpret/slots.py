@@ -178,13 +178,12 @@ def find_metric(text: str, slots: Slots) -> str:
 
 _PARTIAL_YEARS = r"(?:the )?(?:incomplete|partial|unfinished|recent|latest) (?:years?|data)"
 _LEAVE_OUT = r"(?:exclude|excluding|without|ignore|ignoring|skip|drop|no|not the|minus)"
+# Only explicit asks: "I'll share this with the team" in a thread is talk, not an option.
 _PUBLIC = (
     r"make it public",
-    r"post (?:it |this |that )?(?:in|to) (?:the )?channel",
     r"public(?:ly)?",
-    r"for (?:the )?(?:whole )?(?:channel|team|everyone)",
-    r"share (?:it |this |that )?(?:with|in|to) (?:the )?(?:channel|team|everyone)",
-    r"in (?:the )?channel",
+    r"post (?:it |this |that )?(?:in|to) (?:the )?channel",
+    r"share (?:it |this |that )(?:with|in|to) (?:the )?channel",
 )
 _OTHER_RULES = tuple(
     (re.compile(pattern), name, value)
@@ -214,7 +213,13 @@ _OTHER_RULES = tuple(
 )
 
 
+_POST_IN_CHANNEL = re.compile(r"\b(?:in|to) (?:the |this )?channel\b")
+
+
 def find_options(text: str, slots: Slots, *, about_data: bool) -> str:
+    if re.search(r"\b(?:post|share)\b", text) and (match := _POST_IN_CHANNEL.search(text)) is not None:
+        slots.public = True  # "post Malaysia's partners in the channel"
+        text = _blank(text, match)
     for pattern, name, value in _OTHER_RULES:
         if name == "source" and about_data:
             continue  # "where does ETO's data come from" asks about the source, it doesn't pick one
