@@ -91,7 +91,7 @@ def main() -> int:
     base = next_monday_9(datetime.now(UTC))
     store = Store(server.state_url)
     digest_channels = [new_id("C"), new_id("C")]
-    for channel, countries in zip(digest_channels, (["MYS"], [])):
+    for channel, countries in zip(digest_channels, (["MYS"], []), strict=True):
         owner = new_id("U")
         standin.members[channel] = [owner]
         store.add_subscription(

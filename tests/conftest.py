@@ -20,6 +20,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+# The Slack tests' fixtures (the stand-in for Slack, the real server, its database), for every module.
+pytest_plugins = ["conftest_slack"]
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
 ETO_DIR = DATA / "eto"

@@ -1,9 +1,11 @@
 """Fixtures and helpers for the Slack tests: a built database, the stand-in, the real server.
 
 The server runs as a subprocess (`python -m bot.cli serve`, gunicorn and all), talking to the
-stand-in for Slack's Web API; tests send it real signed requests. Import what a test module uses:
+stand-in for Slack's Web API; tests send it real signed requests. tests/conftest.py loads this
+module as a pytest plugin, so its fixtures (`collab_db`, `standin`, `server`, `answer_for`) are
+there for every test without an import; import only the helpers a module uses:
 
-    from conftest_slack import collab_db, standin, server, SlackServer  # noqa: F401  (fixtures)
+    from conftest_slack import SlackServer, new_id
 """
 
 from __future__ import annotations
@@ -29,9 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from slack_standin import BOT_USER, SlackStandIn, unescaped_markup  # noqa: E402
+from slack_standin import BOT_USER, SlackStandIn, unescaped_markup
 
 ROOT = Path(__file__).resolve().parents[1]
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
@@ -346,12 +346,13 @@ PAYLOAD_METHODS = ("ack", "response", "chat.postMessage", "chat.postEphemeral", 
 
 
 @pytest.fixture(autouse=True)
-def payloads_are_escaped(standin: SlackStandIn) -> Iterator[None]:
-    """After each test: every message the server sent meanwhile has its `&`, `<`, `>` escaped in mrkdwn.
-
-    Import it into a Slack test module (with the other fixtures) and it checks every test there;
-    late arrivals from one test are checked with the next.
-    """
+def payloads_are_escaped(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After each test that talks to the stand-in: every message sent meanwhile has its `&`, `<`, `>`
+    escaped in mrkdwn. Late arrivals from one test are checked with the next."""
+    if "standin" not in request.fixturenames:  # not a Slack test: nothing to check
+        yield
+        return
+    standin: SlackStandIn = request.getfixturevalue("standin")
     first = len(standin.calls)
     yield
     with standin._condition:

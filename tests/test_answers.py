@@ -58,7 +58,7 @@ def _ask(db, text: str):
 
 
 def _by_code(frame: pd.DataFrame, code_column: str, value_column: str) -> dict[str, object]:
-    return dict(zip(frame[code_column], frame[value_column]))
+    return dict(zip(frame[code_column], frame[value_column], strict=True))
 
 
 def _missing(value) -> bool:
@@ -246,7 +246,7 @@ def test_us_uk_computer_vision_counted_once_not_lost(db, eto):
     ]
     assert len(rows) == 11
     frame = _ask(db, "pair UK USA in cv").frame
-    assert dict(zip(frame["year"], frame["joint_articles"])) == dict(rows)
+    assert dict(zip(frame["year"], frame["joint_articles"], strict=True)) == dict(rows)
     partners = _ask(db, "partners UK in cv limit 100").frame
     assert _by_code(partners, "partner_code", "joint_articles")["USA"] == sum(n for _, n in rows)
     count = _ask(
@@ -639,7 +639,9 @@ def test_any_well_formed_command_answers_or_explains(db, parts):
 def test_compare_summary_names_each_country_once_as_in_a_sentence(db):
     summary = answer("compare USA Kosovo", db).summary
     assert summary.startswith("Of the United States and Kosovo, the United States had the most")
-    assert summary.endswith("Kosovo is not in ETO Cross-Border Tech Research Metrics at all (absent, not under the floor).")
+    assert summary.endswith(
+        "Kosovo is not in ETO Cross-Border Tech Research Metrics at all (absent, not under the floor)."
+    )
     assert "the United States, Kosovo" not in summary
 
 

@@ -133,7 +133,7 @@ def test_json_has_exactly_the_documented_keys(runs, eto):
     assert data["data_version"] and "FROM partner_links" in data["sql"]
     assert "$subject" in data["sql"] and "MYS" not in data["sql"]  # user values are bound, never inlined
     assert data["params"]["subject"] == "MYS"
-    rows = {row[0]: dict(zip(data["columns"], row)) for row in data["rows"]}
+    rows = {row[0]: dict(zip(data["columns"], row, strict=True)) for row in data["rows"]}
     assert rows["China"]["joint_articles"] == eto.partners("Malaysia", "ai", eto.years("ai"))["China"]
     assert isinstance(rows["China"]["partner_share"], float)
     assert any("Source:" in note for note in data["notes"])

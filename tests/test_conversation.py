@@ -6,33 +6,22 @@ and bots, edits and other people's threads are left alone.
 Each test uses channels and users of its own, so the recorded calls of one test never mix with another's.
 """
 
-# ruff: noqa: F811  (the fixtures imported from conftest_slack are test arguments of the same names)
-
 from __future__ import annotations
 
 import contextlib
 import re
-import sys
 import time
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from conftest_slack import (  # noqa: E402,F401  (fixtures)
-    SlackServer,
-    answer_for,
-    collab_db,
-    new_id,
-    server,
-    standin,
-)
-from slack_standin import BOT_USER, Call, SlackStandIn  # noqa: E402
+from conftest_slack import SlackServer, new_id
+from slack_standin import BOT_USER, Call, SlackStandIn
 
-from bot.engine.commands import parse  # noqa: E402
-from bot.render import blocks  # noqa: E402
-from bot.slack.conversation import ignored, question_text  # noqa: E402
+from bot.engine.commands import parse
+from bot.render import blocks
+from bot.slack.conversation import ignored, question_text
 
 MENTION = f"<@{BOT_USER}>"
 RETRY = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}

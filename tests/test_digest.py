@@ -302,7 +302,7 @@ def _subscribe(
     countries=("MYS",),
     field: str = "ai",
     quiet: bool = False,
-    created: datetime = utc(2026, 11, 25),
+    created: datetime = datetime(2026, 11, 25, tzinfo=UTC),
 ) -> Subscription:
     return store.add_subscription(
         channel_id=channel,
@@ -925,7 +925,8 @@ class Served:
                 break
             except OSError:
                 if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"collab serve did not start:\n{log_path.read_text(errors='replace')[-3000:]}")
+                    log = log_path.read_text(errors="replace")[-3000:]
+                    raise RuntimeError(f"collab serve did not start:\n{log}") from None
                 time.sleep(0.1)
 
     def command(self, text: str, *, channel: str, user: str) -> tuple[int, float, str]:

@@ -17,23 +17,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 import time
 from pathlib import Path
 
+from conftest_slack import SlackServer, is_answer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from conftest_slack import (  # noqa: E402,F401  (fixtures)
-    SlackServer,
-    collab_db,
-    is_answer,
-    payloads_are_escaped,
-    server,
-    standin,
-)
-from slack_standin import Call, SlackStandIn, unescaped_markup  # noqa: E402
+from slack_standin import Call, SlackStandIn, unescaped_markup
 
 from bot.engine.commands import VERB_ALIASES, VERBS
 

@@ -267,7 +267,7 @@ def test_malaysia_partners_answer(fresh_db, sample):
         result = answer("partners Malaysia source openalex in all", db)
     finally:
         db.close()
-    assert dict(zip(result.frame["partner_code"], result.frame["joint_articles"])) == expected
+    assert dict(zip(result.frame["partner_code"], result.frame["joint_articles"], strict=True)) == expected
     assert "fractional_articles" not in result.frame.columns
     assert result.frame.iloc[0]["partner_share"] == pytest.approx(2 / 3)  # Malaysia has 3 articles
     notes = " ".join(result.notes)
@@ -294,7 +294,7 @@ def test_fractional_ranking_differs_from_full_count(fresh_db, sample):
         db.close()
     assert full.frame.iloc[0]["partner_code"] == "IND"
     assert fractional.frame.iloc[0]["partner_code"] == "JPN"
-    values = dict(zip(fractional.frame["partner_code"], fractional.frame["fractional_articles"]))
+    values = dict(zip(fractional.frame["partner_code"], fractional.frame["fractional_articles"], strict=True))
     assert values["JPN"] == pytest.approx(1.0) and values["IND"] == pytest.approx(2 / 3)
     assert "Ranked by fractional count." in fractional.notes
     assert fractional.chart.y == "fractional_articles"
@@ -310,7 +310,7 @@ def test_top_by_international_share_is_exact(fresh_db, sample):
             answer("top by international", db)
     finally:
         db.close()
-    shares = dict(zip(result.frame["country_code"], result.frame["international_share"]))
+    shares = dict(zip(result.frame["country_code"], result.frame["international_share"], strict=True))
     years = range(result.params["year_from"], result.params["year_to"] + 1)  # the years the pairs cover
     for country, share in shares.items():
         articles = sum(n for (c, y), n in expected.articles.items() if c == country and y in years)
@@ -347,12 +347,17 @@ def test_field_mapping_on_the_sample(fresh_db, sample):
 
 def test_field_mapping_rules(fresh_db, sample):
     base = {**sample[0], "concepts": [], "topics": [], "keywords": []}
-    concept = lambda cid, score: {"id": f"https://openalex.org/{cid}", "display_name": "x", "score": score}  # noqa: E731
-    topic = lambda tid, sub: {
-        "id": f"https://openalex.org/{tid}",
-        "display_name": "Something",  # noqa: E731
-        "subfield": {"id": f"https://openalex.org/subfields/{sub}"},
-    }
+
+    def concept(cid: str, score: float) -> dict:
+        return {"id": f"https://openalex.org/{cid}", "display_name": "x", "score": score}
+
+    def topic(tid: str, sub: str) -> dict:
+        return {
+            "id": f"https://openalex.org/{tid}",
+            "display_name": "Something",
+            "subfield": {"id": f"https://openalex.org/subfields/{sub}"},
+        }
+
     cases = {
         "W910000001": ({"concepts": [concept("C154945302", 0.4)]}, {"ai"}),
         "W910000002": ({"concepts": [concept("C154945302", 0.29)]}, set()),
@@ -368,7 +373,7 @@ def test_field_mapping_rules(fresh_db, sample):
     works = [
         _with_countries(base, wid, ["MY", "SG"], "2025-01-01T00:00:00", **extra) for wid, (extra, _) in cases.items()
     ]
-    for work, (_, fields) in zip(works, cases.values()):
+    for work, (_, fields) in zip(works, cases.values(), strict=True):
         assert fields_for(work) == fields  # the documented Python twin agrees with the cases
     _ingest(fresh_db, _write_works(fresh_db.parent / "in" / "fields.jsonl", works), all_works=True)
     stored = defaultdict(set)
@@ -755,14 +760,17 @@ def test_cli_ingest_and_ask(fresh_db, tmp_path):
 
 def test_cli_corrupt_line_and_strict(fresh_db, tmp_path):
     env = {**os.environ, "COLLAB_DB": str(fresh_db)}
-    run = lambda *args: subprocess.run(
-        [sys.executable, "-m", "bot.cli", "ingest", "openalex", *args],  # noqa: E731
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=120,
-    )
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "bot.cli", "ingest", "openalex", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=120,
+        )
+
     before = fresh_db.read_bytes()
     strict = run(str(CORRUPT), "--strict")
     assert strict.returncode != 0

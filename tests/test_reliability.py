@@ -20,24 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from conftest_slack import (  # noqa: E402,F401  (fixtures)
-    ROOT,
-    SlackServer,
-    ack_payload,
-    answer_for,
-    answer_to,
-    answers_to,
-    collab_db,
-    http,
-    is_answer,
-    is_chart,
-    new_id,
-    payloads_are_escaped,
-    server,
-    standin,
-)
-from slack_standin import Call, SlackStandIn  # noqa: E402
+from conftest_slack import ROOT, SlackServer, ack_payload, answer_to, answers_to, http, is_answer, is_chart, new_id
+from slack_standin import Call, SlackStandIn
 
 FAILURE_TEXTS = ("Something went wrong on my side", "Traceback")
 

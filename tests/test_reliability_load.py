@@ -10,20 +10,9 @@ scales the time budgets (e.g. 2 on a slow shared CI machine); the exactly-once c
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from conftest_slack import (  # noqa: E402,F401  (fixtures)
-    LOAD_COMMANDS,
-    SlackServer,
-    burst,
-    collab_db,
-    payloads_are_escaped,
-    server,
-    standin,
-)
-from slack_standin import SlackStandIn  # noqa: E402
+from conftest_slack import LOAD_COMMANDS, SlackServer, burst
+from slack_standin import SlackStandIn
 
 IN_FLIGHT = 50
 SLACK = float(os.environ.get("COLLAB_LOAD_SLACK", "1"))

@@ -7,23 +7,19 @@ Blocks are checked against Slack's limits directly and through slack_sdk's own B
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
+from slack_standin import MAX_BLOCK_TEXT, block_text_length, unescaped_markup
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from conftest_slack import answer_for, collab_db  # noqa: E402,F401  (fixtures)
-from slack_standin import MAX_BLOCK_TEXT, block_text_length, unescaped_markup  # noqa: E402
-
-from bot.engine.commands import VERBS  # noqa: E402
-from bot.engine.result import ChartSpec, Result  # noqa: E402
-from bot.errors import UserError  # noqa: E402
-from bot.render import blocks  # noqa: E402
-from bot.render.mrkdwn import escape, unescape_command  # noqa: E402
+from bot.engine.commands import VERBS
+from bot.engine.result import ChartSpec, Result
+from bot.errors import UserError
+from bot.render import blocks
+from bot.render.mrkdwn import escape, unescape_command
 
 ROOT = Path(__file__).resolve().parents[1]
 BLOCKKIT_DIR = ROOT / "docs" / "blockkit"

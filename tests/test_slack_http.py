@@ -17,20 +17,8 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from conftest_slack import (  # noqa: E402,F401  (fixtures)
-    SlackServer,
-    answer_for,
-    collab_db,
-    http,
-    new_id,
-    payloads_are_escaped,
-    server,
-    sign,
-    standin,
-)
-from slack_standin import Call, SlackStandIn  # noqa: E402
+from conftest_slack import SlackServer, http, new_id, sign
+from slack_standin import Call, SlackStandIn
 
 AI_CSV = Path(__file__).resolve().parents[1] / "data" / "eto" / "cross-border" / "Artificial intelligence.csv"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -101,7 +101,7 @@ def _draw_bars(ax: Axes, result: Result) -> list[str]:
     ax.barh(positions, values.fillna(0), color=BAR_COLOUR, height=0.7)
     ax.set_yticks(positions, labels)
     ax.invert_yaxis()  # first row of the frame at the top
-    for pos, value in zip(positions, values):
+    for pos, value in zip(positions, values, strict=True):
         text = "n/a" if _missing(value) else fmt(value)
         ax.annotate(
             text,
@@ -152,7 +152,7 @@ def _draw_lines(ax: Axes, result: Result) -> list[str]:
         frame["_series"], names = "", [""]
 
     colours = matplotlib.colormaps["tab10"].colors  # colour-blind-safe categorical palette
-    for colour, name in zip(colours, names):
+    for colour, name in zip(colours, names, strict=False):  # at most 10 series
         rows = frame[frame["_series"] == name]
         x, y, inc = rows["_x"], rows["_y"], rows["_incomplete"]
         # The dashed line runs through every point; the solid line drawn on top hides it

@@ -70,7 +70,7 @@ def text_table(result: Result, max_width: int = 48) -> str:
         return "(no rows)"
     if len(rows) == 1 and len(columns) > 4:
         width = max(len(_heading(c)) for c in columns)
-        return "\n".join(f"{_heading(c):<{width}}  {v}" for c, v in zip(columns, rows[0]))
+        return "\n".join(f"{_heading(c):<{width}}  {v}" for c, v in zip(columns, rows[0], strict=True))
     cells = [[_heading(c) for c in columns]] + rows
     numeric = [all(_looks_numeric(r[i]) for r in cells[1:]) for i in range(len(columns))]
     wrapped = [[textwrap.wrap(v, max_width) or [""] for v in row] for row in cells]

@@ -127,7 +127,7 @@ def _warm_up(database: Database) -> None:
 
     matplotlib.font_manager.fontManager.findfont("DejaVu Sans")
     try:
-        database.data_version  # opens the connection; /healthz reports any problem
+        _ = database.data_version  # opens the connection; /healthz reports any problem
     except DataUnavailable as error:
         log.warning("database unavailable at start: %s", error.message)
 

@@ -431,8 +431,8 @@ class Store:
                     d.attempts < max_attempts,
                     or_(
                         and_(d.status == "claimed", d.claimed_at < cutoff),
-                        and_(d.status == "failed", d.retryable == True),
-                    ),  # noqa: E712
+                        and_(d.status == "failed", d.retryable.is_(True)),
+                    ),
                 )
                 .values(status="claimed", claimed_at=stamp, attempts=d.attempts + 1, retryable=False)
             )

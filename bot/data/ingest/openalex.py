@@ -306,17 +306,17 @@ def _read_all(con, files, workdir, report, all_works, strict, progress, chunk_by
         for index, path in enumerate(files):
             size = path.stat().st_size
             per_byte = _works_per_byte(path) if progress else 0.0
-            if not _ingest_file(
-                con,
-                index,
-                path,
-                report,
-                all_works,
-                progress,
-                lambda share: show(
-                    done + int(share * size), report.works_read + int(share * size * per_byte), path.name
-                ),
-            ):
+
+            # Progress callbacks for this file (defaults bind this iteration's values).
+            def scanned(
+                share: float, done: int = done, size: int = size, rate: float = per_byte, name: str = path.name
+            ) -> None:
+                show(done + int(share * size), report.works_read + int(share * size * rate), name)
+
+            def read_to(position: int, done: int = done, name: str = path.name) -> None:
+                show(done + position, report.works_read, name)
+
+            if not _ingest_file(con, index, path, report, all_works, progress, scanned):
                 _ingest_file_in_chunks(
                     con,
                     index,
@@ -326,7 +326,7 @@ def _read_all(con, files, workdir, report, all_works, strict, progress, chunk_by
                     all_works,
                     strict,
                     chunk_bytes,
-                    lambda position: show(done + position, report.works_read, path.name),
+                    read_to,
                 )
             done += size
             report.bytes += size
@@ -524,7 +524,7 @@ def _parse_line_by_line(con: duckdb.DuckDBPyConnection, chunk: Chunk, report: In
                CASE WHEN json_valid(line) AND json_type(line) = 'OBJECT' THEN TRY(json_transform(line, '{_STRUCTURE}')) END AS w
         FROM lines""")
     con.execute("DROP TABLE lines")
-    for i, line, valid, kind, ok in con.execute(
+    for i, line, valid, kind, _transformed in con.execute(
         "SELECT i, line, valid, type, w IS NOT NULL FROM classified WHERE NOT valid OR type <> 'OBJECT' OR w IS NULL ORDER BY i"
     ).fetchall():
         if not valid:
