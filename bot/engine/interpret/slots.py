@@ -116,7 +116,7 @@ _AFFINITY = (
     r"association strength",
     r"relative to (?:their |its |the )?(?:sizes?|volume)",
     r"normali[sz](?:ed|e|ing|ation)",
-    r"adjusted (?:for|by) (?:size|volume)",
+    r"(?:weighted|scaled|adjusted|corrected|controlled) (?:by|for|to) (?:their |its |the )?(?:sizes?|volume)",
     r"size[- ]adjusted",
     r"controlling for size",
     r"(?:more|less) than expected",
