@@ -203,6 +203,16 @@ def test_direct_message_is_answered_in_the_dm_and_the_next_one_follows_up(
     assert_answers(second, read_as(second), answer_for)
 
 
+def test_a_question_that_cant_be_answered_gets_the_reason_where_it_was_asked(
+    server: SlackServer, standin: SlackStandIn
+) -> None:
+    dm = member_of(standin, "D")
+    server.event(direct_message(dm, new_id("U"), "sql SELECT * FROM no_such_table"))
+    (said,) = wait_for_posts(standin, dm, None, 1)
+    assert said.body["text"].startswith(":thinking_face:") and "no_such_table" in said.body["text"]
+    assert not any(b["type"] == "table" for b in said.json_field("blocks"))
+
+
 def test_three_follow_ups_in_a_thread_each_change_one_slot(
     server: SlackServer, standin: SlackStandIn, answer_for
 ) -> None:

@@ -25,7 +25,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
@@ -169,12 +169,13 @@ class Conversations:
         place = Place(channel, thread, thread or "", (body.get("team") or {}).get("id", ""), user)
         with contextlib.suppress(Exception):  # the choices become a note of what was picked
             respond(replace_original=True, text=f"<@{user}> picked `{blocks.escape(command)}`.")
-        try:
-            query = parse(command)
-        except UserError as error:
-            self.post(client, place, blocks.error_message(error))
-            return
-        self.answer(client, place, query, command, read_as="")
+        with self.replying_on_failure(client, place):
+            try:
+                query = parse(command)
+            except UserError as error:
+                self.post(client, place, blocks.error_message(error))
+                return
+            self.answer(client, place, query, command, read_as="")
 
     # ------------------------------------------------------------ one turn of a conversation
 
@@ -199,22 +200,19 @@ class Conversations:
         previous = self.previous_query(remembered)
         in_pane = in_assistant_pane or (remembered is not None and remembered.assistant)
         pane = assistant if in_pane else None
-        try:
+        with self.replying_on_failure(client, place, pane):
             reading = read(text, previous)
-        except UserError as error:
-            self.post(client, place, blocks.error_message(error))
-            return
-        if reading.query is None:
-            if quiet_unless_read and not reading.choices:
-                log.debug("thread reply in %s read as nothing: left alone", place.channel)
+            if reading.query is None:
+                if quiet_unless_read and not reading.choices:
+                    log.debug("thread reply in %s read as nothing: left alone", place.channel)
+                    return
+                self.post(client, place, blocks.choices_message(reading.understood, reading.choices))
                 return
-            self.post(client, place, blocks.choices_message(reading.understood, reading.choices))
-            return
-        if pane is not None:
-            if previous is None:  # the first question names the thread in the assistant pane
-                call_quietly(pane.title, blocks.cut(text, 120))
-            call_quietly(pane.status, "is looking through the data…")
-        self.answer(client, place, reading.query, reading.command, read_as=read_as_line(reading), pane=pane)
+            if pane is not None:
+                if previous is None:  # the first question names the thread in the assistant pane
+                    call_quietly(pane.title, blocks.cut(text, 120))
+                call_quietly(pane.status, "is looking through the data…")
+            self.answer(client, place, reading.query, reading.command, read_as=read_as_line(reading), pane=pane)
 
     def answer(
         self,
@@ -226,14 +224,11 @@ class Conversations:
         read_as: str,
         pane: AssistantThread | None = None,
     ) -> None:
-        """Run the query, post the answer (table, buttons) and its chart, and remember the command."""
-        try:
-            result = run(query, self.database)
-        except UserError as error:
-            self.post(client, place, blocks.error_message(error))
-            if pane is not None:
-                call_quietly(pane.status, "")
-            return
+        """Run the query, post the answer (table, buttons) and its chart, and remember the command.
+
+        Raises the UserError of a query that can't be answered (replying_on_failure tells the person).
+        """
+        result = run(query, self.database)
         # Remembered before it is posted: a reply to the answer may arrive as soon as it shows.
         self.remember(place, command)
         result.read_as = read_as
@@ -250,6 +245,23 @@ class Conversations:
             self.remember(Place(place.channel, posted.ts, posted.ts, place.team, place.user), command)
 
     # ------------------------------------------------------------ Slack and the memory
+
+    @contextlib.contextmanager
+    def replying_on_failure(
+        self, client: WebClient, place: Place, pane: AssistantThread | None = None
+    ) -> Iterator[None]:
+        """A friendly error for input that can't be answered; for a failure of ours, say so rather than go quiet."""
+        try:
+            yield
+            return
+        except UserError as error:
+            message = blocks.error_message(error)
+        except Exception:
+            log.exception("answering in %s failed", place.channel)
+            message = blocks.failure_message()
+        self.post(client, place, message)
+        if pane is not None:
+            call_quietly(pane.status, "")  # a posted answer would have cleared it
 
     def post(self, client: WebClient, place: Place, message: dict[str, Any]) -> None:
         """A short reply in the conversation (what was understood, an error); logged when Slack refuses it."""
