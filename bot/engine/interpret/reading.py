@@ -479,6 +479,10 @@ def _fresh(analysis: Analysis, problem: str = "") -> Reading:
     if not ranked and problem:
         # The text was a command with a mistake ("pair China China"): the parser's reason is the answer.
         return Reading(None, "", (), problem, False)
+    if not ranked and n == 1:
+        # "Malaysia" alone: its partners, its profile, or what is growing? Ask rather than guess.
+        options = [_query(v, countries, analysis) for v in ("partners", "profile", "rising")]
+        return _not_understood(analysis, options, f"What would you like to know about {_subject_name(countries[0])}?")
     verb = ranked[0] if ranked else _default_verb(countries, analysis.among)
     if verb is None:
         return _unplaceable(analysis)

@@ -21,7 +21,7 @@ _POLITE_PHRASES = (
     r"i'?d like to know|i would like to know|i want to know|i wonder|i'?m wondering|i was wondering|wondering",
     # "can you" is politeness, except in "what can you do" and at the end
     r"(?:can|could|would|will) (?:you|u)\b(?! (?:do|answer|help|tell me about (?:the|this|your) data)\b)(?!\s*$)",
-    r"do you know|let me know|tell me|show me|give me|i need|i want|quickly|real quick",
+    r"do you know(?! about)|let me know|tell me(?! about)|show me|give me|i need|i want|quickly|real quick",
     r"for me|for a brief|for a report|if possible|if you can|if you could|maybe|perhaps|actually|basically",
 )
 _POLITE = re.compile(rf"\b(?:{'|'.join(_POLITE_PHRASES)})\b")

@@ -237,6 +237,7 @@ CUES: dict[str, tuple[tuple[int, tuple[str, ...]], ...]] = {
                 r"\bkey (figures|facts|numbers|stats)\b",
             ),
         ),
+        (1, (r"\bpublish(es|ed|ing)?\b(?! with)", r"\bproduc(e|es|ed|ing)\b")),
         (
             2,
             (
@@ -245,7 +246,9 @@ CUES: dict[str, tuple[tuple[int, tuple[str, ...]], ...]] = {
                 r"\bhow (is|does) X (do|doing|fare|perform)\w*\b",
                 r"\bhow (big|active|strong|good|large) is\b",
                 r"\bai activity\b",
-                r"\bhow many (ai )?(papers|articles|publications)\b",
+                r"\bhow many (F )?(papers|articles|publications)\b",
+                r"\bwhat('s| is| are) X\b.*\blike\b",
+                r"\b(numbers|metrics|indicators|output|activity)\b",
                 r"(?<!what )(?<!how )\babout X\b",
             ),
         ),
