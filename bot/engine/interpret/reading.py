@@ -338,8 +338,9 @@ def _ranked(analysis: Analysis, subjects: Sequence[str]) -> list[str]:
 # ------------------------------------------------------------------ building the Query
 
 
-# Verbs whose answer shows every measure side by side: "what share…" or "relative to size" asks
-# for a column they already have, not for a ranking.
+# Verbs whose answer shows every measure side by side: "what share…" or "relative to size" in a
+# question asks for a column they already have, not for a ranking. (In a follow-up, "rank by
+# affinity" is the whole request, so it is kept, and refused with what works instead.)
 _FIXED_COLUMNS = frozenset({"pair", "fields", "profile", "rising", "about", "help"})
 
 
@@ -366,7 +367,7 @@ def _query(verb: str, subjects: Sequence[str], analysis: Analysis, base: Query |
         changes["complete_only"] = False  # growth always uses complete years; saying so changes nothing
     if s.limit is not None:
         changes["limit"] = s.limit
-    if s.metric is not None and verb not in _FIXED_COLUMNS:
+    if s.metric is not None and (verb not in _FIXED_COLUMNS or base is not None):
         # "relative to size" for a ranking of countries is links per article (affinity is a pair's)
         changes["metric"] = "share" if verb == "top" and s.metric == "affinity" and s.size_words else s.metric
     if s.count is not None:
@@ -382,12 +383,20 @@ def _query(verb: str, subjects: Sequence[str], analysis: Analysis, base: Query |
 
 
 def _checked(query: Query) -> tuple[Query | None, str, str]:
-    """Re-parse the canonical command: (query, command, "") or (None, command, the parser's reason)."""
+    """Re-parse the canonical command and check its options against its verb, as answering will:
+    (query, command, "") or (None, command, the reason it can't be answered)."""
     command = canonical(query)
     try:
-        return commands.parse(command), command, ""
+        return commands.check(commands.parse(command)), command, ""
     except UserError as error:
         return None, command, error.message
+
+
+def _other_verbs(query: Query) -> tuple[str, ...]:
+    """The same question with the verbs that take its subjects and every option it asks for."""
+    verbs = ("partners", "pair", "compare", "fields", "profile", "rising", "top", "pairs")
+    options = [replace(query, verb=v) for v in verbs if v != query.verb and _valid(v, query.countries)]
+    return _choices(options)
 
 
 def _choices(options: list[Query]) -> tuple[str, ...]:
@@ -423,10 +432,10 @@ def _summary(analysis: Analysis) -> str:
     return ", ".join(parts)
 
 
-def _reading(query: Query, analysis: Analysis, *, alternatives: Sequence[Query] = ()) -> Reading:
+def _reading(query: Query, analysis: Analysis) -> Reading:
     checked, command, problem = _checked(query)
     if checked is None:
-        return Reading(None, "", _choices(list(alternatives)), f"I read `{command}`, but: {problem}", False)
+        return Reading(None, "", _other_verbs(query), f"I read `{command}`, but: {problem}", False)
     understood = f"I read this as `{command}`" + (f" ({_summary(analysis)})." if _summary(analysis) else ".")
     return Reading(checked, command, (), understood, False)
 
@@ -542,8 +551,8 @@ def _follow_up(analysis: Analysis, previous: Query) -> Reading:
     ranked = _ranked(analysis, countries)
     if adds:
         verb = "compare"
-    elif ranked and analysis.strongest[ranked[0]] >= 2:
-        verb = ranked[0]
+    elif ranked and analysis.strongest[ranked[0]] >= (3 if ranked[0] == "top" else 2):
+        verb = ranked[0]  # ("top 20" in a thread asks for more rows, not for `top`)
     elif _valid(previous.verb, countries):
         verb = previous.verb
     elif joins and n == 2:
@@ -602,8 +611,8 @@ def _canonical_attempt(text: str) -> tuple[Query | None, str]:
 
 
 def _changes_previous(query: Query, previous: Query) -> bool:
-    """A bare `top …` command (no group) in a thread about a country means "change the last answer"."""
-    return query.verb == "top" and query.group is None and bool(previous.countries or previous.group)
+    """A bare `top 20` or `rank by affinity` in a thread changes the last answer's rows or order."""
+    return query.verb == "top" and query.group is None and previous.verb not in ("about", "help", "sql")
 
 
 def read(text: str, previous: Query | None = None) -> Reading:
