@@ -1,4 +1,4 @@
-"""The published tables: what `sql` may read and what `about` describes. One list, used by both."""
+"""The published tables and functions: what `sql` may read and call, and what `about` describes."""
 
 from __future__ import annotations
 
@@ -189,3 +189,55 @@ PUBLISHED: tuple[Table, ...] = (
 )
 
 ALLOWED_TABLES: frozenset[str] = frozenset(table.name for table in PUBLISHED)
+
+# The functions typed SQL may call, as DuckDB's parser names them (operators included: `a + b` is the
+# function "+"). An allowlist: a function that is not here is refused by name, so nothing that reads
+# files, reveals settings, plans a string as SQL or makes data out of nothing (generate_series,
+# repeat, printf, lpad, ...) gets through by being new or unlisted. Every output here is bounded by
+# its inputs: no function multiplies a string or a list by a number the caller chooses.
+FUNCTION_GROUPS: dict[str, tuple[str, ...]] = {
+    "operators": ("+", "-", "*", "/", "//", "%", "^", "**", "||", "~~", "!~~", "~~*", "!~~*", "~~~"),
+    "arithmetic": (
+        "abs", "ceil", "ceiling", "floor", "round", "trunc", "sign", "sqrt", "cbrt", "exp", "ln", "log",
+        "log10", "log2", "pow", "power", "mod", "greatest", "least", "nullif", "isnan", "isinf", "isfinite",
+        "even", "gcd", "lcm",
+    ),
+    "strings": (
+        "lower", "upper", "lcase", "ucase", "length", "len", "char_length", "character_length", "strlen",
+        "substr", "substring", "left", "right", "trim", "ltrim", "rtrim", "starts_with", "ends_with", "prefix",
+        "suffix", "contains", "strpos", "position", "instr", "split_part", "concat", "concat_ws", "reverse",
+        "ascii", "chr", "regexp_matches", "regexp_extract", "regexp_full_match", "strip_accents",
+        "nfc_normalize", "string_split", "str_split",
+    ),
+    "dates": (
+        "year", "month", "day", "quarter", "week", "weekday", "dayofweek", "dayofyear", "dayofmonth", "isodow",
+        "isoyear", "yearweek", "weekofyear", "date_part", "datepart", "date_trunc", "datetrunc", "date_diff",
+        "datediff", "date_sub", "make_date", "strftime", "strptime", "try_strptime", "current_date", "today",
+        "age", "epoch", "last_day", "dayname", "monthname", "century", "decade", "to_years", "to_months",
+        "to_days", "to_weeks",
+    ),
+    "aggregates": (
+        "count", "count_star", "sum", "avg", "mean", "min", "max", "median", "mode", "quantile",
+        "quantile_cont", "quantile_disc", "stddev", "stddev_pop", "stddev_samp", "variance", "var_pop",
+        "var_samp", "corr", "covar_pop", "covar_samp", "regr_slope", "regr_intercept", "regr_r2", "regr_count",
+        "first", "last", "any_value", "arg_max", "arg_min", "argmax", "argmin", "max_by", "min_by", "bool_and",
+        "bool_or", "count_if", "countif", "string_agg", "group_concat", "listagg", "list", "array_agg",
+        "approx_count_distinct", "product", "entropy", "kurtosis", "skewness", "fsum", "favg", "sumkahan",
+    ),
+    "windows": (
+        "row_number", "rank", "dense_rank", "percent_rank", "cume_dist", "ntile", "lag", "lead", "first_value",
+        "last_value", "nth_value",
+    ),
+    "lists and structs": (
+        "list_value", "struct_pack", "row", "list_contains", "array_contains", "list_has", "list_position",
+        "list_indexof", "array_position", "list_extract", "list_element", "array_extract", "array_length",
+        "list_sort", "array_sort", "list_distinct", "array_distinct", "unnest", "list_min", "list_max",
+        "list_sum", "list_count", "list_avg", "struct_extract",
+    ),
+}  # fmt: skip
+ALLOWED_FUNCTIONS: frozenset[str] = frozenset(name for names in FUNCTION_GROUPS.values() for name in names)
+
+
+def published_columns() -> dict[str, tuple[str, ...]]:
+    """Each published table's published columns: all that typed SQL can see of it."""
+    return {table.name: tuple(column for column, _ in table.columns) for table in PUBLISHED}

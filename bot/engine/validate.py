@@ -1,21 +1,38 @@
 """The one gate every SQL statement passes before it runs, shipped or typed after `sql`.
 
-It works on sqlglot's syntax tree, never on the text: the statement that runs is generated from the
-tree that was checked, so comments, quoting tricks and stacked statements cannot smuggle anything in.
+Two readings of the statement must both pass. sqlglot's tree settles the statement's kind (one
+SELECT or set operation), its parameters and its row cap, and generates the text that will run.
+DuckDB's own parser then reads that generated text (and the text as typed), and every table,
+function and CTE reference in DuckDB's reading is checked against allowlists: published tables and
+in-scope CTEs only, published functions only, no schema or catalog qualifiers, no table functions.
+Because the check reads exactly the text that runs, with the parser that runs it, no rewrite by
+sqlglot and no difference between the two parsers can slip a function or table past the gate.
 """
 
 from __future__ import annotations
 
-import re
+import json
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
+import duckdb
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
+from sqlglot.tokens import TokenType
 
+from bot.engine.catalog import ALLOWED_FUNCTIONS
 from bot.errors import RejectedSQL
 
 ROW_CAP = 1000
+MAX_SQL_CHARS = 20_000
+# Parentheses and brackets nested deeper than this are refused before any parser recurses into them
+# (sqlglot's recursive-descent parser runs out of Python stack at about 50).
+MAX_NESTING = 32
+# Nodes deep in sqlglot's tree (a + b + ... chains): its SQL generator recurses once per level.
+MAX_TREE_DEPTH = 250
 
 # Statement kinds that never belong inside a read-only query, wherever they appear in the tree.
 _FORBIDDEN_NODES: tuple[type[exp.Expr], ...] = tuple(
@@ -49,23 +66,36 @@ _FORBIDDEN_NODES: tuple[type[exp.Expr], ...] = tuple(
     if cls is not None
 )
 
-# Functions that read files or the network, run SQL from a string, or reveal the configuration.
-_FORBIDDEN_FUNCTION = re.compile(
-    r"^(read_|scan_|parquet_|iceberg_|delta_|sqlite_|postgres_|mysql_|duckdb_|pragma_|json_execute|"
-    r"glob$|query$|query_table$|getenv$|current_setting$|sniff_csv$|which_secret$|load_|install_|"
-    r"enable_|disable_|checkpoint$|force_checkpoint$|from_substrait|get_substrait|to_substrait|"
-    r"http|s3|gcs|azure|hf_|test_|export_|import_|set_|reset_|getvariable$)"
+# What DuckDB's parse tree may contain. Anything else (lambdas, PIVOT, DESCRIBE in FROM, table
+# functions, node kinds a later DuckDB adds) is refused, not ignored.
+_EXPRESSION_CLASSES = frozenset(
+    {
+        "BETWEEN",
+        "CASE",
+        "CAST",
+        "COLLATE",
+        "COLUMN_REF",
+        "COMPARISON",
+        "CONJUNCTION",
+        "CONSTANT",
+        "FUNCTION",
+        "OPERATOR",
+        "PARAMETER",
+        "POSITIONAL_REFERENCE",
+        "STAR",
+        "SUBQUERY",
+        "TYPE",
+        "WINDOW",
+    }
 )
-# Functions that make data out of nothing: one call can allocate gigabytes outside DuckDB's memory
-# cap (a string of a billion characters, a list of a billion numbers) before the time limit fires.
-_GENERATORS = frozenset(
-    {"generate_series", "range", "repeat", "pad", "lpad", "rpad", "list_resize", "array_resize", "explode", "unnest"}
-)
+_QUERY_NODES = frozenset({"SELECT_NODE", "SET_OPERATION_NODE", "RECURSIVE_CTE_NODE"})
+_TABLE_REFS = frozenset({"BASE_TABLE", "JOIN", "SUBQUERY", "EMPTY", "EXPRESSION_LIST"})
+_TABLE_REF_NAMES = {"TABLE_FUNCTION": "table functions", "SHOW_REF": "DESCRIBE and SUMMARIZE", "PIVOT": "PIVOT"}
 
 
 @dataclass(frozen=True)
 class ValidatedSQL:
-    sql: str  # generated from the checked tree, in DuckDB's dialect
+    sql: str  # generated from the checked tree, in DuckDB's dialect, and checked again as DuckDB reads it
     params: tuple[str, ...]  # the named parameters the statement binds
     row_cap: int
 
@@ -76,90 +106,73 @@ def _refuse(reason: str) -> RejectedSQL:
     )
 
 
-def _typed_name(node: exp.Func) -> str:
-    """The function's name as DuckDB spells it (sqlglot's own name can differ: unnest is "explode")."""
-    return node.sql(dialect="duckdb").split("(", 1)[0].strip().lower()
-
-
-def _is_forbidden(node: exp.Func) -> bool:
-    names = {_function_name(node), _typed_name(node)}
-    return any(_FORBIDDEN_FUNCTION.match(name) or name in _GENERATORS for name in names)
-
-
-def _function_name(node: exp.Func) -> str:
-    if isinstance(node, exp.Anonymous):
-        return str(node.name).lower()
-    return node.sql_name().lower()
-
-
 def validate(
     sql: str, allowed_tables: frozenset[str], *, params: frozenset[str] = frozenset(), row_cap: int = ROW_CAP
 ) -> ValidatedSQL:
     """Check one statement and return it with a row cap applied (LIMIT row_cap + 1 to detect truncation)."""
     if not sql or not sql.strip():
         raise _refuse("the statement is empty")
+    if len(sql) > MAX_SQL_CHARS:
+        raise _refuse(f"it is {len(sql):,} characters long, and at most {MAX_SQL_CHARS:,} are allowed")
     try:
+        _check_nesting(sql)
         statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
     except SqlglotError as error:
         first_line = str(error).splitlines()[0][:200]
         raise RejectedSQL(f"That SQL doesn't parse: {first_line}") from None
+    except RecursionError:
+        raise _too_deep() from None
     if len(statements) != 1:
         raise _refuse(f"it holds {len(statements)} statements, and exactly one is allowed")
     tree = statements[0]
     if not isinstance(tree, (exp.Select, exp.SetOperation)):
         raise _refuse("it is not a SELECT statement")
+    if _depth(tree) > MAX_TREE_DEPTH:
+        raise _too_deep()
 
     used_params: set[str] = set()
     for node in tree.walk():
         if isinstance(node, _FORBIDDEN_NODES):
             raise _refuse(f"it contains {node.key.upper()}")
-        if isinstance(node, exp.Unnest) and isinstance(node.parent, (exp.From, exp.Join, exp.Lateral)):
-            raise _refuse("table functions are not allowed")
-        if isinstance(node, exp.Table):
-            _check_table(node, allowed_tables, _visible_ctes(node))
-        elif isinstance(node, exp.Func) and _is_forbidden(node):
-            raise _refuse(f"the function {_typed_name(node)}() is not allowed")
-        elif isinstance(node, (exp.Placeholder, exp.Parameter)):
+        if isinstance(node, (exp.Placeholder, exp.Parameter)):
             name = str(node.name or "")
             if not name or name not in params:
                 raise _refuse("values must be written in the query, not as parameters")
             used_params.add(name)
 
-    capped = _apply_row_cap(tree, row_cap)
-    return ValidatedSQL(sql=capped.sql(dialect="duckdb"), params=tuple(sorted(used_params)), row_cap=row_cap)
+    try:
+        generated = _apply_row_cap(tree, row_cap).sql(dialect="duckdb")
+    except RecursionError:
+        raise _too_deep() from None
+    # As typed first, so a refusal names what the person wrote; then what will actually run.
+    _check_duckdb_reading(sql, allowed_tables, as_typed=True)
+    _check_duckdb_reading(generated, allowed_tables, as_typed=False)
+    return ValidatedSQL(sql=generated, params=tuple(sorted(used_params)), row_cap=row_cap)
 
 
-def _visible_ctes(node: exp.Expr) -> set[str]:
-    """CTE names in scope where `node` stands: those of the WITH clauses around it, and no others.
-
-    A CTE defined inside one subquery must not make its name readable elsewhere in the statement.
-    """
-    names: set[str] = set()
-    for ancestor in _ancestors(node):
-        # sqlglot names the clause "with_" (older releases: "with")
-        with_clause = (
-            ancestor.args.get("with_") or ancestor.args.get("with") if isinstance(ancestor, exp.Query) else None
-        )
-        if with_clause is not None:
-            names.update(cte.alias_or_name.lower() for cte in with_clause.expressions)
-    return names
+def _too_deep() -> RejectedSQL:
+    return _refuse(f"it is nested too deeply (at most {MAX_NESTING} levels of parentheses)")
 
 
-def _ancestors(node: exp.Expr):
-    parent = node.parent
-    while parent is not None:
-        yield parent
-        parent = parent.parent
+def _check_nesting(sql: str) -> None:
+    """Refuse over-deep brackets from the token stream (the tokenizer does not recurse)."""
+    depth = 0
+    for token in sqlglot.tokenize(sql, read="duckdb"):
+        if token.token_type in (TokenType.L_PAREN, TokenType.L_BRACKET, TokenType.L_BRACE):
+            depth += 1
+            if depth > MAX_NESTING:
+                raise _too_deep()
+        elif token.token_type in (TokenType.R_PAREN, TokenType.R_BRACKET, TokenType.R_BRACE):
+            depth -= 1
 
 
-def _check_table(node: exp.Table, allowed_tables: frozenset[str], cte_names: set[str]) -> None:
-    if not isinstance(node.this, exp.Identifier):
-        raise _refuse("table functions are not allowed")
-    if node.args.get("db") or node.args.get("catalog"):
-        raise _refuse(f"the table name {node.sql(dialect='duckdb')} names another schema or database")
-    name = node.name.lower()
-    if name not in allowed_tables and name not in cte_names:
-        raise _refuse(f"the table {node.name!r} is not published")
+def _depth(tree: exp.Expr) -> int:
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in node.iter_expressions())
+    return deepest
 
 
 def _apply_row_cap(tree: exp.Expr, row_cap: int) -> exp.Expr:
@@ -174,3 +187,145 @@ def _apply_row_cap(tree: exp.Expr, row_cap: int) -> exp.Expr:
         return tree.limit(row_cap + 1, copy=True)
     # A computed or bound limit: cap around it, keeping its order.
     return exp.select("*").from_(tree.subquery("capped", copy=True)).limit(row_cap + 1)
+
+
+# ---------------------------------------------------------------- DuckDB's reading
+
+
+class _Parser:
+    """DuckDB's parser, on a connection of its own that holds no data and can reach nothing."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._connection: duckdb.DuckDBPyConnection | None = None
+        self.system_relations: frozenset[str] = frozenset()
+
+    def parse(self, sql: str) -> dict[str, Any]:
+        with self._lock:
+            if self._connection is None:
+                self._connection = duckdb.connect(
+                    ":memory:",
+                    config={
+                        "enable_external_access": False,
+                        "autoload_known_extensions": False,
+                        "autoinstall_known_extensions": False,
+                        "threads": 1,
+                        "lock_configuration": True,
+                    },
+                )
+                # Names an unqualified table reference can reach in any DuckDB (pg_settings, sqlite_master...).
+                rows = self._connection.execute(
+                    "SELECT view_name FROM duckdb_views() WHERE schema_name IN ('main', 'pg_catalog') "
+                    "UNION SELECT table_name FROM duckdb_tables() WHERE schema_name IN ('main', 'pg_catalog')"
+                ).fetchall()
+                self.system_relations = frozenset(str(name).lower() for (name,) in rows)
+            (text,) = self._connection.execute("SELECT json_serialize_sql($sql)", {"sql": sql}).fetchone()
+        return json.loads(text)
+
+
+_PARSER = _Parser()
+
+
+def _check_duckdb_reading(sql: str, allowed_tables: frozenset[str], *, as_typed: bool) -> None:
+    reading = _PARSER.parse(sql)
+    if reading.get("error"):
+        if as_typed:  # sqlglot read it; the generated text is what DuckDB must read
+            return
+        message = str(reading.get("error_message", "")).splitlines()[0][:200]
+        raise RejectedSQL(f"That SQL doesn't parse for DuckDB: {message}")
+    statements = reading.get("statements") or []
+    if len(statements) != 1:
+        raise _refuse(f"it holds {len(statements)} statements, and exactly one is allowed")
+    _Scope(allowed_tables, _PARSER.system_relations).check(statements[0]["node"])
+
+
+class _Scope:
+    """Walks DuckDB's parse tree, tracking which CTE names each table reference can see.
+
+    SQL's scoping: a CTE body sees the CTEs defined before it in the same WITH (and those of
+    enclosing queries); it sees itself only as the recursive term of a WITH RECURSIVE union. The
+    query the WITH belongs to sees all of them. A table reference that is neither an in-scope CTE nor
+    a published table is refused, so a CTE can never make a hidden table's name readable.
+    """
+
+    def __init__(self, allowed_tables: frozenset[str], system_relations: frozenset[str]):
+        self.allowed_tables = allowed_tables
+        self.system_relations = system_relations
+
+    def check(self, root: dict[str, Any]) -> None:
+        stack: list[tuple[Any, frozenset[str]]] = [(root, frozenset())]
+        while stack:
+            node, visible = stack.pop()
+            stack.extend(self._children(node, visible))
+
+    def _children(self, node: Any, visible: frozenset[str]) -> Iterator[tuple[Any, frozenset[str]]]:
+        if isinstance(node, list):
+            yield from ((item, visible) for item in node)
+            return
+        if not isinstance(node, dict):
+            return
+        if "class" in node:
+            self._check_expression(node)
+        elif str(node.get("type", "")).endswith("_NODE"):
+            yield from self._query_node(node, visible)
+            return
+        elif {"type", "alias", "sample"} <= node.keys():
+            self._check_table_ref(node, visible)
+        yield from ((value, visible) for value in node.values() if isinstance(value, (dict, list)))
+
+    def _query_node(self, node: dict[str, Any], visible: frozenset[str]) -> Iterator[tuple[Any, frozenset[str]]]:
+        kind = node["type"]
+        if kind not in _QUERY_NODES:
+            raise _refuse(f"{kind.removesuffix('_NODE').replace('_', ' ')} queries are not allowed")
+        defined: list[str] = []
+        for entry in (node.get("cte_map") or {}).get("map") or []:
+            name = str(entry["key"]).lower()
+            if name in self.system_relations and name not in self.allowed_tables:
+                raise _refuse(f"the CTE name {entry['key']!r} belongs to a system table; name it something else")
+            body = entry["value"]["query_node"]
+            earlier = visible | frozenset(defined)
+            if body.get("type") == "RECURSIVE_CTE_NODE" and str(body.get("cte_name", "")).lower() == name:
+                # The anchor sees what came before; only the recursive term sees the CTE itself.
+                yield from self._query_node_parts(body, earlier, omit=("left", "right"))
+                yield (body["left"], earlier)
+                yield (body["right"], earlier | {name})
+            else:
+                yield (body, earlier)
+            defined.append(name)
+        yield from self._query_node_parts(node, visible | frozenset(defined), omit=("cte_map",))
+
+    @staticmethod
+    def _query_node_parts(
+        node: dict[str, Any], visible: frozenset[str], omit: tuple[str, ...]
+    ) -> Iterator[tuple[Any, frozenset[str]]]:
+        for key, value in node.items():
+            if key not in omit and isinstance(value, (dict, list)):
+                yield (value, visible)
+
+    def _check_expression(self, node: dict[str, Any]) -> None:
+        kind = node["class"]
+        if kind not in _EXPRESSION_CLASSES:
+            raise _refuse(f"{kind.lower().replace('_', ' ')} expressions are not allowed")
+        if kind in ("FUNCTION", "WINDOW"):
+            name = str(node.get("function_name", "")).lower()
+            if node.get("schema") or node.get("catalog"):
+                raise _refuse(f"the function {node.get('catalog') or node.get('schema')}.{name}() names a schema")
+            if name not in ALLOWED_FUNCTIONS:
+                raise _refuse(f"the function {name}() is not allowed")
+
+    def _check_table_ref(self, node: dict[str, Any], visible: frozenset[str]) -> None:
+        kind = node["type"]
+        if kind not in _TABLE_REFS:
+            what = _TABLE_REF_NAMES.get(kind, kind.lower().replace("_", " "))
+            function = (node.get("function") or {}).get("function_name")
+            raise _refuse(f"{what} ({function}) are not allowed" if function else f"{what} are not allowed")
+        if kind != "BASE_TABLE":
+            return
+        name = str(node.get("table_name", ""))
+        if node.get("schema_name") or node.get("catalog_name"):
+            qualifier = ".".join(part for part in (node.get("catalog_name"), node.get("schema_name")) if part)
+            raise _refuse(f"the table name {qualifier}.{name} names another schema or database")
+        if node.get("at_clause"):
+            raise _refuse("time travel (AT) is not allowed")
+        if name.lower() not in visible and name.lower() not in self.allowed_tables:
+            raise _refuse(f"the table {name!r} is not published")
