@@ -37,6 +37,21 @@ class Settings:
     )
     query_seconds: float = setting("COLLAB_QUERY_SECONDS", 5.0, "Time limit of one query, in seconds.")
     memory_limit: str = setting("COLLAB_MEMORY_LIMIT", "1GB", "DuckDB's memory cap while answering.")
+    sql_workers: int = setting(
+        "COLLAB_SQL_WORKERS", 2, "Warm worker processes per server process that run typed `sql`."
+    )
+    sql_kill_seconds: float = setting(
+        "COLLAB_SQL_KILL_SECONDS", 8.0, "A typed `sql` worker still busy after this many seconds is killed."
+    )
+    sql_address_space_mb: int = setting(
+        "COLLAB_SQL_ADDRESS_SPACE_MB", 1280, "Address-space limit (RLIMIT_AS) of one typed `sql` worker, in MB."
+    )
+    sql_memory_limit: str = setting(
+        "COLLAB_SQL_MEMORY_LIMIT", "256MB", "DuckDB's memory cap inside a typed `sql` worker."
+    )
+    sql_result_mb: int = setting(
+        "COLLAB_SQL_RESULT_MB", 16, "Largest result a typed `sql` statement may return, in MB."
+    )
     ingest_memory: str = setting(
         "COLLAB_INGEST_MEMORY", "1GB", "DuckDB's memory cap while ingesting works (it spills to disk beyond it)."
     )

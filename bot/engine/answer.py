@@ -1145,7 +1145,7 @@ def _profile_group(
 def _sql(query: Query, db: Database) -> Result:
     facts = _data_facts(db)
     validated = validate(query.sql, catalog.ALLOWED_TABLES)
-    frame = db.query(validated.sql)
+    frame = db.query_typed(validated.sql, validated.row_cap)
     truncated = len(frame) > validated.row_cap
     if truncated:
         frame = frame.head(validated.row_cap)

@@ -1,8 +1,9 @@
-"""The sandboxed, read-only connection every query runs on.
+"""The sandboxed, read-only database every query runs on.
 
-Even a statement that slipped past the validator could not read files, load extensions, change
-settings or write: DuckDB opens the file read-only with external access off and its configuration
-locked, under a memory cap, and a watchdog interrupts any query that runs past the time limit.
+Shipped, reviewed queries run in this process: DuckDB opens the file read-only with external
+access off and its configuration locked, under a memory cap, and a watchdog interrupts any query
+that runs past the time limit. SQL a person typed runs in an isolated worker process instead
+(`query_typed`, see bot/engine/isolation.py), which sees only the published views.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from bot.config import Settings
+from bot.engine.catalog import published_columns
+from bot.engine.isolation import SqlLimits, SqlPool
 from bot.errors import DataUnavailable, QueryFailed
 from bot.paths import database_path
 
@@ -50,10 +53,13 @@ class Database:
         path: Path,
         query_seconds: float = DEFAULTS.query_seconds,
         memory_limit: str = DEFAULTS.memory_limit,
+        sql_limits: SqlLimits | None = None,
     ):
         self.path = Path(path)
         self.query_seconds = query_seconds
         self.memory_limit = memory_limit
+        self.sql_limits = sql_limits or SqlLimits(seconds=query_seconds)
+        self._pool: SqlPool | None = None
         self._lock = threading.Condition(threading.Lock())
         self._connection: duckdb.DuckDBPyConnection | None = None
         self._identity: tuple[int, int, int] | None = None
@@ -63,7 +69,9 @@ class Database:
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
         """The database COLLAB_DB names, with the configured time and memory limits."""
-        return cls(database_path(settings), settings.query_seconds, settings.memory_limit)
+        return cls(
+            database_path(settings), settings.query_seconds, settings.memory_limit, SqlLimits.from_settings(settings)
+        )
 
     def _file_identity(self) -> tuple[int, int, int]:
         try:
@@ -132,6 +140,21 @@ class Database:
                 self._running -= 1
                 self._lock.notify_all()
 
+    @property
+    def sql_pool(self) -> SqlPool:
+        """The isolated workers for typed SQL, started on first use (or by the server's warm-up)."""
+        with self._lock:
+            if self._pool is None:
+                self._pool = SqlPool(self.path, self.sql_limits, published_columns())
+            return self._pool
+
+    def query_typed(self, sql: str, row_cap: int) -> pd.DataFrame:
+        """Run one validated statement a person typed, in an isolated worker, keeping row_cap + 1 rows."""
+        return self.sql_pool.run(sql, row_cap)
+
     def close(self) -> None:
         with self._lock:
             self._close()
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
