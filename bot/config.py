@@ -65,6 +65,9 @@ class Settings:
     # Server
     port: int = setting("PORT", 3000, "HTTP port of `collab serve` (`--port` overrides it).")
     web_concurrency: int = setting("WEB_CONCURRENCY", 2, "gunicorn worker processes.")
+    max_body_bytes: int = setting(
+        "COLLAB_MAX_BODY_BYTES", 1_048_576, "Largest request body `collab serve` reads; larger ones get 413 unread."
+    )
     web_threads: int = setting("COLLAB_WEB_THREADS", 8, "Threads per gunicorn worker.")
     access_log: str = setting(
         "COLLAB_ACCESS_LOG",

@@ -4,16 +4,28 @@ HTTP: gunicorn's gthread workers run bolt's WSGI adapter at POST /slack/events, 
 GET /healthz. Each worker builds its own app and database connection after the fork (no
 preloading: DuckDB connections and thread pools must not cross a fork). All state lives in the
 databases, so workers and machines can run side by side.
+
+Before bolt sees a request, `guard_requests` checks what can be checked without trusting it: a
+declared length under the cap (413 otherwise, before a byte of the body is read), well-formed
+signature headers, the signature itself, UTF-8, and a JSON object where JSON is expected. Every
+malformed request gets a 4xx and one log line; no body is ever logged, and every log line is one
+JSON record with control characters escaped, so a request can't forge or split a log line.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import re
+import time
+import urllib.parse
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from gunicorn import glogging
 from gunicorn.app.base import BaseApplication
+from slack_sdk.signature import SignatureVerifier
 
 from bot.config import Settings
 from bot.engine.db import Database
@@ -58,6 +70,7 @@ def serve(settings: Settings, port: int | None = None, socket_mode: bool = False
             "loglevel": settings.log_level,
             "proc_name": "collab",
             "control_socket_disable": True,  # one fixed socket path would clash between instances on a host
+            "logger_class": "bot.slack.server.OneLineGunicornLogger",
         },
     ).run()
 
@@ -80,38 +93,147 @@ class CollabServer(BaseApplication):
 
 
 def create_wsgi_app(settings: Settings, database: Database | None = None) -> Callable:
-    """The WSGI app: GET /healthz here, everything else to bolt (which checks signatures)."""
+    """The WSGI app: GET /healthz here, POST /slack/events through the guard to bolt."""
     from bot.slack import app as slack_app
 
     database = database or Database.from_settings(settings)
-    slack = slack_app.wsgi_handler(slack_app.create_app(settings, database))
+    slack = guard_requests(settings, slack_app.wsgi_handler(slack_app.create_app(settings, database)))
     _warm_up(database)
 
     def collab_wsgi(environ: dict, start_response: Callable) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+        path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD")
+        if path == "/healthz" and method in ("GET", "HEAD"):
             status, payload = health(database)
-            body = json.dumps(payload).encode()
-            start_response(
-                f"{status} {'OK' if status == 200 else 'Service Unavailable'}",
-                [
-                    ("Content-Type", "application/json"),
-                    ("Content-Length", str(len(body))),
-                    ("Cache-Control", "no-store"),
-                ],
-            )
-            return [body] if environ["REQUEST_METHOD"] == "GET" else [b""]
-        return slack(environ, start_response)
+            return _reply(start_response, status, payload, head=method == "HEAD")
+        if path == "/slack/events":
+            return slack(environ, start_response)
+        return _reply(start_response, 404, {"error": "not found"})
 
     return collab_wsgi
 
 
 def health(database: Database) -> tuple[int, dict[str, Any]]:
-    """200 with the data version when the database answers, else 503 with the reason."""
+    """200 with the data version when the database answers, else 503 with the reason; never a path."""
     try:
         version = database.data_version
     except DataUnavailable as error:
-        return 503, {"status": "unavailable", "database": str(database.path), "reason": error.message}
-    return 200, {"status": "ok", "database": str(database.path), "data_version": version}
+        return 503, {"status": "unavailable", "reason": error.message}
+    return 200, {"status": "ok", "data_version": version}
+
+
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    411: "Length Required",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    503: "Service Unavailable",
+}
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
+
+
+class Rejected(Exception):
+    def __init__(self, status: int, reason: str):
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+def _reply(start_response: Callable, status: int, payload: dict[str, Any], head: bool = False) -> list[bytes]:
+    body = json.dumps(payload).encode()
+    start_response(
+        f"{status} {_REASONS.get(status, 'Error')}",
+        [("Content-Type", "application/json"), ("Content-Length", str(len(body))), ("Cache-Control", "no-store")],
+    )
+    return [b""] if head else [body]
+
+
+def guard_requests(settings: Settings, slack: Callable) -> Callable:
+    """Wrap bolt's WSGI handler: only well-formed, signed requests within the size cap reach it."""
+    verifier = SignatureVerifier(settings.slack_signing_secret)
+
+    def guarded(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        try:
+            body = _checked_body(environ, settings.max_body_bytes, verifier)
+        except Rejected as rejected:
+            log.warning(
+                "rejected %s %s: %d %s (declared length %s)",
+                environ.get("REQUEST_METHOD"),
+                environ.get("PATH_INFO"),
+                rejected.status,
+                rejected.reason,
+                environ.get("CONTENT_LENGTH") or "none",
+            )
+            return _reply(start_response, rejected.status, {"error": rejected.reason})
+        environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
+        return slack(environ, start_response)
+
+    return guarded
+
+
+def _checked_body(environ: dict, cap: int, verifier: SignatureVerifier) -> bytes:
+    """The request body, once it is known to be small, signed, UTF-8 and well-formed; else Rejected."""
+    if environ.get("REQUEST_METHOD") != "POST":
+        raise Rejected(405, "only POST is accepted here")
+    declared = environ.get("CONTENT_LENGTH") or ""
+    if not declared:
+        raise Rejected(411, "a Content-Length is required")
+    if not declared.isdigit():
+        raise Rejected(400, "the Content-Length is not a number")
+    length = int(declared)
+    if length > cap:
+        raise Rejected(413, f"the body is larger than {cap:,} bytes")
+    timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP") or ""
+    signature = environ.get("HTTP_X_SLACK_SIGNATURE") or ""
+    if not _TIMESTAMP.fullmatch(timestamp):
+        raise Rejected(400, "X-Slack-Request-Timestamp is missing or not a Unix time")
+    if not _SIGNATURE.fullmatch(signature):
+        raise Rejected(401, "X-Slack-Signature is missing or malformed")
+    if abs(time.time() - int(timestamp)) > 5 * 60:
+        raise Rejected(401, "the request is older than five minutes")
+    body = _read(environ["wsgi.input"], length)
+    if not verifier.is_valid(body, timestamp, signature):
+        raise Rejected(401, "the signature does not match")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Rejected(400, "the body is not UTF-8") from None
+    kind = (environ.get("CONTENT_TYPE") or "").split(";", 1)[0].strip().lower()
+    if kind == "application/json":
+        _json_object(text)
+    elif kind == "application/x-www-form-urlencoded":
+        try:
+            fields = urllib.parse.parse_qs(text, keep_blank_values=True, errors="strict")
+        except (ValueError, UnicodeDecodeError):
+            raise Rejected(400, "the form is malformed") from None
+        if "payload" in fields:
+            _json_object(fields["payload"][0])
+    else:
+        raise Rejected(415, "the body must be JSON or a form")
+    return body
+
+
+def _read(stream: Any, length: int) -> bytes:
+    chunks, left = [], length
+    while left:
+        chunk = stream.read(min(left, 1 << 16))
+        if not chunk:
+            raise Rejected(400, "the body is shorter than its Content-Length")
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def _json_object(text: str) -> None:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise Rejected(400, "the body is not valid JSON") from None
+    if not isinstance(value, dict):
+        raise Rejected(400, "the JSON body is not an object")
 
 
 def _warm_up(database: Database) -> None:
@@ -130,8 +252,39 @@ def _warm_up(database: Database) -> None:
         _ = database.data_version  # opens the connection; /healthz reports any problem
     except DataUnavailable as error:
         log.warning("database unavailable at start: %s", error.message)
+    database.sql_pool.start()  # warm workers, so the first typed `sql` does not wait for one
+
+
+class OneLineFormatter(logging.Formatter):
+    """Each record as one line of JSON (control and non-ASCII characters escaped), traceback included."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "pid": record.process,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=True, default=str)
+
+
+class OneLineGunicornLogger(glogging.Logger):
+    """gunicorn's error and access logs, written as OneLineFormatter records."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for logger in (self.error_log, self.access_log):
+            for handler in logger.handlers:
+                handler.setFormatter(OneLineFormatter())
 
 
 def _configure_logging() -> None:
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s")
+    root = logging.getLogger()
+    if not root.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(OneLineFormatter())
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
