@@ -23,6 +23,7 @@ import io
 import json
 import os
 import pickle
+import secrets
 import select
 import struct
 import subprocess
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
     from bot.config import Settings
 
 _FRAME = struct.Struct(">Q")
-_SOURCE = "collab_file"  # the attached file's name inside a worker; validated SQL can't name it
 _NARROW = "Narrow it (fewer years, a field, a LIMIT) and try again."
 NEEDED_MORE_MEMORY = f"That query needed more memory than allowed and was stopped. {_NARROW}"
 NEEDED_MORE_TIME = f"That query needed more time than allowed and was stopped. {_NARROW}"
@@ -339,19 +339,22 @@ class _Source:
             "threads": 1,
         }
         connection = self.duckdb.connect(":memory:", config=config)
-        connection.execute(f"ATTACH $path AS {_SOURCE} (READ_ONLY)", {"path": str(self.path)})
+        # Validated SQL can't qualify a name at all; a random name keeps the file out of reach of
+        # guesses even for a statement that got past the validator.
+        source = f"file_{secrets.token_hex(8)}"
+        connection.execute(f"ATTACH $path AS {source} (READ_ONLY)", {"path": str(self.path)})
         present = {
             name
             for (name,) in connection.execute(
                 "SELECT table_name FROM duckdb_tables() WHERE database_name = $db "
                 "UNION SELECT view_name FROM duckdb_views() WHERE database_name = $db",
-                {"db": _SOURCE},
+                {"db": source},
             ).fetchall()
         }
         for table, names in self.columns.items():
             if table in present:
                 selected = ", ".join(f'"{name}"' for name in names)
-                connection.execute(f'CREATE VIEW "{table}" AS SELECT {selected} FROM {_SOURCE}.main."{table}"')
+                connection.execute(f'CREATE VIEW "{table}" AS SELECT {selected} FROM {source}.main."{table}"')
         connection.execute("SET enable_external_access = false")
         connection.execute("SET lock_configuration = true")
         self.connection, self.identity = connection, identity
