@@ -195,12 +195,12 @@ def _checked_body(environ: dict, cap: int, verifier: SignatureVerifier) -> bytes
     if abs(time.time() - int(timestamp)) > 5 * 60:
         raise Rejected(401, "the request is older than five minutes")
     body = _read(environ["wsgi.input"], length)
-    if not verifier.is_valid(body, timestamp, signature):
-        raise Rejected(401, "the signature does not match")
     try:
-        text = body.decode("utf-8")
+        text = body.decode("utf-8")  # before the signature check, which decodes it too
     except UnicodeDecodeError:
         raise Rejected(400, "the body is not UTF-8") from None
+    if not verifier.is_valid(text, timestamp, signature):
+        raise Rejected(401, "the signature does not match")
     kind = (environ.get("CONTENT_TYPE") or "").split(";", 1)[0].strip().lower()
     if kind == "application/json":
         _json_object(text)
