@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import pickle
 import secrets
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
 
     from bot.config import Settings
 
+log = logging.getLogger("collab.sql")
 _FRAME = struct.Struct(">Q")
 _NARROW = "Narrow it (fewer years, a field, a LIMIT) and try again."
 NEEDED_MORE_MEMORY = f"That query needed more memory than allowed and was stopped. {_NARROW}"
@@ -86,7 +88,11 @@ class _Worker:
             stdout=subprocess.PIPE,
             close_fds=True,
         )
-        self._send({"path": str(path), "limits": asdict(limits), "columns": columns})
+        try:
+            self._send({"path": str(path), "limits": asdict(limits), "columns": columns})
+        except _WorkerLost:
+            self.kill()
+            raise
 
     def _send(self, message: dict[str, Any]) -> None:
         payload = json.dumps(message).encode()
@@ -120,13 +126,21 @@ class _Worker:
     def ask(self, sql: str, row_cap: int, limits: SqlLimits) -> tuple[dict[str, Any], bytes]:
         deadline = time.monotonic() + limits.kill_seconds
         self._send({"sql": sql, "row_cap": row_cap})
-        header = json.loads(self._frame(deadline, 1 << 20))
-        rows = self._frame(deadline, limits.result_mb << 20) if header.get("status") == "ok" else b""
+        try:
+            header = json.loads(self._frame(deadline, 1 << 20))
+            if not isinstance(header, dict) or "status" not in header:
+                raise ValueError("no status")
+        except ValueError:  # not a frame this module writes: the worker is not trusted again
+            raise _WorkerLost("memory") from None
+        rows = self._frame(deadline, limits.result_mb << 20) if header["status"] == "ok" else b""
         return header, rows
 
     def wait_ready(self, deadline: float) -> None:
-        header = json.loads(self._frame(deadline, 1 << 20))
-        if header.get("status") != "ready":
+        try:
+            ready = json.loads(self._frame(deadline, 1 << 20)) == {"status": "ready"}
+        except ValueError:
+            ready = False
+        if not ready:
             raise _WorkerLost("memory")
 
     def kill(self) -> None:
@@ -168,10 +182,14 @@ class SqlPool:
         threading.Thread(target=self._spawn, name="collab-sql-spawn", daemon=True).start()
 
     def _spawn(self) -> None:
+        worker = None
         try:
             worker = _Worker(self.path, self.limits, self.columns)
             worker.wait_ready(time.monotonic() + 30)
-        except (OSError, _WorkerLost, ValueError):
+        except (OSError, _WorkerLost):
+            if worker is not None:
+                worker.kill()
+            log.warning("a SQL worker did not start; trying again in a second")
             time.sleep(1)  # a worker that can't start now (out of memory, say) is tried again
             with self._lock:
                 closed = self._closed
@@ -278,6 +296,15 @@ def _loads(payload: bytes) -> list[tuple[Any, ...]]:
 
 
 def _worker_main() -> None:
+    try:
+        _serve_requests()
+    except BaseException as error:  # one line on stderr (the server's log), never a traceback
+        record = {"level": "ERROR", "logger": "collab.sql_worker", "message": f"{type(error).__name__}: {error}"}
+        sys.stderr.write(json.dumps(record)[:2000] + "\n")
+        raise SystemExit(1) from None
+
+
+def _serve_requests() -> None:
     import resource
 
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer

@@ -227,7 +227,10 @@ _PARSER = _Parser()
 
 
 def _check_duckdb_reading(sql: str, allowed_tables: frozenset[str], *, as_typed: bool) -> None:
-    reading = _PARSER.parse(sql)
+    try:
+        reading = _PARSER.parse(sql)
+    except RecursionError:  # json.loads recurses once per level of DuckDB's tree
+        raise _too_deep() from None
     if reading.get("error"):
         if as_typed:  # sqlglot read it; the generated text is what DuckDB must read
             return
