@@ -18,7 +18,7 @@ from http import client as http_client
 from pathlib import Path
 
 import pytest
-from conftest_slack import SIGNING_SECRET, SlackServer, collab_db, http, new_id, sign, standin  # noqa: F401
+from conftest_slack import SIGNING_SECRET, SlackServer, http, new_id, sign
 
 from bot.engine.isolation import NEEDED_MORE_MEMORY
 
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def served(standin, collab_db: Path) -> Iterator[SlackServer]:  # noqa: F811
+def served(standin, collab_db: Path) -> Iterator[SlackServer]:
     running = SlackServer(standin, collab_db, workers=1)
     try:
         running.wait_until_up()
@@ -125,7 +125,7 @@ def test_a_body_without_a_length_gets_411(served: SlackServer) -> None:
     connection.close()
 
 
-def test_a_real_slack_payload_is_far_under_the_cap(served: SlackServer, standin) -> None:  # noqa: F811
+def test_a_real_slack_payload_is_far_under_the_cap(served: SlackServer, standin) -> None:
     """The largest message collab posts (a 100-row table) clicked on: Slack sends it back whole."""
     from bot.config import Settings
 
@@ -222,7 +222,7 @@ def test_a_body_cannot_forge_a_log_line(served: SlackServer) -> None:
     assert rejected and all(json.loads(line)["level"] == "WARNING" for line in rejected)
 
 
-def test_healthz_tells_status_and_data_version_never_paths(served: SlackServer, collab_db: Path) -> None:  # noqa: F811
+def test_healthz_tells_status_and_data_version_never_paths(served: SlackServer, collab_db: Path) -> None:
     reply = http("GET", served.url + "/healthz")
     assert reply.status == 200
     assert set(reply.json()) == {"status", "data_version"}
@@ -237,7 +237,7 @@ def test_other_paths_and_methods_get_4xx(served: SlackServer) -> None:
 # ---------------------------------------------------------------- a bomb over Slack
 
 
-def test_a_sql_bomb_over_slack_is_bounded_and_the_server_keeps_answering(served: SlackServer, standin) -> None:  # noqa: F811
+def test_a_sql_bomb_over_slack_is_bounded_and_the_server_keeps_answering(served: SlackServer, standin) -> None:
     bomb = (
         "sql WITH RECURSIVE t(s, n) AS (SELECT 'x', 0 UNION ALL SELECT s || s, n + 1 FROM t WHERE n < 40) "
         "SELECT max(length(s)) FROM t"
