@@ -283,6 +283,29 @@ def test_chatter_in_a_thread_is_left_alone_unless_it_mentions_collab(
     assert len(posts(standin, channel, thread)) == 2  # the reply to the room got none
 
 
+def test_a_reply_under_a_public_slash_command_answer_follows_it_up(server: SlackServer, standin: SlackStandIn) -> None:
+    """`/collab … public` answers in the channel itself: a reply in its thread reads the command its buttons carry."""
+    channel, user = member_of(standin, "C"), new_id("U")
+    ack, _ = server.slash_command("who does Malaysia work with? public", channel=channel, user=user)
+    assert ack.json()["response_type"] == "in_channel"
+    (answer,) = [m for m in standin.history[channel] if m["blocks"] and not m["image_files"]]
+    thread = answer["ts"]
+    reply = channel_message(channel, user, "and in computer vision?", thread_ts=thread, parent_user_id=BOT_USER)
+    assert server.event(reply).status == 200
+    (followed,) = wait_for_posts(standin, channel, thread, 1)
+    assert read_as(followed) == "partners Malaysia in cv"
+    again = channel_message(channel, user, "since 2020 only", thread_ts=thread, parent_user_id=BOT_USER)
+    assert server.event(again).status == 200
+    second = wait_for_posts(standin, channel, thread, 2)[1]
+    assert (parse(read_as(second)).field, parse(read_as(second)).year_from) == ("cv", 2020)
+    assert len(standin.calls_to("conversations.replies", where={"channel": channel})) == 1  # then from memory
+    # under someone else's message, collab stays out of it
+    other = channel_message(channel, user, "and in computer vision?", thread_ts=Clock.ts(), parent_user_id=user)
+    server.event(other)
+    time.sleep(0.5)
+    assert not posts(standin, channel, other["thread_ts"])
+
+
 # ---------------------------------------------------------------- answered once, or not at all
 
 

@@ -118,7 +118,7 @@ def register(app: App, conversations: Conversations, store: Callable[[], Any]) -
             payload.get("text", ""),
             client,
             context,
-            conversations.remembered(place),
+            conversations.recall(place, payload, client, context),
             assistant=PaneCalls(set_status, set_title),
             in_assistant_pane="assistant_thread" in payload,  # Slack marks messages written in the pane
         )

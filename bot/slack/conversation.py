@@ -26,7 +26,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -36,7 +36,7 @@ from slack_sdk import WebClient
 from bot.engine.answer import run
 from bot.engine.commands import Query, parse
 from bot.engine.db import Database
-from bot.engine.interpret import read, read_as_line
+from bot.engine.interpret import canonical, read, read_as_line
 from bot.errors import UserError
 from bot.render import blocks
 from bot.render.mrkdwn import unescape_command
@@ -52,6 +52,7 @@ CHOICE_PATTERN = re.compile(rf"^{blocks.CHOICE_ACTION}_\d+$")
 # Message subtypes that are a person writing something new; the rest (edits, deletions, joins…) are not.
 NEW_MESSAGE_SUBTYPES = (None, "file_share", "thread_broadcast")
 CHANNEL_TYPES = ("channel", "group", "mpim")
+ANSWER_ACTIONS = (blocks.SHARE_ACTION, blocks.CSV_ACTION, blocks.SQL_ACTION)  # buttons carrying the command
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,7 @@ class Conversations:
             log.debug("mention ignored: %s", reason)
             return
         place = mention_place(event, context.team_id or "")
-        self.converse(place, event.get("text", ""), client, context, self.remembered(place))
+        self.converse(place, event.get("text", ""), client, context, self.recall(place, event, client, context))
 
     def on_message(self, event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
         """DMs, and replies in channel threads collab answered in; everything else is left alone."""
@@ -145,14 +146,14 @@ class Conversations:
         kind = event.get("channel_type")
         if kind == "im":
             place = direct_place(event, context.team_id or "")
-            self.converse(place, event.get("text", ""), client, context, self.remembered(place))
+            self.converse(place, event.get("text", ""), client, context, self.recall(place, event, client, context))
             return
         if kind not in CHANNEL_TYPES or not event.get("thread_ts"):
             return  # a channel message at the top: only a mention (its own event) is for collab
         if mentions(event.get("text", ""), context.bot_user_id):
             return  # the app_mention event for this same message answers it
         place = Place(event["channel"], event["thread_ts"], event["thread_ts"], context.team_id or "", event["user"])
-        remembered = self.remembered(place)
+        remembered = self.recall(place, event, client, context)
         if remembered is None or remembered.command is None:
             return  # someone else's thread, or collab's answer there was forgotten
         # Not addressed to collab: people may be talking among themselves, so only a reply that reads
@@ -272,6 +273,33 @@ class Conversations:
                 "could not reply in %s: %s", place.channel, describe(error), exc_info=not is_slack_failure(error)
             )
 
+    def recall(
+        self, place: Place, event: dict[str, Any], client: WebClient, context: BoltContext
+    ) -> ConversationThread | None:
+        """The conversation's record; for a reply under an answer collab posted elsewhere, that answer's command.
+
+        `/collab … public` and Share put answers in channels outside any conversation here: a reply
+        in their thread (Slack names collab as the thread's parent_user_id) is read against the
+        command their buttons carry, which is then remembered like any other.
+        """
+        remembered = self.remembered(place)
+        if remembered is not None and remembered.command is not None:
+            return remembered
+        thread = event.get("thread_ts")
+        if not thread or not context.bot_user_id or event.get("parent_user_id") != context.bot_user_id:
+            return remembered
+        try:
+            page = client.conversations_replies(channel=place.channel, ts=thread, limit=1)
+        except Exception as error:  # noqa: BLE001 - no history scope here, Slack down: the question stands alone
+            log.info("could not read the answer above %s/%s: %s", place.channel, thread, describe(error))
+            return remembered
+        parent = next((m for m in page.get("messages") or [] if m.get("ts") == thread), None)
+        query = read(command_on(parent)).query if parent is not None and command_on(parent) else None
+        if query is None:
+            return remembered  # collab's message above is no answer (a digest, choices, a greeting)
+        self.remember(place, canonical(replace(query, public=False)))
+        return self.remembered(place)
+
     def remembered(self, place: Place) -> ConversationThread | None:
         """The conversation's record (last command, assistant pane), or None; None too if the database is down."""
         try:
@@ -304,6 +332,15 @@ class Conversations:
             return parse(remembered.command)
         except UserError:  # a command an older collab wrote that this one reads differently
             return None
+
+
+def command_on(message: dict[str, Any]) -> str:
+    """The command an answer's buttons carry (they recompute it), "" for a message without them."""
+    actions = [block for block in message.get("blocks") or [] if block.get("type") == "actions"]
+    for element in (element for block in actions for element in block.get("elements") or []):
+        if element.get("action_id") in ANSWER_ACTIONS and element.get("value"):
+            return str(element["value"])
+    return ""
 
 
 def call_quietly(function: Callable[[str], Any], text: str) -> None:
