@@ -161,11 +161,13 @@ def suggest(text: str, choices: dict[str, str], limit: int = 3) -> list[str]:
     return found[:limit]
 
 
+@lru_cache(maxsize=1)  # built from the cached tables; rebuilding it cost ~1 ms per misspelt name
 def _country_choices() -> dict[str, str]:
     countries = all_countries()
     return {key: countries[code].name for key, code in _country_index().items() if len(key) > 3}
 
 
+@lru_cache(maxsize=1)
 def _group_choices() -> dict[str, str]:
     groups = all_groups()
     return {key: groups[code].name for key, code in _group_index().items() if groups[code].kind in USABLE_GROUP_KINDS}

@@ -1,42 +1,31 @@
 """Plain English -> Query, deterministically: slots from grammar and the reference tables, the verb from cues.
 
-A question is read in four passes: clean it (Slack markup, greetings, politeness), take out the
-options said in words (years, how many, ranking, complete years), find the names (countries,
-groups, fields; typos only for words nothing else claimed), then pick the verb from intent cues
-and from how many countries were named. The result is always checked by re-parsing its canonical
-command with the command parser, so a reading can never mean anything a command couldn't.
+`analysis` finds what a question says, `intent` picks the verb; this module builds the Query, reads
+follow-ups against a thread's last Query, and offers choices instead of guessing. Every reading is
+checked by re-parsing its canonical command and checking its options as answering will, so a
+reading can never mean anything a command couldn't.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.engine import commands
 from bot.engine.commands import Query
-from bot.engine.interpret import slots as slot_finders
 from bot.engine.interpret import text as text_tools
+from bot.engine.interpret.analysis import Analysis, analyse
 from bot.engine.interpret.canonical import canonical
-from bot.engine.interpret.names import WORD_CODES, Name, find_names, fuzzy_names
-from bot.engine.interpret.vocabulary import COMPILED_CUES, FOLLOW_UP
+from bot.engine.interpret.intent import ARITY, CONFLICTS, available, default_verb, rank_verbs, takes
+from bot.engine.interpret.names import WORD_CODES
+from bot.engine.interpret.vocabulary import FOLLOW_UP
 from bot.errors import UserError
 from bot.reference import countries as country_ref
 from bot.reference import fields as field_ref
 
 MAX_CHOICES = 3
-# Every verb and cue word, as typo targets ("partnrs", "comapre"): typo -> the word itself.
-_INTENT_WORDS = {
-    word: word
-    for word in (
-        "partners collaborators collaborate collaborates collaboration collaborating coauthors compare "
-        "comparison versus rising growing growth fastest increasing profile overview summary fields "
-        "topics areas leading ranking countries between together relationship statistics about sources "
-        "affinity normalised complete incomplete articles papers research publications strongest "
-        "biggest largest partnership partnerships emerging trending accelerating cooperation cooperate"
-    ).split()
-}
 _LOST = (
     "I couldn't tell what you're asking. Ask like `who does Malaysia work with?` or `partners Malaysia`; "
     "`help` lists the commands."
@@ -58,281 +47,6 @@ def read_as_line(reading: Reading) -> str:
     if reading.query is None or reading.canonical_input:
         return ""
     return f"Read as `{reading.command}`"
-
-
-@dataclass
-class Analysis:
-    """Everything found in a question, before the verb is chosen."""
-
-    text: str  # cleaned, lower case, politeness removed
-    slots: slot_finders.Slots
-    # What the question is about, in the order named: country codes, or group codes where a group
-    # is the subject ("who does ASEAN work with"); `among` holds groups that narrow ("in ASEAN").
-    subjects: list[str] = field(default_factory=list)
-    among: list[str] = field(default_factory=list)
-    fields: list[str] = field(default_factory=list)
-    excluded: list[str] = field(default_factory=list)  # countries named to leave out ("besides China")
-    # names of several countries ("Congo"): (position in subjects, as typed, the codes it may mean)
-    ambiguous: list[tuple[int, str, tuple[str, ...]]] = field(default_factory=list)
-    unknown: list[str] = field(default_factory=list)  # words that look like names but are none
-    unplaced: list[str] = field(default_factory=list)  # of those, the ones where a name was expected
-    corrected: list[str] = field(default_factory=list)  # typos read as names: "Malasia -> Malaysia"
-    skeleton: str = ""
-    scores: dict[str, int] = field(default_factory=dict)  # verb -> sum of cue weights
-    strongest: dict[str, int] = field(default_factory=dict)  # verb -> its strongest cue's weight
-
-    @property
-    def field(self) -> str | None:
-        specific = [f for f in self.fields if f != field_ref.DEFAULT_FIELD]
-        return specific[0] if specific else (self.fields[0] if self.fields else None)
-
-    def said_anything(self) -> bool:
-        s = self.slots
-        return bool(
-            self.subjects
-            or self.among
-            or self.fields
-            or self.scores
-            or s.years_said
-            or s.limit
-            or s.metric
-            or s.count
-            or s.source
-            or s.public
-            or s.complete_only is not None
-        )
-
-
-def analyse(raw: str) -> Analysis:
-    text = text_tools.strip_politeness(text_tools.clean(raw))
-    slots = slot_finders.Slots()
-    about_data = bool(
-        re.search(
-            r"\b(data|numbers|figures)\b.*\b(come|comes) from\b|\bsources?\b|\blicen[cs]e"
-            r"|\b(what|who)('s| is| are) (the )?(eto|cset|openalex)\b",
-            text,
-        )
-    )
-    rest = slot_finders.find_years(text, slots)
-    rest = slot_finders.find_limit(rest, slots)
-    rest = slot_finders.find_metric(rest, slots)
-    rest = slot_finders.find_options(rest, slots, about_data=about_data)
-    words = _split_hyphens(text_tools.tokens(rest))
-    # The typed case of each word decides whether "US" or "IN" is a code; find it in the raw text.
-    typed = _typed_case(raw, words)
-    names, used = find_names(words, typed)
-    names = fuzzy_names(words, typed, used, _INTENT_WORDS, names)
-    analysis = Analysis(text=text, slots=slots)
-    by_start: dict[int, Name] = {}
-    for name in names:
-        by_start[name.start] = name
-        if name.kind == "word":
-            continue
-        if name.kind in ("country", "group") and _excluded(words, name.start):
-            analysis.excluded.append(name.code)
-            continue
-        if name.kind == "ambiguous":
-            analysis.ambiguous.append((len(analysis.subjects), name.typed, tuple(name.code.split("|"))))
-            analysis.subjects.append(name.code.split("|")[0])
-            continue
-        if name.kind == "group":
-            target = analysis.among if _narrows(words, name, names) else analysis.subjects
-        else:
-            target = analysis.subjects if name.kind == "country" else analysis.fields
-        if name.code not in target:
-            target.append(name.code)
-        if name.fuzzy and f"{name.typed} → {_display(name)}" not in analysis.corrected:
-            analysis.corrected.append(f"{name.typed} → {_display(name)}")
-    skeleton: list[str] = []
-    i = 0
-    while i < len(words):
-        here = by_start.get(i)
-        if here is not None:
-            skeleton.append({"country": "X", "group": "G", "field": "F"}.get(here.kind, here.code))
-            i = here.end
-            continue
-        word = words[i]
-        if word in ("–", "—", "/"):
-            word = "-"
-        if word not in ("(", ")"):
-            skeleton.append(re.sub(r"'s$", "", word))
-            # a name-like word no table knows: capitalised, or where a country is expected
-            expected_here = i > 0 and words[i - 1] in ("of", "with", "for", "about", "and", "vs", "between")
-            if not used[i] and word[:1].isalpha() and len(word) >= 4 and not _is_ordinary(word):
-                if expected_here:
-                    analysis.unplaced.append(typed[i])
-                if expected_here or typed[i][:1].isupper():
-                    analysis.unknown.append(typed[i])
-        i += 1
-    analysis.skeleton = " ".join(skeleton).replace(" - ", "-")
-    for verb, weight, pattern in COMPILED_CUES:
-        if pattern.search(analysis.skeleton):
-            analysis.scores[verb] = analysis.scores.get(verb, 0) + weight
-            analysis.strongest[verb] = max(analysis.strongest.get(verb, 0), weight)
-    return analysis
-
-
-_EXCLUDING = (
-    "besides",
-    "except",
-    "excluding",
-    "other than",
-    "apart from",
-    "aside from",
-    "not counting",
-    "but not",
-    "outside",
-    "outside of",
-)
-
-
-def _excluded(words: list[str], start: int) -> bool:
-    """ "partners of Malaysia other than China": China is not a subject of the question."""
-    if start and words[start - 1] == "the":
-        start -= 1
-    before = " ".join(words[max(0, start - 2) : start])
-    return any(before == phrase or before.endswith(" " + phrase) for phrase in _EXCLUDING)
-
-
-_NARROWING = frozenset({"among", "amongst", "within", "inside", "in", "across", "from"})
-_MEMBERS = frozenset({"countries", "members", "member", "nations", "states", "partners", "collaborators", "neighbours"})
-
-
-def _narrows(words: list[str], group: Name, names: list[Name]) -> bool:
-    """ "in ASEAN", "among EU members", "Malaysia's ASEAN partners": the group narrows, it isn't the subject."""
-    k = group.start - 1
-    while k >= 0 and words[k] in ("the", "its", "their", "his", "her", "our"):
-        k -= 1
-    if k >= 0 and words[k] in _NARROWING:
-        return True
-    following = words[group.end] if group.end < len(words) else ""
-    return following in _MEMBERS and any(n.kind == "country" for n in names)
-
-
-def _split_hyphens(words: list[str]) -> list[str]:
-    """ "china-singapore" is two names; "co-authors", "non-western" and "timor-leste" stay whole."""
-    from bot.engine.interpret.names import known_word
-
-    out: list[str] = []
-    for word in words:
-        if "-" in word.strip("-") and not known_word(word) and not known_word(word.removesuffix("'s")):
-            for k, part in enumerate(word.split("-")):
-                out.extend((["-"] if k else []) + ([part] if part else []))
-        else:
-            out.append(word)
-    return out
-
-
-def _is_ordinary(word: str) -> bool:
-    from bot.engine.interpret.names import known_word
-
-    return known_word(word)
-
-
-def _typed_case(raw: str, words: list[str]) -> list[str]:
-    """Each lower-cased word as it was typed (case only matters for codes: "US", "IN").
-
-    Text all in capitals carries no such signal, so it is read as if typed in lower case."""
-    if raw.isupper():
-        return list(words)
-    typed: list[str] = []
-    position = 0
-    source = raw.translate(str.maketrans("’‘", "''"))
-    lowered = source.lower()
-    for word in words:
-        found = lowered.find(word, position)
-        if found < 0:
-            typed.append(word)
-            continue
-        typed.append(source[found : found + len(word)])
-        position = found + len(word)
-    return typed
-
-
-def _display(name: Name) -> str:
-    if name.kind == "country":
-        return country_ref.all_countries()[name.code].name
-    if name.kind == "group":
-        return country_ref.all_groups()[name.code].name
-    return field_ref.all_fields()[name.code].name
-
-
-# ------------------------------------------------------------------ choosing the verb
-
-# Countries each verb takes (fewest, most); a group can stand where `top`, `rising`, `pairs` rank.
-_ARITY = {
-    "partners": (1, 1),
-    "pair": (2, 2),
-    "compare": (2, 8),
-    "fields": (1, 2),
-    "rising": (0, 1),
-    "profile": (1, 1),
-    "top": (0, 0),
-    "pairs": (0, 0),
-    "about": (0, 0),
-    "help": (0, 0),
-}
-# When two verbs are both cued, the more specific one is meant: "fastest-growing partners" is
-# `rising`, "tell me about Malaysia's partners" is `partners`, "China–India over time" is `pair`.
-_SPECIFICITY = ("profile", "partners", "top", "pair", "compare", "pairs", "fields", "rising", "about", "help")
-# A verb whose answer contains another's: "fastest-growing partners" is `rising`, not `partners`.
-_SUBSUMES = {
-    "rising": {"partners", "top", "profile"},
-    "fields": {"partners", "pair", "profile", "top"},
-    "compare": {"pair", "partners", "profile", "top"},
-    "pairs": {"top", "pair", "partners"},
-    "partners": {"profile", "top"},
-    "pair": {"profile", "partners"},
-    "top": {"profile"},
-    "about": {"profile"},
-}
-# Pairs of verbs that both answer the question: offer both instead of choosing.
-_CONFLICTS = ({"fields", "rising"}, {"fields", "compare"}, {"compare", "rising"})
-
-
-def _available(verb: str) -> bool:
-    return verb in commands.VERBS
-
-
-def _is_group(code: str) -> bool:
-    return code in country_ref.all_groups()
-
-
-def _valid(verb: str, subjects: Sequence[str]) -> bool:
-    """Whether `verb` takes these subjects: `top` ranks within one group, `pairs` within or between two."""
-    if not _available(verb):
-        return False
-    if verb in ("top", "pairs") and subjects and all(_is_group(code) for code in subjects):
-        return len(subjects) <= (1 if verb == "top" else 2)
-    fewest, most = _ARITY.get(verb, (0, 0))
-    return fewest <= len(subjects) <= most
-
-
-def _default_verb(subjects: Sequence[str], among: Sequence[str]) -> str | None:
-    n = len(subjects)
-    if n == 1:
-        return "profile"
-    if n == 2:
-        return "pair"
-    if n > 2:
-        return "compare"
-    return "top" if among else None
-
-
-def _ranked(analysis: Analysis, subjects: Sequence[str]) -> list[str]:
-    """The cued verbs that fit the subjects, the one meant first."""
-    verbs = [v for v in analysis.scores if _valid(v, subjects)]
-    ranked = sorted(
-        verbs,
-        key=lambda v: (analysis.strongest[v], analysis.scores[v], _SPECIFICITY.index(v)),
-        reverse=True,
-    )
-    for verb in list(ranked):
-        wider = [v for v in ranked if verb in _SUBSUMES.get(v, ()) and analysis.strongest[v] >= 2]
-        if wider and ranked.index(wider[0]) > ranked.index(verb):
-            ranked.remove(wider[0])
-            ranked.insert(ranked.index(verb), wider[0])
-    return ranked
 
 
 # ------------------------------------------------------------------ building the Query
@@ -395,7 +109,7 @@ def _checked(query: Query) -> tuple[Query | None, str, str]:
 def _other_verbs(query: Query) -> tuple[str, ...]:
     """The same question with the verbs that take its subjects and every option it asks for."""
     verbs = ("partners", "pair", "compare", "fields", "profile", "rising", "top", "pairs")
-    options = [replace(query, verb=v) for v in verbs if v != query.verb and _valid(v, query.countries)]
+    options = [replace(query, verb=v) for v in verbs if v != query.verb and takes(v, query.countries)]
     return _choices(options)
 
 
@@ -452,17 +166,17 @@ def _fresh(analysis: Analysis, problem: str = "") -> Reading:
     if analysis.ambiguous:
         # "Congo": read the question once for each country it may mean, and offer those readings
         position, typed, codes = analysis.ambiguous[0]
-        options: list[str] = []
+        offered: list[str] = []
         for code in codes:
             subjects = list(analysis.subjects)
             subjects[position] = code
             one = _fresh(replace(analysis, subjects=subjects, ambiguous=analysis.ambiguous[1:]), problem)
-            options += [c for c in ((one.command,) if one.command else one.choices) if c not in options]
+            offered += [c for c in ((one.command,) if one.command else one.choices) if c not in offered]
         names = " or ".join(country_ref.all_countries()[code].name for code in codes)
-        return Reading(None, "", tuple(options[:MAX_CHOICES]), f"'{typed}' could be {names}: which one?", False)
+        return Reading(None, "", tuple(offered[:MAX_CHOICES]), f"'{typed}' could be {names}: which one?", False)
     countries = analysis.subjects
     n = len(countries)
-    ranked = _ranked(analysis, countries)
+    ranked = rank_verbs(analysis, countries)
     if not ranked and n == 2 and analysis.strongest.get("partners", 0) >= 2 and "pair" not in analysis.scores:
         # "partners of China and India": both lists, or the two together?
         options = [
@@ -477,10 +191,10 @@ def _fresh(analysis: Analysis, problem: str = "") -> Reading:
         options = [_query("pair", [first, other], analysis) for other in others]
         options.append(_query("rising" if "rising" in analysis.scores else "partners", [first], analysis))
         return _not_understood(analysis, options, "Which question did you mean?")
-    if ranked and len(ranked) > 1 and analysis.strongest[ranked[1]] >= 3 and {ranked[0], ranked[1]} in _CONFLICTS:
+    if ranked and len(ranked) > 1 and analysis.strongest[ranked[1]] >= 3 and {ranked[0], ranked[1]} in CONFLICTS:
         options = [_query(v, countries, analysis) for v in ranked[:MAX_CHOICES]]
         return _not_understood(analysis, options, f"Did you mean `{ranked[0]}` or `{ranked[1]}`?")
-    needs_more = any(_ARITY.get(v, (0, 0))[0] > n and analysis.strongest[v] >= 2 for v in analysis.scores)
+    needs_more = any(ARITY.get(v, (0, 0))[0] > n and analysis.strongest[v] >= 2 for v in analysis.scores)
     if analysis.unplaced and (not ranked or needs_more):
         # "who works with Atlantis": the country the question is about is the word nobody knows
         why = f"I couldn't read {analysis.unplaced[0]!r} as a country or group."
@@ -492,7 +206,7 @@ def _fresh(analysis: Analysis, problem: str = "") -> Reading:
         # "Malaysia" alone: its partners, its profile, or what is growing? Ask rather than guess.
         options = [_query(v, countries, analysis) for v in ("partners", "profile", "rising")]
         return _not_understood(analysis, options, f"What would you like to know about {_subject_name(countries[0])}?")
-    verb = ranked[0] if ranked else _default_verb(countries, analysis.among)
+    verb = ranked[0] if ranked else default_verb(countries, analysis.among)
     if verb is None:
         return _unplaceable(analysis)
     if verb == "compare" and len(countries) > 8:
@@ -515,10 +229,10 @@ def _unplaceable(analysis: Analysis) -> Reading:
     cued = sorted(analysis.scores, key=lambda v: (analysis.strongest[v], analysis.scores[v]), reverse=True)
     options: list[Query] = []
     if n == 0 and analysis.field:
-        options = [_query(v, [], analysis) for v in ("top", "rising", "pairs") if _available(v)]
+        options = [_query(v, [], analysis) for v in ("top", "rising", "pairs") if available(v)]
     elif n == 1:
         options = [_query(v, analysis.subjects, analysis) for v in ("partners", "rising", "profile")]
-    if cued and n == 0 and _ARITY.get(cued[0], (0, 0))[0] > 0:
+    if cued and n == 0 and ARITY.get(cued[0], (0, 0))[0] > 0:
         why = f"`{cued[0]}` needs a country: which one?"
         if analysis.unknown:
             why = f"`{cued[0]}` needs a country, and I couldn't read {analysis.unknown[0]!r} as one."
@@ -548,12 +262,12 @@ def _follow_up(analysis: Analysis, previous: Query) -> Reading:
     else:
         countries = before[:-1] + [c for c in new if c not in before[:-1]]
     n = len(countries)
-    ranked = _ranked(analysis, countries)
+    ranked = rank_verbs(analysis, countries)
     if adds:
         verb = "compare"
     elif ranked and analysis.strongest[ranked[0]] >= (3 if ranked[0] == "top" else 2):
         verb = ranked[0]  # ("top 20" in a thread asks for more rows, not for `top`)
-    elif _valid(previous.verb, countries):
+    elif takes(previous.verb, countries):
         verb = previous.verb
     elif joins and n == 2:
         verb = "pair"
@@ -562,9 +276,9 @@ def _follow_up(analysis: Analysis, previous: Query) -> Reading:
     elif previous.verb == "partners" and n == 2:
         verb = "pair"
     else:
-        verb = _default_verb(countries, analysis.among) or previous.verb
-    if not _valid(verb, countries):
-        fits = [v for v in ("partners", "pair", "compare", "fields", "profile", "rising") if _valid(v, countries)]
+        verb = default_verb(countries, analysis.among) or previous.verb
+    if not takes(verb, countries):
+        fits = [v for v in ("partners", "pair", "compare", "fields", "profile", "rising") if takes(v, countries)]
         options = [_query(v, countries, analysis, base=previous) for v in fits]
         return _not_understood(analysis, options, f"`{verb}` doesn't fit {n} countr{'y' if n == 1 else 'ies'}.")
     group_from_text = bool(analysis.among)

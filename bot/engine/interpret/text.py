@@ -32,21 +32,20 @@ def clean(text: str) -> str:
     text = _SLACK_MARKUP.sub(lambda m: f" {m.group(1) or ''} ", text or "")
     text = _MENTION.sub(" ", text)
     text = _EMOJI_CODE.sub(" ", text.translate(_QUOTES))
-    text = "".join(
-        " " if unicodedata.category(ch) in ("So", "Sk", "Cs", "Co", "Cn", "Cf", "Mn", "Me") and ch not in "'" else ch
-        for ch in unicodedata.normalize("NFC", text)
-    )
+    if not text.isascii():  # emoji, symbols, invisible format characters
+        text = "".join(
+            " " if unicodedata.category(ch) in ("So", "Sk", "Cs", "Co", "Cn", "Cf", "Mn", "Me") else ch
+            for ch in unicodedata.normalize("NFC", text)
+        )
     text = re.sub(r"\s+", " ", text).strip().lower()
     text = re.sub(r"^/?collab\b[\s,:]*", "", text)
     return _CHAT_WORD.sub(lambda m: CHAT_SPELLINGS[m.group(0)], text)
 
 
 def strip_politeness(text: str) -> str:
-    """The question without greetings and politeness ("tell me about" keeps its "about": it is a cue)."""
-    text = _NOISE.sub("", text)
-    text = re.sub(r"\btell me about\b", "profile-about", text)  # a cue, not politeness
-    text = _POLITE.sub(" ", text)
-    return re.sub(r"\s+", " ", text.replace("profile-about", "tell me about")).strip(" ,.;:!?")
+    """The question without greetings and politeness ("tell me about" stays: it asks for a profile)."""
+    text = _POLITE.sub(" ", _NOISE.sub("", text))
+    return re.sub(r"\s+", " ", text).strip(" ,.;:!?")
 
 
 _CHAT_WORD = re.compile(
