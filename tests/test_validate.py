@@ -373,3 +373,17 @@ def test_deep_nesting_exits_2_with_a_sentence_from_the_command_line(db_path) -> 
     assert done.returncode == 2, done.stderr
     assert "nested too deeply" in done.stdout + done.stderr
     assert "Traceback" not in done.stdout + done.stderr and "RecursionError" not in done.stderr
+
+
+def test_a_rewrite_that_adds_a_function_is_refused_as_it_would_run() -> None:
+    # sqlglot turns a two-argument length() into CASE TYPEOF(...) ... OCTET_LENGTH(...): DuckDB would run
+    # functions nobody typed, so the refusal names the rewritten function and shows the rewrite
+    message = _refusal("SELECT length(country_a, 1) FROM pairs")
+    assert "octet_length() is not allowed" in message or "typeof() is not allowed" in message, message
+    assert "as it would run: SELECT CASE TYPEOF" in message
+    assert "TIME ZONE" in _refusal("SELECT today(country_a) FROM pairs")
+
+
+def test_a_clause_duckdb_drops_unbound_is_still_checked() -> None:
+    # DuckDB's parse tree leaves out a WINDOW definition no window function uses; sqlglot's keeps it
+    assert "build_info" in _refusal("SELECT * FROM pairs WINDOW w AS (ORDER BY (SELECT count(*) FROM build_info))")

@@ -231,7 +231,7 @@ FUNCTION_GROUPS: dict[str, tuple[str, ...]] = {
     "lists and structs": (
         "list_value", "struct_pack", "row", "list_contains", "array_contains", "list_has", "list_position",
         "list_indexof", "array_position", "list_extract", "list_element", "array_extract", "array_length",
-        "list_sort", "array_sort", "list_distinct", "array_distinct", "unnest", "list_min", "list_max",
+        "list_sort", "array_sort", "list_reverse_sort", "array_reverse_sort", "list_distinct", "array_distinct", "unnest", "list_min", "list_max",
         "list_sum", "list_count", "list_avg", "struct_extract",
     ),
 }  # fmt: skip

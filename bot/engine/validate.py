@@ -131,9 +131,17 @@ def validate(
         raise _too_deep()
 
     used_params: set[str] = set()
+    cte_names = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
     for node in tree.walk():
         if isinstance(node, _FORBIDDEN_NODES):
             raise _refuse(f"it contains {node.key.upper()}")
+        if isinstance(node, exp.Table) and isinstance(node.this, exp.Identifier):
+            # A coarse first look (scoping is checked on DuckDB's reading): this also covers clauses
+            # DuckDB's parser drops without binding them, such as an unused WINDOW definition.
+            if node.args.get("db") or node.args.get("catalog"):
+                raise _refuse(f"the table name {node.sql(dialect='duckdb')} names another schema or database")
+            if node.name.lower() not in allowed_tables and node.name.lower() not in cte_names:
+                raise _refuse(f"the table {node.name!r} is not published")
         if isinstance(node, (exp.Placeholder, exp.Parameter)):
             name = str(node.name or "")
             if not name or name not in params:
@@ -239,7 +247,15 @@ def _check_duckdb_reading(sql: str, allowed_tables: frozenset[str], *, as_typed:
     statements = reading.get("statements") or []
     if len(statements) != 1:
         raise _refuse(f"it holds {len(statements)} statements, and exactly one is allowed")
-    _Scope(allowed_tables, _PARSER.system_relations).check(statements[0]["node"])
+    try:
+        _Scope(allowed_tables, _PARSER.system_relations).check(statements[0]["node"])
+    except RejectedSQL as refused:
+        if as_typed:
+            raise
+        # What was typed passed; sqlglot's rewrite of it did not: say so, with what it became.
+        raise RejectedSQL(
+            refused.message.replace(" Only one SELECT", f" (as it would run: {sql[:300]}). Only one SELECT", 1)
+        ) from None
 
 
 class _Scope:
