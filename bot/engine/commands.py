@@ -98,6 +98,7 @@ _KEYWORDS = {
     "public",
     "share",
 }
+OPTION_KEYWORDS = frozenset(_KEYWORDS)  # words that start an option: never inside a name in canonical text
 _CONNECTORS = {"and", "&", "vs", "vs.", "versus", "with", "x", "-", "–", "/"}
 _YEAR = re.compile(r"^(19|20)\d\d$")
 _YEAR_RANGE = re.compile(r"^((?:19|20)\d\d)\s*[-–—]\s*((?:19|20)\d\d)$")

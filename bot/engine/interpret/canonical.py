@@ -29,11 +29,11 @@ def group_words(code: str) -> str:
     group = country_ref.all_groups()[code]
     candidates = [group.name, code.replace("_", "-"), code.replace("_", " "), *group.aliases]
     for text in candidates:
-        if len(text) > 16 or any(word in commands._KEYWORDS for word in text.lower().split()):
+        if len(text) > 16 or any(word in commands.OPTION_KEYWORDS for word in text.lower().split()):
             continue
         found = country_ref.find_group(text)
         if found is not None and found.code == code:
-            return text if text != code else text.upper() if len(text) <= 5 else text
+            return text.upper() if text == code and len(text) <= 5 else text  # gcc -> GCC
     return code
 
 
