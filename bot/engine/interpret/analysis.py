@@ -153,6 +153,12 @@ _EXCLUDING = (
     "but not",
     "outside",
     "outside of",
+    "exclude",
+    "without",
+    "not including",
+    "leave out",
+    "leaving out",
+    "minus",
 )
 
 

@@ -143,6 +143,9 @@ def _summary(analysis: Analysis) -> str:
         parts.append(f"up to {s.year_to}")
     if analysis.corrected:
         parts.append("reading " + ", ".join(analysis.corrected))
+    if analysis.excluded:  # no command leaves a country out: say so rather than pretend
+        left = " and ".join(_subject_name(code) for code in analysis.excluded)
+        parts.append(f"{left} still listed where it ranks, since answers can't leave a country out")
     return ", ".join(parts)
 
 

@@ -55,6 +55,7 @@ _YEAR_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             "to",
         ),
         (rf"\b{_Y}\s*(?:and earlier|and before|or earlier)\b", "to0"),
+        (r"\b(?:in|during|over|for)?\s*the\s+((?:19|20)\d)0s\b", "decade"),
         (rf"\b(?:in|during|for|of)?\s*(?:the\s+)?(?:year\s+)?{_Y}\b(?:\s+only|\s+alone)?", "single"),
     )
 )
@@ -75,6 +76,8 @@ def find_years(text: str, slots: Slots) -> str:
                 slots.year_to = first - 1 if re.match(r"\s*(before|prior|pre)\b", whole) else first
             elif kind == "to0":
                 slots.year_to = first
+            elif kind == "decade":  # "the 2010s": group 1 is the decade's first three digits
+                slots.year_from, slots.year_to = first * 10, first * 10 + 9
             else:
                 slots.year_from = slots.year_to = first
             slots.years_said = True

@@ -244,6 +244,7 @@ CUES: dict[str, tuple[tuple[int, tuple[str, ...]], ...]] = {
                 r"\b(summary|summari[sz]e|stats|statistics|facts|figures|info|information|details|dashboard)\b",
                 r"\b(patents?|investments?|invested|funding|citations?|cited)\b",
                 r"\bhow (is|does) X (do|doing|fare|perform)\w*\b",
+                r"\b(how|where) (does|do|did) X (rank|stand|place)\b",
                 r"\bhow (big|active|strong|good|large) is\b",
                 r"\bai activity\b",
                 r"\bhow many (F )?(papers|articles|publications)\b",
