@@ -269,6 +269,31 @@ def test_a_follow_up_reaching_another_server_reads_the_same_thread(
         assert (parse(read_as(third)).field, parse(read_as(third)).year_from) == ("cv", 2020)
 
 
+def test_a_thread_forgets_its_question_after_collab_thread_hours(
+    standin: SlackStandIn, collab_db: Path, tmp_path: Path
+) -> None:
+    """COLLAB_THREAD_HOURS (a day by default; 2 seconds here): after it, a reply starts afresh."""
+    from bot.engine.interpret import read
+
+    state = f"sqlite:///{tmp_path / 'state.sqlite'}"
+    forgetful = SlackServer(standin, collab_db, workers=1, state_url=state, env={"COLLAB_THREAD_HOURS": str(2 / 3600)})
+    try:
+        forgetful.wait_until_up()
+        channel, user = member_of(standin, "C"), new_id("U")
+        thread = mention_both_ways(forgetful, channel, user, "who does Malaysia work with?")
+        wait_for_posts(standin, channel, thread, 1)
+        time.sleep(2.5)
+        forgetful.event(channel_message(channel, user, "and in computer vision?", thread_ts=thread))
+        mention_both_ways(forgetful, channel, user, "and in computer vision?", thread_ts=thread)
+        (_, fresh) = wait_for_posts(standin, channel, thread, 2)  # only the mention is answered, read on its own:
+        assert read_as(fresh) is None  # "and in computer vision?" alone: which question? collab offers some
+        assert [command for _, command in buttons(fresh)] == list(read("and in computer vision?").choices)
+        time.sleep(0.5)
+        assert len(posts(standin, channel, thread)) == 2
+    finally:
+        forgetful.stop()
+
+
 def test_chatter_in_a_thread_is_left_alone_unless_it_mentions_collab(
     server: SlackServer, standin: SlackStandIn
 ) -> None:
