@@ -1219,6 +1219,11 @@ def _about(query: Query, db: Database) -> Result:
     details = ["Published tables (for `sql`):"] + [
         f"{t.name} — {t.description} Columns: " + ", ".join(c for c, _ in t.columns) for t in catalog.PUBLISHED
     ]
+    details.append(
+        "Functions `sql` may call: "
+        + "; ".join(f"{group}: {', '.join(names)}" for group, names in catalog.FUNCTION_GROUPS.items())
+        + "."
+    )
     return Result(
         command="about",
         title="About collab's data",

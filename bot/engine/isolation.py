@@ -165,20 +165,22 @@ class SqlPool:
         self._lock = threading.Condition()
         self._idle: list[_Worker] = []
         self._all: set[_Worker] = set()
-        self._started = False
+        self._starting = 0  # workers being spawned
         self._closed = False
         self.replaced = 0  # workers replaced since start: visible to tests and logs
 
     def start(self) -> None:
-        """Spawn the warm workers (in the background: the first query waits for one if needed)."""
+        """Spawn the warm workers in the background (a server does this at start-up)."""
         with self._lock:
-            if self._started or self._closed:
-                return
-            self._started = True
-        for _ in range(self.limits.workers):
+            missing = self.limits.workers - len(self._all) - self._starting
+        for _ in range(max(missing, 0)):
             self._spawn_in_background()
 
     def _spawn_in_background(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._starting += 1
         threading.Thread(target=self._spawn, name="collab-sql-spawn", daemon=True).start()
 
     def _spawn(self) -> None:
@@ -192,11 +194,11 @@ class SqlPool:
             log.warning("a SQL worker did not start; trying again in a second")
             time.sleep(1)  # a worker that can't start now (out of memory, say) is tried again
             with self._lock:
-                closed = self._closed
-            if not closed:
-                self._spawn_in_background()
+                self._starting -= 1
+            self._spawn_in_background()
             return
         with self._lock:
+            self._starting -= 1
             if self._closed:
                 worker.kill()
                 return
@@ -205,7 +207,11 @@ class SqlPool:
             self._lock.notify()
 
     def _acquire(self) -> _Worker:
-        self.start()
+        with self._lock:
+            # Grow on demand up to the pool's size: a one-off `collab ask` starts one worker, not all.
+            grow = not self._idle and len(self._all) + self._starting < self.limits.workers
+        if grow:
+            self._spawn_in_background()
         with self._lock:
             if not self._lock.wait_for(lambda: self._idle or self._closed, timeout=self.limits.kill_seconds + 30):
                 raise QueryFailed("Every SQL worker is busy right now. Try again in a few seconds.")

@@ -253,9 +253,7 @@ def _check_duckdb_reading(sql: str, allowed_tables: frozenset[str], *, as_typed:
         if as_typed:
             raise
         # What was typed passed; sqlglot's rewrite of it did not: say so, with what it became.
-        raise RejectedSQL(
-            refused.message.replace(" Only one SELECT", f" (as it would run: {sql[:300]}). Only one SELECT", 1)
-        ) from None
+        raise RejectedSQL(f"{refused.message} As it would run: {sql[:300]}") from None
 
 
 class _Scope:
@@ -330,7 +328,10 @@ class _Scope:
             if node.get("schema") or node.get("catalog"):
                 raise _refuse(f"the function {node.get('catalog') or node.get('schema')}.{name}() names a schema")
             if name not in ALLOWED_FUNCTIONS:
-                raise _refuse(f"the function {name}() is not allowed")
+                raise RejectedSQL(
+                    f"That SQL can't run here: the function {name}() is not allowed. "
+                    "`about` lists the functions and tables `sql` may use."
+                )
 
     def _check_table_ref(self, node: dict[str, Any], visible: frozenset[str]) -> None:
         kind = node["type"]
