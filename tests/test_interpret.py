@@ -54,6 +54,21 @@ def test_canonical_text_is_read_back_unchanged(command):
     assert read_as_line(reading) == ""
 
 
+def test_every_name_of_every_country_reads_in_a_sentence():
+    """Each name, alias and ETO spelling, inside a question and as a possessive: long names
+    ("South Georgia and the South Sandwich Islands"), commas ("Korea, Democratic People's Republic
+    of" is North Korea), parentheses, apostrophes and hyphens included."""
+    wrong = []
+    for country in all_countries().values():
+        names = {country.name, *country.aliases, country.eto_cross_border_name, country.eto_activity_name} - {""}
+        for name in sorted(names):
+            for text in (f"who does {name} work with?", f"{name}'s partners in robotics"):
+                reading = read(text)
+                if reading.query is None or reading.query.countries != (country.code,):
+                    wrong.append((text, reading.command or reading.understood))
+    assert not wrong, wrong[:10]
+
+
 @pytest.mark.parametrize(
     "text,code",
     [

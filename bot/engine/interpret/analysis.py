@@ -124,7 +124,7 @@ def analyse(raw: str) -> Analysis:
         word = words[i]
         if word in ("–", "—", "/"):
             word = "-"
-        if word not in ("(", ")"):
+        if word not in ("(", ")", ","):
             skeleton.append(re.sub(r"'s$", "", word))
             # a name-like word no table knows: capitalised, or where a country is expected
             expected_here = i > 0 and words[i - 1] in ("of", "with", "for", "about", "and", "vs", "between")

@@ -21,8 +21,8 @@ from bot.errors import UserError
 from bot.reference import countries as country_ref
 from bot.reference import fields as field_ref
 
-MAX_WORDS = 6
-SEPARATORS = frozenset({"(", ")", "–", "—", "/", "&", "+", "-"})
+MAX_WORDS = 9  # "united kingdom of great britain and northern ireland", with a comma to spare
+SEPARATORS = frozenset({"(", ")", "–", "—", "/", "&", "+", "-", ","})
 # Codes that are everyday words in lower case; in capitals ("IN", "TO") they are still words here.
 WORD_CODES = frozenset(
     "ai cv in to by and it me my no is at be do so am as or on id pe ad al can are per arm bra ton gin com mar "
@@ -152,7 +152,9 @@ def _ambiguous_keys() -> dict[str, str]:
 
 
 def _joined(words: list[str]) -> str:
-    return " ".join(words).replace("( ", "(").replace(" )", ")")
+    """Tokens back into a name: "china ( mainland )" -> "china (mainland)", "korea , republic of" ->
+    "korea, republic of", "co - operation" -> "co-operation"."""
+    return " ".join(words).replace("( ", "(").replace(" )", ")").replace(" ,", ",").replace(" - ", "-")
 
 
 def find_names(words: list[str], typed: list[str]) -> tuple[list[Name], list[bool]]:
@@ -162,13 +164,13 @@ def find_names(words: list[str], typed: list[str]) -> tuple[list[Name], list[boo
     n = len(words)
     i = 0
     while i < n:
-        if words[i] in SEPARATORS or (
-            words[i] in STOPWORDS and words[i] not in ("us", "the") and not typed[i].isupper()
-        ):
+        if words[i] in SEPARATORS:
             i += 1
             continue
+        # an ordinary word starts a name only with more words after it: "all works", "the west"
+        ordinary = words[i] in STOPWORDS and words[i] not in ("us", "the") and not typed[i].isupper()
         hit = None
-        for length in range(min(MAX_WORDS, n - i), 0, -1):
+        for length in range(min(MAX_WORDS, n - i), 1 if ordinary else 0, -1):
             end = i + length
             if words[end - 1] in SEPARATORS and words[end - 1] != ")":
                 continue

@@ -51,11 +51,11 @@ def strip_politeness(text: str) -> str:
 _CHAT_WORD = re.compile(
     r"(?<![\w/.])(?:" + "|".join(re.escape(w) for w in sorted(CHAT_SPELLINGS, key=len, reverse=True)) + r")(?![\w/.'])"
 )
-_TOKEN = re.compile(r"\(|\)|[–—/&+]|\w(?:[\w.'-]*[\w.])?|-")
+_TOKEN = re.compile(r"\(|\)|[–—/&+,]|\w(?:[\w.'-]*[\w.])?|-")
 
 
 def tokens(text: str) -> list[str]:
-    """Words (keeping "u.s.", "co-authors", "d'ivoire" whole), dashes, slashes and parentheses."""
+    """Words (keeping "u.s.", "co-authors", "d'ivoire" whole), dashes, slashes, commas and parentheses."""
     return _TOKEN.findall(text)
 
 
