@@ -69,6 +69,24 @@ def test_every_name_of_every_country_reads_in_a_sentence():
     assert not wrong, wrong[:10]
 
 
+def test_every_name_of_every_group_reads_as_subject_or_as_narrowing():
+    wrong = []
+    for group in all_groups().values():
+        if find_group(group.code) is None:
+            continue  # no member list: not usable in a question
+        for name in sorted({group.name, *group.aliases, group.eto_activity_name} - {""}):
+            top = read(f"most collaborative countries in {name}").query
+            subject = read(f"who does {name} work with?").query
+            narrowing = read(f"Malaysia's partners in {name}").query
+            if top is None or (top.verb, top.group) != ("top", group.code):
+                wrong.append(("top", name))
+            if subject is None or (subject.verb, subject.countries) != ("partners", (group.code,)):
+                wrong.append(("subject", name))
+            if narrowing is None or (narrowing.countries, narrowing.group) != (("MYS",), group.code):
+                wrong.append(("among", name))
+    assert not wrong, wrong[:10]
+
+
 @pytest.mark.parametrize(
     "text,code",
     [
