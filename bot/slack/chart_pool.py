@@ -2,9 +2,10 @@
 
 A chart costs about 100 ms of CPU, an acknowledgement a few milliseconds. Drawn in the web
 process, 50 charts at once hold the interpreter and the cores while Slack waits for acks (which
-it retries after 3 s). Here each web process keeps a small pool of drawing processes (spawned,
-never forked from a threaded server), started at a lower CPU priority so the acknowledgements
-come first, and warmed up at start so the first chart doesn't pay for importing matplotlib.
+it retries after 3 s). Here each web process keeps a small pool of drawing processes, forked from
+a clean fork server (never from the threaded web process itself), started at a lower CPU priority
+so the acknowledgements come first, and warmed up at start so the first chart doesn't wait for
+matplotlib to load.
 """
 
 from __future__ import annotations
@@ -59,10 +60,11 @@ class ChartPool:
     def _pool(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._executor is None:
+                context = multiprocessing.get_context("forkserver")
+                # The fork server imports only these (not the caller's __main__); drawing processes fork from it.
+                context.set_forkserver_preload(["bot.slack.chart_pool", "bot.render.charts"])
                 self._executor = ProcessPoolExecutor(
-                    max_workers=self.processes,
-                    mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_start_drawing,
+                    max_workers=self.processes, mp_context=context, initializer=_start_drawing
                 )
             return self._executor
 
