@@ -31,6 +31,7 @@ from slack_bolt import (
 from slack_sdk import WebClient
 
 from bot.slack.conversation import Conversations, call_quietly, direct_place, ignored
+from bot.state.store import Store
 
 log = logging.getLogger("collab.slack.assistant")
 
@@ -51,7 +52,7 @@ SUGGESTED_PROMPTS = (
 class StateThreadContextStore(AssistantThreadContextStore):
     """bolt's assistant thread context (the channel being viewed), in the state database."""
 
-    def __init__(self, store: Callable[[], Any], memory: timedelta):
+    def __init__(self, store: Callable[[], Store], memory: timedelta):
         self._store = store
         self._memory = memory
 
@@ -81,7 +82,7 @@ class PaneCalls:
             self._set_title(text)
 
 
-def register(app: App, conversations: Conversations, store: Callable[[], Any]) -> None:
+def register(app: App, conversations: Conversations, store: Callable[[], Store]) -> None:
     assistant = Assistant(thread_context_store=StateThreadContextStore(store, conversations.memory))
 
     @assistant.thread_started

@@ -43,7 +43,7 @@ from bot.render.mrkdwn import unescape_command
 from bot.slack.delivery import Conversation, Delivery, post_message
 from bot.slack.listeners import acknowledge
 from bot.slack.web import describe, is_slack_failure
-from bot.state.store import ConversationThread
+from bot.state.store import ConversationThread, Store
 
 log = logging.getLogger("collab.slack.conversation")
 
@@ -116,7 +116,7 @@ def direct_place(event: dict[str, Any], team: str) -> Place:
 class Conversations:
     """The listeners for mentions, messages and choice buttons, sharing one conversation memory."""
 
-    def __init__(self, database: Database, delivery: Delivery, store: Callable[[], Any], *, memory: timedelta):
+    def __init__(self, database: Database, delivery: Delivery, store: Callable[[], Store], *, memory: timedelta):
         self.database = database
         self.delivery = delivery
         self._store = store  # the process's state Store, opened on first use
@@ -316,7 +316,7 @@ class Conversations:
         except Exception as error:  # noqa: BLE001 - the answer is posted; only follow-ups lose their context
             log.warning("could not remember conversation %s/%s: %s", place.channel, place.memory_ts, error)
 
-    def _prune(self, store: Any) -> None:
+    def _prune(self, store: Store) -> None:
         with self._prune_lock:
             if time.monotonic() - self._pruned < PRUNE_SECONDS:
                 return
