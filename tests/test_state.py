@@ -245,3 +245,18 @@ def test_conversation_threads_concurrent_writers_leave_one_row(state_url):
     assert stores[0].thread("C1", "1700000000.000100", max_age=timedelta(days=1)).command.startswith("top ")
     for s in stores:
         s.dispose()
+
+
+def test_a_database_from_before_conversation_threads_gets_the_table_on_open(state_url):
+    """An older collab's database (no conversation_threads) gains the table without a new schema version."""
+    older = Store(state_url)
+    with older.engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE conversation_threads"))
+    older.dispose()
+    upgraded = Store(state_url)
+    assert "conversation_threads" in sa.inspect(upgraded.engine).get_table_names()
+    upgraded.remember_thread("C1", "1.0", command="partners Malaysia")
+    assert upgraded.thread("C1", "1.0", max_age=timedelta(days=1)).command == "partners Malaysia"
+    with upgraded.engine.connect() as conn:
+        assert conn.execute(sa.select(schema_version.c.version)).scalars().all() == [SCHEMA_VERSION]
+    upgraded.dispose()
