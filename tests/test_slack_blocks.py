@@ -124,6 +124,32 @@ def test_answer_has_header_summary_table_notes_and_buttons() -> None:
     }
 
 
+def test_a_plain_english_answer_opens_with_how_it_was_read() -> None:
+    result = hand_built()
+    result.read_as = "Read as `partners Malaysia in cv`"
+    message = blocks.answer_message(result, "partners Malaysia in cv")
+    assert_within_slack_limits(message)
+    assert block_types(message)[:2] == ["context", "header"]
+    assert message["blocks"][0]["elements"][0]["text"] == "Read as `partners Malaysia in cv`"
+    assert message["text"].startswith("Read as `partners Malaysia in cv`\n")  # notifications say it too
+    assert blocks.plain_message(result)["text"].startswith("Read as `partners Malaysia in cv`\n")
+
+
+def test_choices_offer_up_to_three_commands_as_buttons() -> None:
+    choices = ("top in cv", "rising in cv", "pairs in cv", "fields China")
+    message = blocks.choices_message("I understood: computer vision & <nothing else>.", choices)
+    assert_within_slack_limits(message)
+    assert "computer vision &amp; &lt;nothing else&gt;" in message["text"]
+    assert [(a, b["value"]) for a, b in buttons(message).items()] == [
+        ("collab_choice_0", "top in cv"),
+        ("collab_choice_1", "rising in cv"),
+        ("collab_choice_2", "pairs in cv"),
+    ]
+    nothing = blocks.choices_message("I couldn't tell what you're asking.", ())
+    assert_within_slack_limits(nothing)
+    assert not buttons(nothing) and "Did you mean" not in nothing["text"]
+
+
 def test_posted_answer_has_attribution_and_no_share_button() -> None:
     message = blocks.answer_message(
         hand_built(), "partners Malaysia public", shareable=False, attribution="Shared by <@U1>"
