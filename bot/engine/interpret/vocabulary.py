@@ -189,6 +189,7 @@ CUES: dict[str, tuple[tuple[int, tuple[str, ...]], ...]] = {
             2,
             (
                 r"\b(leading|leaders|lead|leads|top|biggest|largest|strongest|most active|highest|rank)\b",
+                r"\b(hotspots?|hubs?|powerhouses?|heavyweights?|centres|centers)\b",
                 r"\b(which|what) countries\b",
                 r"\bwho (collaborates|publishes|works|cooperates)\b",
                 r"\bcountries (that )?(collaborate|cooperate|co-author|work)\w* (the )?most\b",
