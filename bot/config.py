@@ -105,7 +105,7 @@ class Settings:
             raw = environ.get(spec.metadata["env"])
             if raw is None or (raw == "" and not spec.metadata["empty_is_value"]):
                 continue
-            kind = type(spec.default)
+            kind: type = type(spec.default)
             try:
                 values[spec.name] = kind(raw)
             except ValueError:

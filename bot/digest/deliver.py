@@ -98,7 +98,8 @@ class Pacer:
 
     def __init__(self, seconds: float = DEFAULTS.digest_pace_seconds, sleep: Callable[[float], None] = _time.sleep):
         self.seconds = seconds
-        self.sleep, self.last = sleep, {}
+        self.sleep = sleep
+        self.last: dict[str, float] = {}  # channel -> when its last post went out (monotonic)
 
     def wait(self, channel: str) -> None:
         last = self.last.get(channel)

@@ -7,6 +7,7 @@ in winter and in summer.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.state.store import Subscription
@@ -15,7 +16,7 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 DEFAULT_WEEKDAY, DEFAULT_TIME = 0, "09:00"
 
 
-def _trigger(sub: Subscription):
+def _trigger(sub: Subscription) -> Any:
     from apscheduler.triggers.cron import CronTrigger
 
     hour, minute = (int(part) for part in sub.time.split(":"))

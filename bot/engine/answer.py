@@ -8,7 +8,7 @@ countries a dataset does not list at all (absent is not the same as under the fl
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -272,7 +272,9 @@ def _common_params(query: Query, source: str, window: Window) -> dict[str, Any]:
     }
 
 
-def _notes(facts: DataFacts, source: str, window: Window, *, uses_articles: bool, extra: list[str] = ()) -> list[str]:
+def _notes(
+    facts: DataFacts, source: str, window: Window, *, uses_articles: bool, extra: Sequence[str] = ()
+) -> list[str]:
     wanted = [d for d in facts.datasets_of(source) if uses_articles or "activity" not in d["name"]]
     licences = sorted({d["licence"].split(" (")[0] for d in wanted})
     sources = " and ".join(f"{d['title']} ({d['release']})" for d in wanted)
@@ -651,7 +653,7 @@ def _top(query: Query, db: Database) -> Result:
 
 def _pairs(query: Query, db: Database) -> Result:
     facts, source, window, notes = _setup(query, db)
-    group_a, group_b = query.between or (None, None)
+    group_a, group_b = query.between or ("", "")  # read only when query.between is set
     frame, sql, params = _execute(
         db, "pairs", {**_common_params(query, source, window), "group_a": group_a, "group_b": group_b}
     )
@@ -887,7 +889,7 @@ def _fields(query: Query, db: Database) -> Result:
         "Fields overlap (computer vision, NLP, robotics, LLMs and AI safety are parts of AI), so the rows must not be added up.",
         "joint_articles: joint articles with "
         + (
-            _name(partner)
+            _name(partner)  # type: ignore[arg-type]  # one_partner: partner is set
             if one_partner
             else f"members of {_name(partner)}"
             if partner
@@ -898,7 +900,7 @@ def _fields(query: Query, db: Database) -> Result:
     ]
     if ratio == "partner_share":
         extra.append(
-            f"partner_share: joint articles with {_name(partner)} divided by {_possessive(name)} articles in the field."
+            f"partner_share: joint articles with {_name(partner)} divided by {_possessive(name)} articles in the field."  # type: ignore[arg-type]  # partner_share needs a partner
         )
     else:
         extra.append(
@@ -972,7 +974,9 @@ def _rising(query: Query, db: Database) -> Result:
     who = f"{_possessive(_name(code))} " if code else ""
     among = f" in {_name(query.group)}" if query.group else ""
     title = f"{_capital(who)}{_top_words(query)} fastest-rising {field} collaborations{among}, {start}–{end}"
-    label = (lambda r: _name(r["partner_code"])) if code else (lambda r: f"{r['country_a']} – {r['country_b']}")
+    label: Callable[[Any], str] = (
+        (lambda r: _name(r["partner_code"])) if code else (lambda r: f"{r['country_a']} – {r['country_b']}")
+    )
     if absent:
         summary = absent
     elif ranked.empty:

@@ -348,8 +348,9 @@ def _options(query: Query, tokens: list[str]) -> tuple[Query, list[str]]:
     while i < len(tokens):
         word = tokens[i].lower()
         following = tokens[i + 1] if i + 1 < len(tokens) else None
-        if _YEAR_RANGE.match(tokens[i]):
-            start, end = _YEAR_RANGE.match(tokens[i]).groups()
+        year_range = _YEAR_RANGE.match(tokens[i])
+        if year_range:
+            start, end = year_range.groups()
             query = replace(query, year_from=int(start), year_to=int(end))
         elif word in ("from", "since") and following:
             query = replace(query, year_from=_year(following, word))
@@ -570,8 +571,9 @@ def _subjects(tokens: list[str]) -> list[country_ref.Country | country_ref.Group
             reached = best[j]
             if subject and (reached is None or len(current) + 1 < len(reached)):
                 best[j] = current + [subject]
-    if best[n] is not None:
-        return best[n]
+    found = best[n]
+    if found is not None:
+        return found
     # Name the first piece that is no country: from the last reachable point to where the rest parses.
     start = max(i for i in range(n) if best[i] is not None)
     tail_ok = [False] * (n + 1)

@@ -21,7 +21,7 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
-from sqlglot.tokens import TokenType
+from sqlglot.tokens import TokenType  # type: ignore[attr-defined]  # re-exported from sqlglot.tokenizer_core
 
 from bot.engine.catalog import ALLOWED_FUNCTIONS
 from bot.errors import RejectedSQL
@@ -183,7 +183,7 @@ def _depth(tree: exp.Expr) -> int:
     return deepest
 
 
-def _apply_row_cap(tree: exp.Expr, row_cap: int) -> exp.Expr:
+def _apply_row_cap(tree: exp.Query, row_cap: int) -> exp.Query:
     """Keep at most row_cap + 1 rows, so the caller can tell a full result from a truncated one."""
     limit = tree.args.get("limit")
     if limit is None:
@@ -227,7 +227,8 @@ class _Parser:
                     "UNION SELECT table_name FROM duckdb_tables() WHERE schema_name IN ('main', 'pg_catalog')"
                 ).fetchall()
                 self.system_relations = frozenset(str(name).lower() for (name,) in rows)
-            (text,) = self._connection.execute("SELECT json_serialize_sql($sql)", {"sql": sql}).fetchone()
+            row = self._connection.execute("SELECT json_serialize_sql($sql)", {"sql": sql}).fetchone()
+            text = row[0] if row else "{}"  # a scalar function: always one row
         return json.loads(text)
 
 

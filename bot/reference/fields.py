@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from bot.errors import UnknownName
-from bot.reference.countries import DATA_DIR, DATASETS, normalise, suggest
+from bot.paths import DATA_DIR
+from bot.reference.countries import DATASETS, normalise, suggest
 
 DEFAULT_FIELD = "ai"
 

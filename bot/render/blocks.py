@@ -113,7 +113,8 @@ def notes_blocks(
     """Notes as context blocks: one line each, in elements of at most 3,000 characters, `max_text` in all."""
     elements = chunks("\n".join(escape(line) for line in lines if line), MAX_SECTION)
     elements = [e for e in elements if e.strip()]
-    room, kept, used = max_blocks * MAX_CONTEXT_ELEMENTS, [], 0
+    room, used = max_blocks * MAX_CONTEXT_ELEMENTS, 0
+    kept: list[str] = []
     for element in elements:
         if len(kept) == room - 1 or used + len(element) > max_text:
             break

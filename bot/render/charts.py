@@ -12,9 +12,9 @@ import math
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from bot.engine.result import Result
+from bot.engine.result import ChartSpec, Result
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -59,9 +59,9 @@ def render_png(result: Result) -> bytes:
     else:
         ax = fig.add_subplot()
         if spec.kind == "bar":
-            caption += _draw_bars(ax, result)
+            caption += _draw_bars(ax, result, spec)
         else:
-            caption += _draw_lines(ax, result)
+            caption += _draw_lines(ax, result, spec)
         ax.tick_params(labelsize=TICK_PT)
         ax.spines[["top", "right"]].set_visible(False)
 
@@ -81,14 +81,13 @@ def render_png(result: Result) -> bytes:
     return buf.getvalue()
 
 
-def write_png(result: Result, path) -> None:
+def write_png(result: Result, path: str | Path) -> None:
     """Draw result.chart into the PNG file at path."""
     Path(path).write_bytes(render_png(result))
 
 
-def _draw_bars(ax: Axes, result: Result) -> list[str]:
+def _draw_bars(ax: Axes, result: Result, spec: ChartSpec) -> list[str]:
     """Horizontal ranking, first row on top, value printed at each bar end."""
-    spec = result.chart
     frame = result.frame.head(MAX_BARS)
     values = _numbers(frame[spec.y])
     if spec.x2:  # a pair of countries: "A – B"
@@ -125,12 +124,11 @@ def _draw_bars(ax: Axes, result: Result) -> list[str]:
     return [f"first {MAX_BARS} of {total:,} shown"] if total > MAX_BARS else []
 
 
-def _draw_lines(ax: Axes, result: Result) -> list[str]:
+def _draw_lines(ax: Axes, result: Result, spec: ChartSpec) -> list[str]:
     """Trend per series: complete years solid, incomplete years dashed and hollow on a grey band."""
     import matplotlib
     from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
 
-    spec = result.chart
     frame = result.frame.copy()
     frame["_x"] = _numbers(frame[spec.x])
     frame["_y"] = _numbers(frame[spec.y])
@@ -151,7 +149,7 @@ def _draw_lines(ax: Axes, result: Result) -> list[str]:
     else:
         frame["_series"], names = "", [""]
 
-    colours = matplotlib.colormaps["tab10"].colors  # colour-blind-safe categorical palette
+    colours = matplotlib.colormaps["tab10"].colors  # type: ignore[attr-defined]  # a ListedColormap: colour-blind-safe
     for colour, name in zip(colours, names, strict=False):  # at most 10 series
         rows = frame[frame["_series"] == name]
         x, y, inc = rows["_x"], rows["_y"], rows["_incomplete"]
@@ -235,9 +233,10 @@ def _text_inches(chars: int, points: float) -> float:
 
 def _fit_margins(fig: Figure, ax: Axes, height_in: float, title_lines: int, caption_in: float) -> None:
     """Margins measured from the labels' lengths: one drawing pass instead of a layout engine's two."""
-    ticks = [t.get_text() for t in ax.get_yticklabels()] or ax.yaxis.get_major_formatter().format_ticks(ax.get_yticks())
+    values = list(ax.get_yticks())
+    ticks = [t.get_text() for t in ax.get_yticklabels()] or ax.yaxis.get_major_formatter().format_ticks(values)
     if not any(ticks):
-        ticks = ax.yaxis.get_major_formatter().format_ticks(ax.get_yticks())
+        ticks = ax.yaxis.get_major_formatter().format_ticks(values)
     left = _text_inches(max((len(t) for t in ticks), default=4), TICK_PT) + 0.35
     if ax.get_ylabel():
         left += LABEL_PT * 1.5 / 72
@@ -273,7 +272,7 @@ def _value_format(column: str) -> Callable[[float], str]:
     return number
 
 
-def _axis_formatter(column: str, values):
+def _axis_formatter(column: str, values: Any) -> Any:
     """Percent ticks for shares, thousands separators for large numbers, matplotlib's default otherwise."""
     from matplotlib.ticker import FuncFormatter, ScalarFormatter
 
@@ -284,13 +283,14 @@ def _axis_formatter(column: str, values):
     return ScalarFormatter(useOffset=False)
 
 
-def _numbers(column):
+def _numbers(column: Any) -> Any:
+    """The column as floats (pandas Series), anything unreadable as NaN."""
     import pandas as pd
 
     return pd.to_numeric(column, errors="coerce").astype(float)
 
 
-def _missing(value) -> bool:
+def _missing(value: object) -> bool:
     import pandas as pd
 
     return value is None or bool(pd.isna(value))

@@ -75,7 +75,7 @@ def serve(settings: Settings, port: int | None = None, socket_mode: bool = False
     ).run()
 
 
-class CollabServer(BaseApplication):
+class CollabServer(BaseApplication):  # type: ignore[misc]  # gunicorn has no type information
     """gunicorn configured in code, so `collab serve` needs no config file."""
 
     def __init__(self, settings: Settings, options: dict[str, Any]):
@@ -271,7 +271,7 @@ class OneLineFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=True, default=str)
 
 
-class OneLineGunicornLogger(glogging.Logger):
+class OneLineGunicornLogger(glogging.Logger):  # type: ignore[misc]  # gunicorn has no type information
     """gunicorn's error and access logs, written as OneLineFormatter records."""
 
     def setup(self, cfg: Any) -> None:

@@ -38,7 +38,7 @@ from slack_sdk.http_retry.request import HttpRequest as RetryRequest
 from slack_sdk.http_retry.response import HttpResponse as RetryResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web import SlackResponse
-from slack_sdk.web.base_client import FileUploadV2Result
+from slack_sdk.web.file_upload_v2_result import FileUploadV2Result
 
 log = logging.getLogger("collab.slack")
 
@@ -161,7 +161,12 @@ def find_in_history(
     """
     cursor = None
     for _ in range(HISTORY_PAGES):
-        window = {"channel": channel, "oldest": f"{since:.6f}", "limit": 200, "include_all_metadata": True}
+        window: dict[str, Any] = {
+            "channel": channel,
+            "oldest": f"{since:.6f}",
+            "limit": 200,
+            "include_all_metadata": True,
+        }
         if thread_ts:
             page = client.conversations_replies(ts=thread_ts, cursor=cursor, **window)
         else:
@@ -178,7 +183,7 @@ def find_in_history(
 class CollabWebClient(WebClient):
     """A WebClient whose posts land once: see the module docstring for what is retried and how."""
 
-    def chat_postMessage(self, **kwargs: Any) -> SlackResponse:  # type: ignore[override]
+    def chat_postMessage(self, **kwargs: Any) -> SlackResponse:
         marker = uuid.uuid4().hex
         metadata = kwargs.get("metadata")
         if metadata is None:
@@ -203,7 +208,7 @@ class CollabWebClient(WebClient):
             thread_ts=kwargs.get("thread_ts"),
         )
 
-    def files_completeUploadExternal(self, **kwargs: Any) -> SlackResponse:  # type: ignore[override]
+    def files_completeUploadExternal(self, **kwargs: Any) -> SlackResponse:
         ids = {str(f.get("id")) for f in kwargs.get("files") or [] if isinstance(f, dict)}
 
         def ours(message: dict) -> bool:

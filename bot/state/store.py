@@ -142,8 +142,21 @@ def _naive_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None)
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    return None if moment is None else moment.replace(tzinfo=UTC)
+def _aware(moment: datetime) -> datetime:
+    """A timestamp read back from the database (stored naive, in UTC) as an aware datetime."""
+    return moment.replace(tzinfo=UTC)
+
+
+def _inserted_id(result: Any) -> int:
+    """The primary key of the row an INSERT just wrote."""
+    key = result.inserted_primary_key
+    if key is None:
+        raise StateError("the state database returned no id for the new row")
+    return int(key[0])
+
+
+def _aware_or_none(moment: datetime | None) -> datetime | None:
+    return None if moment is None else _aware(moment)
 
 
 @dataclass(frozen=True)
@@ -232,7 +245,7 @@ def _delivery(row: Any) -> Delivery:
         period_key=m["period_key"],
         status=m["status"],
         claimed_at=_aware(m["claimed_at"]),
-        sent_at=_aware(m["sent_at"]),
+        sent_at=_aware_or_none(m["sent_at"]),
         attempts=int(m["attempts"]),
         error=m["error"],
         retryable=bool(m["retryable"]),
@@ -252,7 +265,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")
-        def _sqlite_connect(dbapi_connection, _record):  # pragma: no cover - driver plumbing
+        def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:  # pragma: no cover - driver plumbing
             # Let SQLAlchemy issue BEGIN itself (pysqlite's implicit transactions start too late),
             # and make it BEGIN IMMEDIATE: the write lock is taken up front, so concurrent writers
             # queue on busy_timeout instead of failing with "database is locked" mid-transaction.
@@ -267,7 +280,7 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         @event.listens_for(engine, "begin")
-        def _sqlite_begin(connection):  # pragma: no cover - driver plumbing
+        def _sqlite_begin(connection: Any) -> None:  # pragma: no cover - driver plumbing
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
@@ -362,7 +375,7 @@ class Store:
             active=True,
         )
         with self.engine.begin() as conn:
-            new_id = conn.execute(insert(subscriptions).values(**values)).inserted_primary_key[0]
+            new_id = _inserted_id(conn.execute(insert(subscriptions).values(**values)))
             row = conn.execute(select(subscriptions).where(subscriptions.c.id == new_id)).one()
         return _subscription(row)
 
@@ -407,16 +420,18 @@ class Store:
         stamp = _naive_utc(now)
         try:
             with self.engine.begin() as conn:
-                new_id = conn.execute(
-                    insert(deliveries).values(
-                        subscription_id=subscription_id,
-                        period_key=period_key,
-                        status="claimed",
-                        claimed_at=stamp,
-                        attempts=1,
-                        retryable=False,
+                new_id = _inserted_id(
+                    conn.execute(
+                        insert(deliveries).values(
+                            subscription_id=subscription_id,
+                            period_key=period_key,
+                            status="claimed",
+                            claimed_at=stamp,
+                            attempts=1,
+                            retryable=False,
+                        )
                     )
-                ).inserted_primary_key[0]
+                )
             return Claim(new_id, subscription_id, period_key, 1)
         except IntegrityError:
             pass
@@ -566,6 +581,7 @@ class Store:
                 changes[name] = value
         values = {"channel_id": channel_id, "thread_ts": thread_ts, "team_id": "", "assistant": False, **changes}
         dialect = self.engine.dialect.name
+        upsert: Any
         if dialect == "postgresql":
             from sqlalchemy.dialects.postgresql import insert as upsert
         elif dialect == "sqlite":

@@ -46,6 +46,7 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -272,7 +273,7 @@ def _create_stage(con: duckdb.DuckDBPyConnection) -> None:
 # ---------------------------------------------------------------- reading
 
 
-def _progress(enabled: bool):
+def _progress(enabled: bool) -> Any:
     from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -288,7 +289,16 @@ def _progress(enabled: bool):
     )
 
 
-def _read_all(con, files, workdir, report, all_works, strict, progress, chunk_bytes) -> None:
+def _read_all(
+    con: duckdb.DuckDBPyConnection,
+    files: list[Path],
+    workdir: Path,
+    report: IngestReport,
+    all_works: bool,
+    strict: bool,
+    progress: bool,
+    chunk_bytes: int,
+) -> None:
     """Each file in one scan by DuckDB (fast path); a file with any malformed line or work is read
     again in chunks of whole lines, so that each problem is found with its line number."""
     total = sum(f.stat().st_size for f in files)
@@ -352,7 +362,13 @@ def _works_per_byte(path: Path) -> float:
 
 
 def _ingest_file(
-    con, index: int, path: Path, report: IngestReport, all_works: bool, progress: bool, show: Callable[[float], None]
+    con: duckdb.DuckDBPyConnection,
+    index: int,
+    path: Path,
+    report: IngestReport,
+    all_works: bool,
+    progress: bool,
+    show: Callable[[float], None],
 ) -> bool:
     """The fast path for one file: DuckDB reads it whole (decompressing .gz itself). False when
     it can't (a malformed line, a wrong type) or a work lacks its id or year: the caller then
@@ -399,7 +415,7 @@ def _ingest_file(
 
 
 def _ingest_file_in_chunks(
-    con,
+    con: duckdb.DuckDBPyConnection,
     index: int,
     path: Path,
     workdir: Path,
@@ -491,11 +507,12 @@ def _parse_line_by_line(con: duckdb.DuckDBPyConnection, chunk: Chunk, report: In
     """The slow path: every line on its own, with its number; malformed ones reported."""
     data = read_chunk(chunk)
     base = (chunk.file_index << 40) + chunk.first_line
+    rows: list[tuple[int, str]] | None = None  # None: the whole chunk is valid UTF-8
+    text: str | None = None
     try:
         text = data.decode("utf-8")
-        rows = None
     except UnicodeDecodeError:
-        text, rows = None, []
+        rows = []
         for i, raw in enumerate(data.split(b"\n")[: chunk.lines]):
             try:
                 rows.append((i, raw.decode("utf-8")))

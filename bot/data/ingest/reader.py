@@ -15,6 +15,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 CHUNK_BYTES = 32 << 20
 BLOCK_BYTES = 4 << 20  # read (or decompressed-input) block
@@ -170,7 +171,7 @@ class ChunkReader:
                 return
 
 
-def _blocks(raw, chunk_bytes: int) -> Iterator[tuple[bytes, str]]:
+def _blocks(raw: BinaryIO, chunk_bytes: int) -> Iterator[tuple[bytes, str]]:
     """(text, error) blocks of a plain or gzipped (one or several members) file; b"" at the end.
     A corrupt or truncated gzip stream ends the file with an error message."""
     head = raw.read(2)
