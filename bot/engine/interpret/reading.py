@@ -91,8 +91,12 @@ def _query(verb: str, subjects: Sequence[str], analysis: Analysis, base: Query |
     changes["public"] = s.public
     if among:
         changes["group"] = among[0]
-    if verb in ("about", "help"):
-        return Query(verb=verb)
+    if verb == "help":
+        # "how do I use the compare command?": help on that verb
+        named = [w for w in re.findall(r"[a-z]+", analysis.text) if w in commands.VERBS and w != "help"]
+        return Query(verb="help", topic=named[0] if named else "")
+    if verb == "about":
+        return Query(verb="about")
     return replace(query, **changes)
 
 
