@@ -130,6 +130,7 @@ CUES: dict[str, tuple[tuple[int, tuple[str, ...]], ...]] = {
             ),
         ),
         (2, (r"\b(allies|friends|counterparts|network|closest)\b", r"\b(top|main) collaborat\w*")),
+        (2, (r"\b(connected|linked|tied|close|closest|closer) (to|with) X\b",)),
         (
             1,
             (
