@@ -2,10 +2,11 @@
 
 Exact matching uses the reference tables (the command parser's own lookups), so every name the
 parser accepts is accepted here. Two guards keep a sentence's ordinary words from becoming
-countries: ISO codes count only when typed in capitals or as well-known abbreviations (so "in",
-"to", "me" and "can" stay words), and fuzzy matching only looks at words no exact name or known
-word claimed — which is why "Republic of Korea" (an exact alias) can never become North Korea
-and "UK" (an exact alias, and too short to fuzz) never Ukraine.
+countries: two-letter ISO codes count only in capitals, and codes that are words ("in", "to",
+"me", "can") only in capitals where a country is expected ("partners of IN"); and fuzzy matching
+only looks at words no exact name or known word claimed — which is why "Republic of Korea" (an
+exact alias) can never become North Korea and "UK" (an exact alias, and too short to fuzz) never
+Ukraine.
 """
 
 from __future__ import annotations
