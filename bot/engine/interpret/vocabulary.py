@@ -164,7 +164,18 @@ CUES: dict[str, tuple[tuple[int, tuple[str, ...]], ...]] = {
         (1, (r"\bX\b.*\bwith X\b", r"\btrend\b")),
     ),
     "compare": (
-        (3, (r"\bcompar\w*\b", r"\bvs\.?\b", r"\bversus\b", r"\bv\.?\s+X\b", r"\bside by side\b", r"\bcontrast\b")),
+        (
+            3,
+            (
+                r"\bcompar\w*\b",
+                r"\bvs\.?\b",
+                r"\bversus\b",
+                r"\bv\.?\s+X\b",
+                r"\bside by side\b",
+                r"\bcontrast\b",
+                r"\bbenchmark\w*\b",
+            ),
+        ),
         (
             2,
             (
@@ -191,6 +202,7 @@ CUES: dict[str, tuple[tuple[int, tuple[str, ...]], ...]] = {
             (
                 r"\b(leading|leaders|lead|leads|top|biggest|largest|strongest|most active|highest|rank)\b",
                 r"\b(hotspots?|hubs?|powerhouses?|heavyweights?|centres|centers)\b",
+                r"\bdominat\w*\b",
                 r"\b(which|what) countries\b",
                 r"\bwho (collaborates|publishes|works|cooperates)\b",
                 r"\bcountries (that )?(collaborate|cooperate|co-author|work)\w* (the )?most\b",
@@ -207,6 +219,7 @@ CUES: dict[str, tuple[tuple[int, tuple[str, ...]], ...]] = {
                 r"\b(which|what) (areas?|kinds? of research|types? of research|research)\b",
                 r"\bbreak ?down\b",
                 r"\bspeciali[sz]\w*\b",
+                r"\b(strengths|specialties|specialities|expertise|niches?)\b",
                 r"\bwhat (does|do|did)\b.*\b(collaborat|work|cooperat|publish|research)\w* on\b(?!\s+F)",
                 r"\bstrong(est)? in\b",
                 r"\bfocus(es|ed)? on\b",
@@ -234,7 +247,7 @@ CUES: dict[str, tuple[tuple[int, tuple[str, ...]], ...]] = {
         (
             3,
             (
-                r"\b(profile|tell me about|overview|snapshot|report card|fact ?sheet)\b",
+                r"\b(profile|tell me about|overview|snapshot|report card|fact ?sheet|scorecard|at a glance)\b",
                 r"\bwhat do you (know|have) (about|on)\b",
                 r"\bkey (figures|facts|numbers|stats)\b",
             ),
@@ -244,6 +257,7 @@ CUES: dict[str, tuple[tuple[int, tuple[str, ...]], ...]] = {
             2,
             (
                 r"\b(summary|summari[sz]e|stats|statistics|facts|figures|info|information|details|dashboard)\b",
+                r"\b(background|in a nutshell|report on|rundown)\b",
                 r"\b(patents?|investments?|invested|funding|citations?|cited)\b",
                 r"\bhow (is|does) X (do|doing|fare|perform)\w*\b",
                 r"\b(how|where) (does|do|did) X (rank|stand|place)\b",
@@ -273,6 +287,8 @@ CUES: dict[str, tuple[tuple[int, tuple[str, ...]], ...]] = {
                 r"\b(published tables|data release)\b",
                 r"\babout (the |this |your )?(data|sources?|bot|tool|datasets?|numbers)\b",
                 r"\bhow do you know\b",
+                r"\bhow (do|does) (you|it|this|the bot) (calculate|compute|count|measure)\b",
+                r"\bwho (made|built|publishes|maintains) (this|the data|these)\b",
                 r"\bcite (this|the data|you)\b",
             ),
         ),
