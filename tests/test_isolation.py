@@ -139,6 +139,32 @@ def test_bomb_is_bounded_in_memory_and_time_and_the_next_query_answers(isolated:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    "bomb",
+    [
+        "SELECT length(printf('%01500000000d', 1)), length(printf('%01500000000d', 2)), "
+        "length(printf('%01500000000d', 3))",
+        "SELECT length(format('{:>2000000000}', 'x'))",
+        "SELECT length(repeat('x', 2000000000))",
+        "SELECT len(range(2000000000))",
+        "SELECT count(*) FROM generate_series(TIMESTAMP '2000-01-01', TIMESTAMP '2005-01-01', INTERVAL 1 SECOND)",
+    ],
+)
+def test_the_reviews_bombs_are_bounded_even_without_the_validator(isolated: Database, bomb: str) -> None:
+    """The validator refuses these; sent to a worker as they are, the address-space limit still holds."""
+    isolated.query_typed("SELECT 1", 10)
+    started = time.monotonic()
+    with tree_peak(isolated) as peak:
+        try:
+            isolated.query_typed(bomb, 10)
+        except QueryFailed as failed:
+            assert failed.message in (NEEDED_MORE_MEMORY, NEEDED_MORE_TIME), failed.message
+    assert time.monotonic() - started < BOMB_SECONDS
+    assert peak[0] < TREE_PEAK_BYTES, peak[0]
+    assert len(isolated.query_typed("SELECT * FROM fields", 100)) > 0
+
+
+@pytest.mark.slow
 def test_a_worker_past_the_wall_clock_is_killed_and_replaced(db_path: Path) -> None:
     # DuckDB's own interrupt is set far off, so only the kill can stop this statement
     database = Database(db_path, sql_limits=SqlLimits(workers=1, seconds=60, kill_seconds=1.5))
