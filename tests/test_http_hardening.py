@@ -191,6 +191,13 @@ def test_bad_or_missing_headers_get_a_4xx_and_no_traceback(served: SlackServer, 
         (b"payload=%7Bnot", "application/x-www-form-urlencoded"),
         (b"payload=%FF%FE", "application/x-www-form-urlencoded"),
         (b"<xml/>", "text/xml"),
+        (b'{"type": "event_callback", "event": []}', "application/json"),
+        (b'{"type": 5}', "application/json"),
+        (
+            b"payload=%7B%22type%22%3A%22block_actions%22%2C%22actions%22%3A%22x%22%2C%22user%22%3A5%7D",
+            "application/x-www-form-urlencoded",
+        ),
+        (b"a=1&a=2&payload=%7B%7D&payload=%5B%5D", "application/x-www-form-urlencoded"),
     ],
 )
 def test_signed_but_malformed_bodies_get_a_4xx_and_no_traceback(

@@ -209,6 +209,8 @@ def _checked_body(environ: dict, cap: int, verifier: SignatureVerifier) -> bytes
             fields = urllib.parse.parse_qs(text, keep_blank_values=True, errors="strict")
         except (ValueError, UnicodeDecodeError):
             raise Rejected(400, "the form is malformed") from None
+        if any(len(values) > 1 for values in fields.values()):
+            raise Rejected(400, "a form field is repeated")
         if "payload" in fields:
             _json_object(fields["payload"][0])
     else:
@@ -227,13 +229,28 @@ def _read(stream: Any, length: int) -> bytes:
     return b"".join(chunks)
 
 
+# Parts of Slack's envelopes that bolt reads as objects (or lists of objects) without checking.
+_OBJECT_FIELDS = ("event", "user", "channel", "container", "view", "message", "state", "team", "enterprise")
+
+
 def _json_object(text: str) -> None:
+    """A JSON object shaped like Slack's envelopes where bolt relies on the shape; else Rejected."""
     try:
         value = json.loads(text)
     except ValueError:
         raise Rejected(400, "the body is not valid JSON") from None
     if not isinstance(value, dict):
         raise Rejected(400, "the JSON body is not an object")
+    if not isinstance(value.get("type", ""), str):
+        raise Rejected(400, "the type is not a string")
+    for name in _OBJECT_FIELDS:
+        if value.get(name) is not None and not isinstance(value[name], dict):
+            raise Rejected(400, f"{name} is not an object")
+    actions = value.get("actions", [])
+    if not isinstance(actions, list) or not all(isinstance(action, dict) for action in actions):
+        raise Rejected(400, "actions is not a list of objects")
+    if not isinstance((value.get("event") or {}).get("type", ""), str):
+        raise Rejected(400, "the event's type is not a string")
 
 
 def _warm_up(database: Database) -> None:
