@@ -180,7 +180,7 @@ PUBLISHED: tuple[Table, ...] = (
     ),
     Table(
         "paper_fields",
-        "The fields of each paper (see bot/data/ingest/mapping.py for the OpenAlex mapping).",
+        "The fields of each paper, from its OpenAlex concepts, topics and keywords (the README lists the mapping).",
         (
             ("work_id", "work id (see papers)"),
             ("field", "field code"),

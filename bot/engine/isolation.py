@@ -250,7 +250,7 @@ class SqlPool:
             raise QueryFailed(NEEDED_MORE_TIME)
         if header["status"] == "memory":
             raise QueryFailed(NEEDED_MORE_MEMORY)
-        raise QueryFailed(header["message"])
+        raise QueryFailed(str(header.get("message") or "The query failed."))
 
     def pids(self) -> list[int]:
         with self._lock:
