@@ -38,7 +38,8 @@ def clean(text: str) -> str:
             for ch in unicodedata.normalize("NFC", text)
         )
     text = re.sub(r"\s+", " ", text).strip().lower()
-    text = re.sub(r"^/?collab\b[\s,:]*", "", text)
+    # the bot addressed by name ("/collab …", "hey collab, …") is not "collab" the word for collaboration
+    text = re.sub(r"^((?:hi|hello|hey|hiya|yo|dear|ok|okay|thanks)\s+)?/?collab\b[\s,:!.]*", r"\1", text)
     return _CHAT_WORD.sub(lambda m: CHAT_SPELLINGS[m.group(0)], text)
 
 
