@@ -128,6 +128,22 @@ def test_codes_that_are_words_stay_words(text, countries):
     assert reading.query is not None and reading.query.countries == countries, reading
 
 
+@pytest.mark.parametrize(
+    "text,countries",
+    [
+        ("North Korae partners", ("PRK",)),  # the two-word name is tried before the one-word "korea"
+        ("Republc of Korea partners", ("KOR",)),
+        ("partners of the Untied Kingdom", ("GBR",)),
+        ("Ukrane partners", ("UKR",)),
+        ("Saudi Arbia collaborators", ("SAU",)),  # not "Saudi" plus Aruba
+        ("Nothr Korea vs Suoth Korea", ("PRK", "KOR")),
+    ],
+)
+def test_typos_never_cross_the_korea_and_uk_lines(text, countries):
+    reading = read(text)
+    assert reading.query is not None and reading.query.countries == countries, reading
+
+
 def test_typos_are_read_and_said():
     reading = read("who does Malasia work with?")
     assert reading.command == "partners Malaysia"
