@@ -167,14 +167,16 @@ def _ask(text: str, output: str, chart: Path | None, settings: Settings) -> int:
         from bot.render.data import to_csv
 
         sys.stdout.write(to_csv(result))
+        if result.notes:  # the caveats travel with the data, outside it: the CSV stays clean
+            print(result.notes_text(), file=sys.stderr)
     else:
         from bot.render.text import render_text
 
         sys.stdout.write(render_text(result))
     if chart is not None:
-        if result.chart is None:
-            print(f"collab: `{result.command}` has no chart; nothing written to {chart}", file=sys.stderr)
-            return EXIT_USAGE
+        if result.chart is None:  # the answer above stands; only the picture is missing
+            print(f"collab: `{result.command}` answers have no chart, so nothing was written to {chart}.", file=sys.stderr)
+            return 0
         from bot.render.charts import write_png
 
         write_png(result, chart)

@@ -2,23 +2,18 @@
 -- summary: One country's cross-border work (or its work with one partner or group) in each research field.
 -- params:
 --   country        ISO alpha-3 code
---   partner        ISO alpha-3 code or group code of the partner side, or NULL for all partners
---   among          group code the partners must belong to, or NULL
+--   partner_members  the partner side's codes (one country, or a group's members), or NULL for all partners
+--   among          group code (`among <group>`) the partners must belong to, or NULL
 --   source         dataset source
 --   year_from      first year, inclusive
 --   year_to        last year, inclusive
 --   complete_only  true to use complete years only
 -- Fields overlap (computer vision is part of AI), so the rows must not be added up.
-WITH partner_side AS (
-    SELECT code AS member FROM countries WHERE code = $partner
-    UNION ALL
-    SELECT country FROM country_groups WHERE group_code = $partner
-),
-links AS (
+WITH links AS (
     SELECT field, CAST(sum(joint_articles) AS BIGINT) AS joint_articles, count(DISTINCT partner) AS partners
     FROM partner_links
     WHERE country = $country AND source = $source
-      AND ($partner IS NULL OR partner IN (SELECT member FROM partner_side))
+      AND ($partner_members IS NULL OR list_contains($partner_members, partner))
       AND ($among IS NULL OR partner IN (SELECT country FROM country_groups WHERE group_code = $among))
       AND year BETWEEN $year_from AND $year_to AND (complete OR NOT $complete_only)
     GROUP BY field

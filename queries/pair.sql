@@ -3,6 +3,8 @@
 -- params:
 --   country        ISO alpha-3 code (or group code) of the first
 --   partner        ISO alpha-3 code (or group code) of the second
+--   country_members  the first's countries: [its code], or the group's members
+--   partner_members  the second's countries
 --   field          field code
 --   source         dataset source
 --   year_from      first year, inclusive
@@ -12,17 +14,7 @@
 -- (joint_articles is NULL there), not zero. With a group, joint_articles is the sum over its
 -- members of their joint articles with the other side (an article with two members counts twice);
 -- pairs counts the member pairs published that year.
-WITH first_side AS (
-    SELECT code AS member FROM countries WHERE code = $country
-    UNION ALL
-    SELECT country FROM country_groups WHERE group_code = $country
-),
-second_side AS (
-    SELECT code AS member FROM countries WHERE code = $partner
-    UNION ALL
-    SELECT country FROM country_groups WHERE group_code = $partner
-),
-years AS (
+WITH years AS (
     SELECT DISTINCT year, complete
     FROM pairs
     WHERE field = $field AND source = $source
@@ -31,7 +23,7 @@ years AS (
 joint AS (
     SELECT year, CAST(sum(joint_articles) AS BIGINT) AS joint_articles, count(*) AS pairs
     FROM partner_links
-    WHERE country IN (SELECT member FROM first_side) AND partner IN (SELECT member FROM second_side)
+    WHERE list_contains($country_members, country) AND list_contains($partner_members, partner)
       AND field = $field AND source = $source
     GROUP BY year
 ),

@@ -1,8 +1,9 @@
 -- name: rising
 -- summary: Fastest-growing collaborations: compound annual growth of joint articles over one window of complete years.
 -- params:
---   subject        ISO alpha-3 code or group code, or NULL to rank every pair
---   among          group code: the partners (or, for every pair, both countries) must belong to it; or NULL
+--   members        the subject's countries ([its code], or a group's members), or NULL to rank every pair
+--   among          group code (`among <group>`) the partners (or, for every pair, both countries)
+--                  must belong to, or NULL
 --   field          field code
 --   source         dataset source
 --   year_from      first year of the window (a complete year)
@@ -12,22 +13,16 @@
 -- (last / first) ^ (1 / (year_to - year_from)) - 1. Rows with first_value NULL reached min_volume
 -- in the last year but were unpublished (under the floor) in the first: new inside the window.
 -- A group's collaborations are with countries outside it, summed over its members.
-WITH subject AS (
-    SELECT code AS member FROM countries WHERE code = $subject
-    UNION ALL
-    SELECT country FROM country_groups WHERE group_code = $subject
-),
-allowed AS (SELECT country FROM country_groups WHERE group_code = $among),
-ends AS (
-    SELECT CASE WHEN $subject IS NULL THEN country END AS country, partner, year,
+WITH ends AS (
+    SELECT CASE WHEN $members IS NULL THEN country END AS country, partner, year,
            CAST(sum(joint_articles) AS BIGINT) AS joint_articles
     FROM partner_links
     WHERE field = $field AND source = $source AND complete AND year IN ($year_from, $year_to)
-      AND (($subject IS NULL AND country < partner
-            AND ($among IS NULL OR (country IN (SELECT country FROM allowed) AND partner IN (SELECT country FROM allowed))))
-           OR ($subject IS NOT NULL
-               AND country IN (SELECT member FROM subject) AND partner NOT IN (SELECT member FROM subject)
-               AND ($among IS NULL OR partner IN (SELECT country FROM allowed))))
+      AND (($members IS NULL AND country < partner
+            AND ($among IS NULL OR (country IN (SELECT country FROM country_groups WHERE group_code = $among) AND partner IN (SELECT country FROM country_groups WHERE group_code = $among))))
+           OR ($members IS NOT NULL
+               AND list_contains($members, country) AND NOT list_contains($members, partner)
+               AND ($among IS NULL OR partner IN (SELECT country FROM country_groups WHERE group_code = $among))))
     GROUP BY ALL
 ),
 spans AS (

@@ -71,7 +71,6 @@ BAD = {
     "same-country": (["ask", "pair China China"], "twice"),
     "limit": (["ask", "partners Malaysia limit 500"], "1 to 100"),
     "no-data-years": (["ask", "partners Malaysia from 2050"], "2015"),
-    "no-chart": (["ask", "about", "--chart", "CHART"], "no chart"),
 }
 
 
@@ -247,3 +246,34 @@ def test_ask_builds_a_missing_database(runs):
     assert data["rows"][0][0] == "China"
     assert "built" in results["build-on-demand"].err
     assert not [p.name for p in missing.parent.iterdir() if ".building" in p.name or p.name.endswith(".wal")]
+
+
+def _in_process(monkeypatch, capsys, args: list[str]) -> Run:
+    import bot.data.build
+    from bot.cli import main
+
+    monkeypatch.setattr(bot.data.build, "is_stale", lambda *args: False)  # see test_bad_input_in_process
+    code = main(args)
+    captured = capsys.readouterr()
+    return Run(code, captured.out, captured.err)
+
+
+def test_chart_for_an_answer_without_one_prints_the_answer_says_so_and_exits_0(db_path, tmp_path, capsys, monkeypatch):
+    chart = tmp_path / "about.png"
+    run = _in_process(monkeypatch, capsys, ["ask", "about", "--chart", str(chart)])
+    assert run.code == 0
+    assert run.out.startswith("About collab's data")
+    assert "no chart" in run.err and "Traceback" not in run.err
+    assert not chart.exists()
+
+
+def test_csv_carries_its_notes_on_stderr_and_stays_clean(db_path, capsys, monkeypatch):
+    import csv
+    import io
+
+    run = _in_process(monkeypatch, capsys, ["ask", "partners Malaysia", "--format", "csv"])
+    assert run.code == 0
+    rows = list(csv.reader(io.StringIO(run.out)))
+    assert rows[0][:2] == ["partner", "joint_articles"] and len(rows) == 11
+    assert "fewer than 25 joint articles" in run.err and "Source:" in run.err
+    assert "Source:" not in run.out

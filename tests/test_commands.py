@@ -390,7 +390,8 @@ REFUSED = [
     ("partners China between asean and eu", ["pairs between asean and eu"]),
     ("pairs by share", ["by affinity"]),
     ("pairs among asean between asean and eu", ["not both"]),
-    ("about in cv", ["takes no options"]),
+    ("about in cv", ["takes no options", "try `about`"]),
+    ("help partners in cv", ["takes no options", "try `help partners`"]),
 ]
 
 

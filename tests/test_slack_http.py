@@ -370,8 +370,10 @@ def test_share_that_slack_refuses_everywhere_keeps_the_private_answer_and_says_w
 
 def test_csv_button_uploads_every_column_of_the_result(server: SlackServer, standin: SlackStandIn, answer_for) -> None:
     _, sent = server.click("collab_csv", "partners Malaysia")
-    _, request, data = uploaded_to(standin, "D" + sent["user"].lstrip("U"))
+    complete, request, data = uploaded_to(standin, "D" + sent["user"].lstrip("U"))
     assert request["filename"].endswith(".csv")
+    comment = complete.body.get("initial_comment", "")  # the CSV is plain data: its caveats ride in the message
+    assert "fewer than 25 joint articles" in comment and "Source:" in comment and "2024–2025" in comment
     lines = data.decode().splitlines()
     expected = answer_for("partners Malaysia")
     assert lines[0].split(",") == expected.columns  # the JSON column names, *_code included

@@ -100,6 +100,7 @@ class DataFacts:
     coverage: dict[tuple[str, str], Coverage]  # (field, source) -> years
     datasets: tuple[dict[str, Any], ...]
     listed: dict[tuple[str, str], frozenset[str]]  # (source, "pairs" | "articles") -> countries present
+    activity_incomplete: tuple[tuple[str, tuple[int, ...]], ...]  # (metric, its incomplete years) for profile
 
     def sources_with(self, field: str) -> list[str]:
         found = sorted(source for f, source in self.coverage if f == field)
@@ -135,7 +136,14 @@ def _data_facts(db: Database) -> DataFacts:
                     int(row["last_complete_year"]) if known(row["last_complete_year"]) else None,
                 )
             listed = {(row["source"], row["kind"]): frozenset(row["countries"]) for row in _rows(db, "presence", {})}
-            facts = DataFacts(key[1], coverage, tuple(_rows(db, "sources", {"source": None})), listed)
+            activity = tuple(
+                (
+                    row["metric"],
+                    tuple(int(y) for y in row["incomplete_years"]) if _is_list(row["incomplete_years"]) else (),
+                )
+                for row in _rows(db, "activity_years", {})
+            )
+            facts = DataFacts(key[1], coverage, tuple(_rows(db, "sources", {"source": None})), listed, activity)
             _facts.clear()  # one data version at a time per process is all that is ever asked
             _facts[key] = facts
     return facts
@@ -270,6 +278,11 @@ def _common_params(query: Query, source: str, window: Window) -> dict[str, Any]:
         "count": query.count,
         "limit": query.limit,
     }
+
+
+def _members(code: str) -> list[str]:
+    """The countries a subject stands for: a country itself, or a group's members (bound as a list)."""
+    return sorted(all_groups()[code].members) if is_group(code) else [code]
 
 
 def _notes(
@@ -495,20 +508,21 @@ def _partners(query: Query, db: Database) -> Result:
     facts, source, window, notes = _setup(query, db)
     absent = _absent(facts, source, [code])
     fractional = query.count == "fractional"
-    frame, sql, params = _execute(db, "partners", {**_common_params(query, source, window), "subject": code})
-    drop = ["members"] if not group else ["partner_share", "affinity", "published_years"]
-    if not fractional:
-        drop.append("fractional_articles")
-    if not group and not _has_articles(query.field, source):
-        drop.append("partner_share")
-    frame = frame.drop(columns=drop)
     if group:
-        frame = frame.rename(columns={"joint_articles": "links"})
+        frame, sql, params = _execute(
+            db, "group_partners", {**_common_params(query, source, window), "members": _members(code)}
+        )
+    else:
+        frame, sql, params = _execute(db, "partners", {**_common_params(query, source, window), "subject": code})
+        drop = [] if fractional else ["fractional_articles"]
+        if not _has_articles(query.field, source):
+            drop.append("partner_share")
+        frame = frame.drop(columns=drop)
     value = "links" if group else "joint_articles"
     name, field = _name(code), field_words(query.field)
-    among = f" in {all_groups()[query.group].name}" if query.group else ""
+    among = f" in {_name(query.group)}" if query.group else ""
     outside = " outside it" if group else ""
-    title = f"{_possessive(name)} {_top_words(query)} {field} research partners{among}{outside}, {window.label}"
+    title = f"{_possessive(name)} {_top_words(query)} {field} research partners{outside}{among}, {window.label}"
     if absent:
         summary = absent
     elif frame.empty and source in PAPER_LEVEL_SOURCES:
@@ -531,7 +545,7 @@ def _partners(query: Query, db: Database) -> Result:
         counted = f", {top['fractional_articles']:,.1f} fractional" if fractional else ""
         what = "links" if group else "joint articles"
         summary = (
-            f"{_possessive(name)} top {field} partner{among}{outside} in {window.label} was "
+            f"{_possessive(name)} top {field} partner{outside}{among} in {window.label} was "
             f"{_name(top['partner_code'])} "
             f"({count(top[value])} {what}{counted}{share})" + (f", followed by {' and '.join(rest)}." if rest else ".")
         )
@@ -653,16 +667,22 @@ def _top(query: Query, db: Database) -> Result:
 
 def _pairs(query: Query, db: Database) -> Result:
     facts, source, window, notes = _setup(query, db)
-    group_a, group_b = query.between or ("", "")  # read only when query.between is set
+    group_a, group_b = query.between if query.between else (None, None)  # NULL: no `between`
     frame, sql, params = _execute(
-        db, "pairs", {**_common_params(query, source, window), "group_a": group_a, "group_b": group_b}
+        db,
+        "pairs",
+        {
+            **_common_params(query, source, window),
+            "group_a": group_a,
+            "group_b": group_b,
+        },
     )
     fractional = query.count == "fractional"
     if not fractional:
         frame = frame.drop(columns=["fractional_articles"])
     field = field_words(query.field)
     if query.group:
-        scope = f" within {all_groups()[query.group].name}"
+        scope = f" within {_name(query.group)}"
     elif query.between:
         scope = f" between {_name(group_a)} and {_name(group_b)}"
     else:
@@ -713,7 +733,17 @@ def _pair(query: Query, db: Database) -> Result:
     facts, source, window, notes = _setup(query, db)
     a, b = query.countries
     absent = _absent(facts, source, (a, b))
-    frame, sql, params = _execute(db, "pair", {**_common_params(query, source, window), "country": a, "partner": b})
+    frame, sql, params = _execute(
+        db,
+        "pair",
+        {
+            **_common_params(query, source, window),
+            "country": a,
+            "partner": b,
+            "country_members": _members(a),
+            "partner_members": _members(b),
+        },
+    )
     groups = is_group(a) or is_group(b)
     if groups:
         frame = frame.drop(columns=["country_share", "partner_share"]).rename(columns={"joint_articles": "links"})
@@ -802,7 +832,7 @@ def _compare(query: Query, db: Database) -> Result:
         frame = frame.drop(columns=["articles", "links_per_article"])
     names = [_plain_name(c) for c in query.countries]
     field = field_words(query.field)
-    among = f" with partners in {all_groups()[query.group].name}" if query.group else ""
+    among = f" with partners in {_name(query.group)}" if query.group else ""
     measure = "links per article" if per_article else "links"
     title = f"Cross-border {field} {measure}{among}: {', '.join(names)}, {window.label}"
     totals = frame.groupby("country_code", sort=False)["cross_border_links"].sum().sort_values(ascending=False)
@@ -830,7 +860,7 @@ def _compare(query: Query, db: Database) -> Result:
             "Charted by links per article: cross-border links divided by the country's articles (can exceed 1)."
         )
     if query.group:
-        extra.append(f"Only links with partners in {all_groups()[query.group].name} are counted.")
+        extra.append(f"Only links with partners in {_name(query.group)} are counted.")
     for code in (*query.countries, query.group):
         extra += _group_notes(facts, source, code)
     y = "links_per_article" if per_article else "cross_border_links"
@@ -863,7 +893,13 @@ def _fields(query: Query, db: Database) -> Result:
     partner = query.countries[1] if len(query.countries) > 1 else None
     absent = _absent(facts, source, query.countries)
     frame, sql, params = _execute(
-        db, "fields", {**_common_params(query, source, window), "country": code, "partner": partner}
+        db,
+        "fields",
+        {
+            **_common_params(query, source, window),
+            "country": code,
+            "partner_members": _members(partner) if partner else None,
+        },
     )
     one_partner = partner is not None and not is_group(partner)
     ratio = "partner_share" if one_partner and not query.group else "links_per_article"
@@ -872,7 +908,7 @@ def _fields(query: Query, db: Database) -> Result:
         frame = frame.drop(columns=["partners"])
     name = _name(code)
     with_whom = f" with {_name(partner)}" if partner else ""
-    among = f" with partners in {all_groups()[query.group].name}" if query.group else ""
+    among = f" with partners in {_name(query.group)}" if query.group else ""
     title = f"{name}{with_whom}: cross-border research by field{among}, {window.label}"
     if absent:
         summary = absent
@@ -895,7 +931,7 @@ def _fields(query: Query, db: Database) -> Result:
             if partner
             else "every partner, summed (cross-border links)"
         )
-        + (f" in {all_groups()[query.group].name}" if query.group else "")
+        + (f" in {_name(query.group)}" if query.group else "")
         + ".",
     ]
     if ratio == "partner_share":
@@ -958,7 +994,11 @@ def _rising(query: Query, db: Database) -> Result:
     frame, sql, params = _execute(
         db,
         "rising",
-        {**_common_params(query, source, window), "subject": code, "min_volume": min_volume},
+        {
+            **_common_params(query, source, window),
+            "members": _members(code) if code else None,
+            "min_volume": min_volume,
+        },
     )
     start, end = window.year_from, window.year_to
     new = frame[frame["first_value"].isna()]
@@ -1065,19 +1105,12 @@ def _profile(query: Query, db: Database) -> Result:
         "Patent applications and estimated investment (USD millions, ETO's estimate) cover all of AI, whatever the field.",
         "links_per_article: cross-border links per article; an article with several partner countries counts once per partner.",
     ]
-    activity, _, _ = _execute(db, "activity_years", {})
-    for _, metric in activity.iterrows():
-        years = tuple(
-            int(y)
-            for y in (metric["incomplete_years"] if _is_list(metric["incomplete_years"]) else ())
-            if window.year_from <= y <= window.year_to
-        )
+    for metric, incomplete in facts.activity_incomplete:
+        years = tuple(y for y in incomplete if window.year_from <= y <= window.year_to)
         if years and not window.complete_only:
-            extra.append(
-                f"ETO marks {metric['metric']} incomplete for {_years_text(years)}: those counts will still rise."
-            )
+            extra.append(f"ETO marks {metric} incomplete for {_years_text(years)}: those counts will still rise.")
         elif years:
-            extra.append(f"With `complete`, {metric['metric']} leave out {_years_text(years)} (incomplete at ETO).")
+            extra.append(f"With `complete`, {metric} leave out {_years_text(years)} (incomplete at ETO).")
     return _result(
         query,
         facts,

@@ -181,16 +181,19 @@ _REFUSALS: dict[tuple[str, str], str] = {
     (
         "pair",
         "count",
-    ): "`pair` counts joint articles; fractional counts rank partners: "
+    ): "`pair` counts whole joint articles year by year; for fractional counts try "
     "`partners China count fractional source openalex`.",
-    ("compare", "limit"): "`compare` shows every country it names, year by year; name fewer to see fewer.",
+    (
+        "compare",
+        "limit",
+    ): "`compare` shows every country it names, year by year; name fewer to see fewer, e.g. `compare China India`.",
     (
         "compare",
         "count",
-    ): "`compare` sums whole joint articles; fractional counts rank partners: "
+    ): "`compare` sums whole joint articles; for fractional counts try "
     "`partners China count fractional source openalex`.",
     ("fields", "field"): "`fields` lists every field side by side; drop `in …`, e.g. `fields Malaysia China`.",
-    ("fields", "limit"): "`fields` lists every field (there are few). Drop `top`/`limit`.",
+    ("fields", "limit"): "`fields` lists every field (there are few); drop `top`/`limit`.",
     (
         "fields",
         "metric",
@@ -209,8 +212,8 @@ _REFUSALS: dict[tuple[str, str], str] = {
         "among",
     ): "`profile` covers one country or group; for partners in a group try `partners Saudi Arabia among gcc`.",
     ("profile", "count"): "`profile` shows whole counts; drop `count`.",
-    ("partners", "between"): "`between` picks pairs with one country in each group: `pairs between asean and eu`.",
-    ("top", "between"): "`between` picks pairs with one country in each group: `pairs between asean and eu`.",
+    ("partners", "between"): "`between` picks pairs with one country in each group; try `pairs between asean and eu`.",
+    ("top", "between"): "`between` picks pairs with one country in each group; try `pairs between asean and eu`.",
 }
 
 
@@ -243,10 +246,10 @@ def check(query: Query) -> Query:
             continue
         reason = _REFUSALS.get((verb, option))
         if reason is None and option == "between":
-            reason = "`between` picks pairs with one country in each group: `pairs between asean and eu`."
+            reason = "`between` picks pairs with one country in each group; try `pairs between asean and eu`."
         if reason is None:
             reason = (
-                f"`{verb}` takes no options."
+                f"`{verb}` takes no options; try `{VERBS[verb][2]}`."
                 if not accepted
                 else (
                     f"`{verb}` takes " + ", ".join(f"`{_OPTION_WORDS[o]}`" for o in OPTION_NAMES if o in accepted) + "."
@@ -306,8 +309,14 @@ def parse(text: str) -> Query:
     rest = re.sub(r"\b((?:19|20)\d\d)\s+[-–—]\s+((?:19|20)\d\d)\b", r"\1-\2", rest)
     tokens = _TOKEN.findall(rest)
     if verb == "help":
-        topic = _verb(tokens[0]) if tokens else ""
-        return Query(verb="help", topic=topic, text=text)
+        first_word = tokens[0].lower().strip("`/") if tokens else ""
+        known = first_word in VERBS or first_word in VERB_ALIASES
+        topic = _verb(tokens[0]) if known else ""
+        query, rest = _options(Query(verb="help", topic=topic, text=text), tokens[1:] if known else tokens)
+        if rest:  # "help nonsense": name what help knows
+            _verb(rest[0])
+            raise ParseError(f"`help` takes a command name, e.g. `help partners`. {_verbs_line()}")
+        return query
     query, positional = _options(Query(verb=verb, text=text), tokens)
     return _positional(query, positional)
 

@@ -59,6 +59,18 @@ def cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+MAX_FILE_COMMENT = 3000  # a file's message: Slack shows it like a section
+
+
+def csv_comment(result: Result, heading: str) -> str:
+    """The message a CSV file travels with: a heading, then the answer's notes (its caveats), in mrkdwn.
+
+    The CSV itself stays plain data, so the source, years and floor have to ride along here.
+    """
+    lines = [heading] + [f"• {escape(note)}" for note in result.notes]
+    return cut("\n".join(lines), MAX_FILE_COMMENT)
+
+
 def header(text: str) -> dict[str, Any]:
     return {
         "type": "header",

@@ -203,7 +203,7 @@ class Delivery:
             content=to_csv(result),
             filename=f"{file_stem(result)}.csv",
             title=f"{result.title} (CSV)",
-            initial_comment=f"CSV for `{escape(blocks.cut(text, 200))}`",
+            initial_comment=blocks.csv_comment(result, f"CSV for `{escape(blocks.cut(text, 200))}`"),
         )
         return direct, upload
 
@@ -329,7 +329,9 @@ class Delivery:
                 content=to_csv(result),
                 filename=f"{file_stem(result)}.csv",
                 title=f"{result.title} (CSV)",
-                initial_comment=f"All {len(result.frame):,} rows of `/collab {escape(blocks.cut(text, 200))}`.",
+                initial_comment=blocks.csv_comment(
+                    result, f"All {len(result.frame):,} rows of `/collab {escape(blocks.cut(text, 200))}`."
+                ),
             )
         except SlackApiError as error:
             if api_error(error) not in NOT_A_MEMBER:

@@ -323,9 +323,13 @@ def _canonical_attempt(text: str) -> tuple[Query | None, str]:
     except UserError as error:
         return None, error.message
     words = stripped.lower().split()
-    if query.countries and any(
-        word in WORD_CODES and word not in commands.OPTION_KEYWORDS and words[k - 1] not in commands.OPTION_KEYWORDS
-        for k, word in enumerate(words[1:], 1)
+    if (
+        query.countries
+        and query.between is None
+        and any(
+            word in WORD_CODES and word not in commands.OPTION_KEYWORDS and words[k - 1] not in commands.OPTION_KEYWORDS
+            for k, word in enumerate(words[1:], 1)
+        )
     ):
         return None, ""  # "compare it with Brazil": the parser took "it" for Italy; read it as English
     return query, ""
