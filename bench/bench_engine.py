@@ -121,7 +121,9 @@ class Notebook:
         scope = self.pairs[(self.pairs["field"] == field) & (self.pairs["year"] == year)]
         volume = self.links(scope)
         inside = scope[~scope["a"].isin(self.western) & ~scope["b"].isin(self.western)]
-        ranked = inside.groupby(["a", "b"]).agg(joint_articles=("num_articles", "sum"), published_years=("year", "count"))
+        ranked = inside.groupby(["a", "b"]).agg(
+            joint_articles=("num_articles", "sum"), published_years=("year", "count")
+        )
         ranked = ranked.reset_index()
         ranked["affinity"] = (
             ranked["joint_articles"] * volume.sum() / (ranked["a"].map(volume) * ranked["b"].map(volume))
@@ -178,7 +180,9 @@ def main() -> int:
     failures = 0
     load = os.getloadavg()[0]
     print(f"load average {load:.1f} on {os.cpu_count()} CPUs")
-    print(f"{'command':<44} {'ask() ms':>9} {'pandas ms':>10} {'ratio':>6} {'ask() CPU':>10} {'pandas CPU':>11} {'ratio':>6}")
+    print(
+        f"{'command':<44} {'ask() ms':>9} {'pandas ms':>10} {'ratio':>6} {'ask() CPU':>10} {'pandas CPU':>11} {'ratio':>6}"
+    )
     for command, peer in COMMANDS:
         if peer:
             _same_answer(peer, notebook, ask(command))

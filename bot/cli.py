@@ -175,7 +175,9 @@ def _ask(text: str, output: str, chart: Path | None, settings: Settings) -> int:
         sys.stdout.write(render_text(result))
     if chart is not None:
         if result.chart is None:  # the answer above stands; only the picture is missing
-            print(f"collab: `{result.command}` answers have no chart, so nothing was written to {chart}.", file=sys.stderr)
+            print(
+                f"collab: `{result.command}` answers have no chart, so nothing was written to {chart}.", file=sys.stderr
+            )
             return 0
         from bot.render.charts import write_png
 

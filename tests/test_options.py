@@ -112,7 +112,7 @@ def test_sql_takes_its_statement_as_typed(paper_db, option):
     try:
         result = answer(f"sql SELECT 1 AS one {words.format(metric='share')}", paper_db)
     except UserError as refused:
-        assert "SQL" in refused.value.message
+        assert "SQL" in refused.message
     else:
         assert words.upper() in result.sql and len(result.frame) == 1
 
