@@ -684,7 +684,7 @@ def _pairs(query: Query, db: Database) -> Result:
     if query.group:
         scope = f" within {_name(query.group)}"
     elif query.between:
-        scope = f" between {_name(group_a)} and {_name(group_b)}"
+        scope = f" between {_name(query.between[0])} and {_name(query.between[1])}"
     else:
         scope = ""
     by = {"affinity": " by affinity"}.get(query.metric, " by fractional count" if fractional else "")
@@ -710,7 +710,8 @@ def _pairs(query: Query, db: Database) -> Result:
     extra.append(_ranked_note(query, fractional))
     extra.append("published_years: the years in which the pair's count was published.")
     if query.between:
-        extra.append(f"country_a is the country in {_name(group_a)}, country_b the one in {_name(group_b)}.")
+        first, second = (_name(code) for code in query.between)
+        extra.append(f"country_a is the country in {first}, country_b the one in {second}.")
     for code in (query.group, group_a, group_b):
         extra += _group_notes(facts, source, code)
     y = {"affinity": "affinity"}.get(query.metric, "fractional_articles" if fractional else "joint_articles")

@@ -312,9 +312,9 @@ def parse(text: str) -> Query:
         first_word = tokens[0].lower().strip("`/") if tokens else ""
         known = first_word in VERBS or first_word in VERB_ALIASES
         topic = _verb(tokens[0]) if known else ""
-        query, rest = _options(Query(verb="help", topic=topic, text=text), tokens[1:] if known else tokens)
-        if rest:  # "help nonsense": name what help knows
-            _verb(rest[0])
+        query, leftover = _options(Query(verb="help", topic=topic, text=text), tokens[1:] if known else tokens)
+        if leftover:  # "help nonsense": name what help knows
+            _verb(leftover[0])
             raise ParseError(f"`help` takes a command name, e.g. `help partners`. {_verbs_line()}")
         return query
     query, positional = _options(Query(verb=verb, text=text), tokens)
