@@ -185,6 +185,25 @@ def test_a_worker_past_the_wall_clock_is_killed_and_replaced(db_path: Path) -> N
         database.close()
 
 
+@pytest.mark.slow
+def test_one_slow_statement_does_not_hold_up_the_others(db_path: Path) -> None:
+    database = Database(db_path, sql_limits=SqlLimits(workers=2, seconds=4))
+    try:
+        database.sql_pool.start()
+        deadline = time.monotonic() + 30
+        while len(database.sql_pool.pids()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        slow = threading.Thread(target=lambda: pytest.raises(QueryFailed, answer, f"sql {ENDLESS}", database))
+        slow.start()
+        time.sleep(0.5)
+        started = time.monotonic()
+        assert answer("sql SELECT count(*) AS n FROM countries", database).frame["n"].iloc[0] == 250
+        assert time.monotonic() - started < 1.5
+        slow.join()
+    finally:
+        database.close()
+
+
 def test_the_time_limit_interrupts_without_killing(db_path: Path) -> None:
     database = Database(db_path, sql_limits=SqlLimits(workers=1, seconds=0.5))
     try:

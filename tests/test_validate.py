@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -394,3 +395,17 @@ def test_about_lists_the_functions_sql_may_call(db) -> None:
     assert "round" in listed and "string_agg" in listed and "row_number" in listed
     assert "printf" not in listed and "generate_series" not in listed
     assert "`about` lists the functions" in _refusal("SELECT printf('%d', 1)")
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT " + ",".join(["1"] * 5000),
+        "SELECT * FROM pairs WHERE year IN (" + ",".join(["1"] * 5000) + ")",
+        "SELECT " + "x" * 20_001,
+    ],
+)
+def test_long_input_is_refused_quickly(sql: str) -> None:
+    started = time.perf_counter()
+    message = _refusal(sql)
+    assert "at most" in message and time.perf_counter() - started < 1.0, message

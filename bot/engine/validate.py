@@ -33,6 +33,8 @@ MAX_SQL_CHARS = 20_000
 MAX_NESTING = 32
 # Nodes deep in sqlglot's tree (a + b + ... chains): its SQL generator recurses once per level.
 MAX_TREE_DEPTH = 250
+# Tokens: validation time grows with them (about 0.1 s a thousand); the longest shipped query has 516.
+MAX_TOKENS = 3000
 
 # Statement kinds that never belong inside a read-only query, wherever they appear in the tree.
 _FORBIDDEN_NODES: tuple[type[exp.Expr], ...] = tuple(
@@ -163,15 +165,18 @@ def _too_deep() -> RejectedSQL:
 
 
 def _check_nesting(sql: str) -> None:
-    """Refuse over-deep brackets from the token stream (the tokenizer does not recurse)."""
+    """Refuse over-long input and over-deep brackets from the token stream (the tokenizer does not recurse)."""
+    tokens = sqlglot.tokenize(sql, read="duckdb")
     depth = 0
-    for token in sqlglot.tokenize(sql, read="duckdb"):
+    for token in tokens:
         if token.token_type in (TokenType.L_PAREN, TokenType.L_BRACKET, TokenType.L_BRACE):
             depth += 1
             if depth > MAX_NESTING:
                 raise _too_deep()
         elif token.token_type in (TokenType.R_PAREN, TokenType.R_BRACKET, TokenType.R_BRACE):
             depth -= 1
+    if len(tokens) > MAX_TOKENS:
+        raise _refuse(f"it is {len(tokens):,} words and symbols long, and at most {MAX_TOKENS:,} are allowed")
 
 
 def _depth(tree: exp.Expr) -> int:
