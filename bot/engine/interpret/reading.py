@@ -192,8 +192,13 @@ def _fresh(analysis: Analysis, problem: str = "") -> Reading:
             _query("compare", countries, analysis),
         ]
         return _not_understood(analysis, options, "Which question did you mean?")
-    if n == 3 and "compare" not in analysis.scores and re.search(r"\bX\b.*\bwith X (and|&) X\b", analysis.skeleton):
-        # "China's collaboration with Singapore and Saudi Arabia": two pairs, not a comparison of three
+    if (
+        n == 3
+        and analysis.strongest.get("compare", 0) < 3
+        and re.search(r"\bX\b.*\bwith X (and|&|or) (with )?X\b", analysis.skeleton)
+    ):
+        # "China's collaboration with Singapore and Saudi Arabia", "does Saudi Arabia work more with
+        # the US or with China": two pairs (or the first one's partners), not a comparison of three
         first, *others = countries
         options = [_query("pair", [first, other], analysis) for other in others]
         options.append(_query("rising" if "rising" in analysis.scores else "partners", [first], analysis))

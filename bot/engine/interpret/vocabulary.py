@@ -240,6 +240,8 @@ CUES: dict[str, tuple[tuple[int, tuple[str, ...]], ...]] = {
             (
                 r"\b(increas\w*|accelerat\w*|surg\w*|boom\w*|momentum|gaining|expanding|climbing|rapid(ly)?)\b",
                 r"\b(quickest|quickly|faster|soaring|take off|taking off|on the rise|picking up|uptick|trends?)\b",
+                r"\b(become|becoming|became|grown) (a |an )?(more|bigger|larger|stronger)\b",
+                r"\bmore (important|significant|prominent)\b",
             ),
         ),
     ),
