@@ -299,14 +299,16 @@ class Delivery:
         file_id = upload_unshared(client, result, png)
         message = blocks.chart_message(result, file_id)
         where = posted.conversation
-        if posted.ts is not None:
-            post = lambda: client.chat_postMessage(  # noqa: E731
-                channel=where.channel, thread_ts=where.thread_ts, unfurl_links=False, **message
-            )
-        elif respond is not None:
-            post = lambda: respond(response_type="in_channel", replace_original=False, **message)  # type: ignore[assignment,return-value]  # noqa: E731 - both responses have .status_code
-        else:
-            raise AssertionError("a response_url post without a response_url")
+
+        def post() -> Any:  # where the answer went: the Web API, or the response_url in_channel
+            if posted.ts is not None:
+                return client.chat_postMessage(
+                    channel=where.channel, thread_ts=where.thread_ts, unfurl_links=False, **message
+                )
+            if respond is None:
+                raise AssertionError("an answer posted at a response_url, but no response_url")
+            return respond(response_type="in_channel", replace_original=False, **message)
+
         if show_image(post):
             return
         delete_file(client, file_id)
@@ -436,5 +438,5 @@ def telling_on_failure(respond: Respond | None, what: str, meanwhile: str) -> It
                 respond(
                     response_type="ephemeral",
                     replace_original=False,
-                    text=f":bar_chart: I couldn't add the {what} ({escape(reason(error))}); {meanwhile}.",
+                    text=f":warning: I couldn't add the {what} ({escape(reason(error))}); {meanwhile}.",
                 )
