@@ -79,8 +79,8 @@ class Settings:
     ack_seconds: float = setting(
         "COLLAB_ACK_SECONDS",
         2.0,
-        "An answer ready within this many seconds goes in the slash command's ack (Slack waits 3 s); "
-        "a slower one follows at the response_url.",
+        "An answer ready this many seconds after its request arrived goes in the slash command's ack "
+        "(Slack waits 3 s); a slower one follows at the response_url.",
     )
     chart_processes: int = setting("COLLAB_CHART_PROCESSES", 1, "Chart-drawing processes per web worker.")
     # Digests

@@ -38,7 +38,7 @@ def hand_built(
     frame["partner_code"] = [f"C{r:02d}" for r in range(rows)]
     return Result(
         command="partners",
-        title="Malaysia's top AI research partners, 2015–2025",
+        title="Malaysia's top 10 AI research partners, 2015–2025",
         summary=summary,
         frame=frame,
         notes=notes if notes is not None else ["Source: ETO.", "2024–2025 are incomplete."],
@@ -234,7 +234,7 @@ def test_chart_message_shows_the_uploaded_file_by_id() -> None:
     assert_within_slack_limits(message)
     (image,) = message["blocks"]
     assert image["type"] == "image" and image["slack_file"] == {"id": "F0123ABCDE"}
-    assert image["alt_text"].startswith("Chart: Malaysia's top AI research partners")
+    assert image["alt_text"].startswith("Chart: Malaysia's top 10 AI research partners")
 
 
 def test_table_block_holds_99_rows_and_20_columns() -> None:

@@ -114,7 +114,7 @@ def test_slash_command_acks_with_the_answer_then_shows_the_chart_to_the_asker_al
     answered = ack.json()  # the answer itself, not a "working on it" placeholder
     assert answered["response_type"] == "ephemeral" and "Malaysia" in answered["text"]
     header = [b for b in answered["blocks"] if b["type"] == "header"][0]
-    assert header["text"]["text"].startswith("Malaysia's top AI research partners")
+    assert header["text"]["text"].startswith("Malaysia's top 10 AI research partners")
     partner, articles = top_partner_from_csv("Malaysia")
     (table,) = [b for b in answered["blocks"] if b["type"] == "table"]
     assert [c["text"] for c in table["rows"][0]][:2] == ["partner", "joint articles"]
@@ -135,7 +135,9 @@ def test_slash_command_acks_with_the_answer_then_shows_the_chart_to_the_asker_al
     file_id = image_file(charted.body)
     request, png = standin.upload_requests[file_id], standin.uploads[file_id]
     assert png.startswith(PNG_SIGNATURE) and len(png) > 10_000
-    assert request["alt_txt"].startswith("Chart: Malaysia's top AI research partners") and partner in request["alt_txt"]
+    assert (
+        request["alt_txt"].startswith("Chart: Malaysia's top 10 AI research partners") and partner in request["alt_txt"]
+    )
     completed = standin.wait_for("files.completeUploadExternal", test=lambda c: file_id in c.body["files"])[0]
     assert "channel_id" not in completed.body  # uploaded, shared in no conversation
     time.sleep(0.5)
@@ -202,7 +204,7 @@ def test_a_slow_answer_acks_empty_then_answers_once_at_the_response_url(standin:
 def test_a_question_in_plain_english_is_answered_in_the_ack_with_how_it_was_read(server: SlackServer) -> None:
     ack, _ = server.slash_command("who does Malaysia work with?")
     payload = ack.json()
-    assert blocks_of_payload(payload, "header")[0]["text"]["text"].startswith("Malaysia's top AI research partners")
+    assert blocks_of_payload(payload, "header")[0]["text"]["text"].startswith("Malaysia's top 10 AI research partners")
     assert "Read as `partners Malaysia`" in json.dumps(payload, ensure_ascii=False)
 
 
@@ -221,7 +223,7 @@ def test_markup_in_the_command_text_is_unescaped_before_parsing(server: SlackSer
 def test_a_typo_is_read_as_the_country_meant_and_says_so(server: SlackServer) -> None:
     ack, _ = server.slash_command("partners Malasia")
     payload = ack.json()
-    assert blocks_of_payload(payload, "header")[0]["text"]["text"].startswith("Malaysia's top AI research partners")
+    assert blocks_of_payload(payload, "header")[0]["text"]["text"].startswith("Malaysia's top 10 AI research partners")
     assert "Read as `partners Malaysia`" in json.dumps(payload, ensure_ascii=False)
 
 
@@ -321,7 +323,7 @@ def test_share_in_a_channel_the_bot_is_in_posts_the_answer_and_its_chart(
     assert reply.status == 200 and reply.seconds < 3
     post = standin.wait_for("chat.postMessage", where={"channel": channel})[0]
     assert f"Shared by <@{sent['user']}>" in all_text(post)
-    assert blocks_of(post, "header")[0]["text"]["text"].startswith("Malaysia's top AI research partners")
+    assert blocks_of(post, "header")[0]["text"]["text"].startswith("Malaysia's top 10 AI research partners")
     assert standin.wait_for("response", where={"key": sent["key"]})[0].body["delete_original"] is True
     chart = standin.wait_for("chat.postMessage", count=2, where={"channel": channel})[1]
     png = standin.uploads[image_file(chart.body)]

@@ -13,12 +13,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, TimeoutError
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.config import Settings
@@ -39,6 +40,7 @@ from bot.slack.delivery import (
     attribution,
     permalink_suffix,
 )
+from bot.slack.middleware import RECEIVED_AT
 from bot.slack.web import describe, is_slack_failure
 
 log = logging.getLogger("collab.slack")
@@ -115,7 +117,9 @@ class CollabListeners:
 
     # ------------------------------------------------------------ /collab
 
-    def answer_command(self, ack: Ack, command: dict, respond: Respond, client: WebClient) -> None:
+    def answer_command(
+        self, ack: Ack, command: dict, respond: Respond, client: WebClient, context: BoltContext
+    ) -> None:
         """Acknowledge with the answer itself (or a friendly error); then the chart, privately or not."""
         text = unescape_command(command.get("text"))
         user, channel = command.get("user_id", ""), command.get("channel_id", "")
@@ -133,7 +137,8 @@ class CollabListeners:
         public = reading.query.public
         pending = self.answers.submit(self.answer, text)
         try:
-            result = pending.result(timeout=self.settings.ack_seconds)
+            waited = time.monotonic() - context.get(RECEIVED_AT, time.monotonic())  # e.g. behind other requests
+            result = pending.result(timeout=max(0.0, self.settings.ack_seconds - waited))
         except TimeoutError:
             ack()  # an empty acknowledgement shows nothing; the answer follows at the response_url
             with replying_on_failure(respond):

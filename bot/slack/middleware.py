@@ -41,6 +41,7 @@ class RetryingRespond(Respond):
         return client.send_dict(message)
 
 
+RECEIVED_AT = "collab_received_at"  # context key: time.monotonic() when the request reached the app
 REQUEST_LOG_DAYS = 1  # Slack retries within minutes; a day of keys is plenty
 
 
@@ -104,6 +105,7 @@ class RequestLog:
 
     def middleware(self, req: BoltRequest, resp: BoltResponse, next: Callable[[], Any]) -> Any:  # noqa: A002
         """bolt global middleware (after the signature check): our client and respond, then drop repeated deliveries."""
+        req.context[RECEIVED_AT] = time.monotonic()  # a slash command's answer must be in its ack by 3 s from here
         client = req.context.client
         if client is not None and not isinstance(client, CollabWebClient):  # bolt makes a plain one per request
             req.context["client"] = CollabWebClient(
