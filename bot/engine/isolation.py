@@ -213,7 +213,7 @@ class SqlPool:
         if grow:
             self._spawn_in_background()
         with self._lock:
-            if not self._lock.wait_for(lambda: self._idle or self._closed, timeout=self.limits.kill_seconds + 30):
+            if not self._lock.wait_for(lambda: self._idle or self._closed, timeout=self.limits.kill_seconds * 2 + 5):
                 raise QueryFailed("Every SQL worker is busy right now. Try again in a few seconds.")
             if self._closed:
                 raise QueryFailed("The SQL workers are shutting down. Try again in a moment.")
