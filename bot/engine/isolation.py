@@ -304,7 +304,9 @@ def _loads(payload: bytes) -> list[tuple[Any, ...]]:
 def _worker_main() -> None:
     try:
         _serve_requests()
-    except BaseException as error:  # one line on stderr (the server's log), never a traceback
+    except KeyboardInterrupt:  # the server's Ctrl-C reaches its whole process group
+        raise SystemExit(0) from None
+    except Exception as error:  # one line on stderr (the server's log), never a traceback
         record = {"level": "ERROR", "logger": "collab.sql_worker", "message": f"{type(error).__name__}: {error}"}
         sys.stderr.write(json.dumps(record)[:2000] + "\n")
         raise SystemExit(1) from None
