@@ -203,6 +203,13 @@ def _fresh(analysis: Analysis, problem: str = "") -> Reading:
         options = [_query("pair", [first, other], analysis) for other in others]
         options.append(_query("rising" if "rising" in analysis.scores else "partners", [first], analysis))
         return _not_understood(analysis, options, "Which question did you mean?")
+    if (
+        n == 1
+        and analysis.among
+        and re.search(r"\b(rank|ranks|ranked|stand|stands|position|place)\b", analysis.skeleton)
+    ):
+        # "where does Malaysia rank among ASEAN countries": the group's ranking, Malaysia in it
+        return _reading(_query("top", [], analysis), analysis)
     if ranked and len(ranked) > 1 and analysis.strongest[ranked[1]] >= 3 and {ranked[0], ranked[1]} in CONFLICTS:
         options = [_query(v, countries, analysis) for v in ranked[:MAX_CHOICES]]
         return _not_understood(analysis, options, f"Did you mean `{ranked[0]}` or `{ranked[1]}`?")

@@ -195,6 +195,7 @@ CUES: dict[str, tuple[tuple[int, tuple[str, ...]], ...]] = {
             (
                 r"\bmost (collaborative|international|connected|cross-border|internationally|globally)\b",
                 r"\b(leaderboard|league table|rankings?|top countries|top collaborating)\b",
+                r"\b(which|what) G (country|countries|nations?|members?|states?)\b",
             ),
         ),
         (
