@@ -10,6 +10,7 @@ answers can be checked against an independent computation of the same numbers.
 from __future__ import annotations
 
 import csv
+import inspect
 import os
 import urllib.parse
 import uuid
@@ -22,6 +23,28 @@ import sqlalchemy as sa
 
 # The Slack tests' fixtures (the stand-in for Slack, the real server, its database), for every module.
 pytest_plugins = ["conftest_slack"]
+
+# Fixtures that start processes (the real server, `collab` runs, SQL worker processes): a test using
+# one is marked slow, so `python -m pytest -m "not slow"` leaves it out. Tests that start a process
+# themselves carry @pytest.mark.slow.
+PROCESS_FIXTURES = {"server", "served", "runs", "isolated"}
+# ...and so is a test whose own code starts one (a second server, a `collab` run).
+STARTS_A_PROCESS = ("SlackServer(", "subprocess.", "_run_due_process(")
+
+
+def _starts_a_process(item: pytest.Item) -> bool:
+    try:
+        source = inspect.getsource(item.function)  # type: ignore[attr-defined]
+    except (AttributeError, OSError, TypeError):
+        return False
+    return any(call in source for call in STARTS_A_PROCESS)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if PROCESS_FIXTURES & set(getattr(item, "fixturenames", ())) or _starts_a_process(item):
+            item.add_marker(pytest.mark.slow)
+
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"

@@ -319,11 +319,9 @@ class SlackServer:
 
 
 @pytest.fixture(scope="session")
-def collab_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A database built once per session from the shipped data, outside the work tree."""
-    from bot.data.build import build
-
-    return build(tmp_path_factory.mktemp("slack-db") / "collab.duckdb", log=lambda message: None)
+def collab_db(db_path: Path) -> Path:
+    """The session's database (tests/conftest.py builds it once from the shipped data), read only."""
+    return db_path
 
 
 @pytest.fixture(scope="session")

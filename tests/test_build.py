@@ -187,6 +187,7 @@ def _assert_untouched(target: Path, digest: str) -> None:
     assert "collab.duckdb" in [p.name for p in target.parent.iterdir()]
 
 
+@pytest.mark.slow
 def test_unknown_country_in_pair_file_fails_and_names_it(data_copy, existing_db):
     _append(
         data_copy / "cross-border" / "Artificial intelligence.csv",
@@ -218,6 +219,7 @@ def test_unknown_field_fails(data_copy, existing_db):
     assert "Astrology" in str(raised.value)
 
 
+@pytest.mark.slow
 def test_orientations_that_disagree_fail(data_copy, existing_db):
     # (China, United States) 2019 is listed both ways in the AI file; make one orientation disagree.
     path = data_copy / "cross-border" / "Artificial intelligence.csv"
@@ -234,6 +236,7 @@ def test_orientations_that_disagree_fail(data_copy, existing_db):
     assert "disagree" in str(raised.value)
 
 
+@pytest.mark.slow
 def test_one_orientation_only_is_kept(data_copy, tmp_path):
     # Drop every (B, A) row of the AI file: the build must give the same pairs (nothing lost).
     path = data_copy / "cross-border" / "Artificial intelligence.csv"
@@ -249,6 +252,7 @@ def test_one_orientation_only_is_kept(data_copy, tmp_path):
     assert ai == (5284, sum(int(r[4]) for r in kept[1:]))
 
 
+@pytest.mark.slow
 def test_a_file_with_other_line_endings_is_not_silently_dropped(data_copy, tmp_path):
     # Bug: the pair files are read by ONE read_csv over all eight files, whose dialect (CRLF) is sniffed
     # from the first file. A file saved with LF endings then reads as a header and no rows, and the
@@ -311,6 +315,7 @@ def test_is_stale_for_a_file_that_is_not_a_database(tmp_path):
     assert is_stale(target) is True
 
 
+@pytest.mark.slow
 def test_ensure_built_builds_a_missing_file_once(tmp_path):
     target = tmp_path / "sub" / "collab.duckdb"
     lines: list[str] = []

@@ -184,6 +184,7 @@ def test_no_chart_raises(pairs):
         render_png(result)
 
 
+@pytest.mark.slow
 def test_renders_in_four_threads(pairs):
     builders = [partners_result, pair_trend_result, multi_trend_result, partners_result] * 2
     results = [build(pairs) for build in builders]
@@ -195,6 +196,7 @@ def test_renders_in_four_threads(pairs):
     assert images[0] == images[3]
 
 
+@pytest.mark.slow
 def test_importing_charts_does_not_import_matplotlib():
     code = "import sys, bot.render.charts; sys.exit('matplotlib' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0

@@ -752,6 +752,7 @@ def test_run_due_command_exit_codes(store, slack, analytics, state_url, capsys):
 # ---------------------------------------------------------------- exactly once, across processes
 
 
+@pytest.mark.slow
 def test_two_run_due_processes_at_once_post_once(store, slack, analytics, state_url):
     subs = [_subscribe(store, f"C0RACE{i}", countries=(c,)) for i, c in enumerate(("MYS", "SGP", "KOR"))]
     env = _env(slack, state_url, analytics)
@@ -764,6 +765,7 @@ def test_two_run_due_processes_at_once_post_once(store, slack, analytics, state_
     assert sum(out.count("sent ") for out in outputs) == 3, outputs
 
 
+@pytest.mark.slow
 def test_crash_after_claim_is_retried_once_after_the_lease(store, slack, analytics, state_url):
     sub = _subscribe(store)
     env = _env(slack, state_url, analytics)
@@ -791,6 +793,7 @@ def test_crash_after_claim_is_retried_once_after_the_lease(store, slack, analyti
     assert len(slack.posts()) == 1
 
 
+@pytest.mark.slow
 def test_crash_after_the_post_reached_slack_does_not_post_again(store, slack, analytics, state_url):
     sub = _subscribe(store)
     env = _env(slack, state_url, analytics)
@@ -866,6 +869,7 @@ def test_claims_are_stamped_with_the_real_clock_not_the_run_time(store, slack, c
     assert abs(row.sent_at - datetime.now(UTC)) < timedelta(minutes=1)  # the real time it was posted
 
 
+@pytest.mark.slow
 def test_worker_posts_what_is_due_and_stops_on_sigterm(store, slack, analytics, state_url):
     now = datetime.now(UTC)
     due = (now - timedelta(minutes=2)).replace(second=0, microsecond=0)
@@ -976,6 +980,7 @@ class Served:
         self.log.close()
 
 
+@pytest.mark.slow
 def test_digest_commands_through_signed_requests(slack, analytics, tmp_path):
     url = f"sqlite:///{tmp_path / 'served-state.sqlite'}"
     slack.members["C0SERVED"] = ["U0SERVED"]

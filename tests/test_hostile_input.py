@@ -20,6 +20,7 @@ import re
 import time
 from pathlib import Path
 
+import pytest
 from conftest_slack import SlackServer, is_answer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -315,6 +316,7 @@ def internals_in(text: str) -> list[str]:
 # ---------------------------------------------------------------- (a) in process
 
 
+@pytest.mark.slow
 @settings(
     max_examples=IN_PROCESS_EXAMPLES,
     deadline=None,

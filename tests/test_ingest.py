@@ -551,6 +551,7 @@ def test_unknown_country_codes_are_counted_not_silent(fresh_db, sample, tmp_path
 # ---------------------------------------------------------------- living with build and the bot
 
 
+@pytest.mark.slow
 def test_ingest_survives_a_rebuild(fresh_db, sample):
     from bot.data.build import build
 
@@ -564,6 +565,7 @@ def test_ingest_survives_a_rebuild(fresh_db, sample):
     _assert_matches(fresh_db, Expected.of(sample))
 
 
+@pytest.mark.slow
 def test_concurrent_writers_do_not_lose_each_other(fresh_db, sample, tmp_path):
     """Two ingests and a rebuild at once: the writer lock serialises them, so nothing is lost."""
     from bot.data.build import build
@@ -681,6 +683,7 @@ def test_every_verb_answers_from_ingested_data(fresh_db, sample, tmp_path):
         db.close()
 
 
+@pytest.mark.slow
 def test_answering_while_an_ingest_runs(fresh_db, tmp_path):
     sys.path.insert(0, str(ROOT / "bench"))
     from gen_openalex import generate
@@ -730,6 +733,7 @@ def test_an_open_database_sees_the_ingested_file(fresh_db, sample):
         db.close()
 
 
+@pytest.mark.slow
 def test_cli_ingest_and_ask(fresh_db, tmp_path):
     env = {**os.environ, "COLLAB_DB": str(fresh_db)}
     done = subprocess.run(
@@ -758,6 +762,7 @@ def test_cli_ingest_and_ask(fresh_db, tmp_path):
     assert any("OpenAlex works" in note for note in result["notes"])
 
 
+@pytest.mark.slow
 def test_cli_corrupt_line_and_strict(fresh_db, tmp_path):
     env = {**os.environ, "COLLAB_DB": str(fresh_db)}
 
@@ -791,6 +796,7 @@ def test_ingest_adds_to_a_built_database_and_never_builds_one(tmp_path):
     assert not missing.exists()
 
 
+@pytest.mark.slow
 def test_cli_ingest_builds_a_missing_database_first(tmp_path):
     target = tmp_path / "built-by-ingest.duckdb"
     done = subprocess.run(

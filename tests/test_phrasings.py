@@ -87,6 +87,7 @@ def _answer(query: Query, db) -> tuple:
     return (result.columns, result.rows())
 
 
+@pytest.mark.slow
 def test_public_phrasings_read_as_their_canonical_commands(db):
     phrasings = load()
     assert len(phrasings) >= 30

@@ -120,6 +120,7 @@ def test_temporary_objects_do_not_outlive_their_query(sandbox):
     unchanged()
 
 
+@pytest.mark.slow
 def test_runaway_query_is_interrupted_and_the_database_still_works(db_path):
     database = Database(db_path, query_seconds=0.5)
     started = time.monotonic()
@@ -132,6 +133,7 @@ def test_runaway_query_is_interrupted_and_the_database_still_works(db_path):
     database.close()
 
 
+@pytest.mark.slow
 def test_runaway_recursive_cte_is_interrupted(db_path):
     database = Database(db_path, query_seconds=0.5)
     started = time.monotonic()
@@ -142,6 +144,7 @@ def test_runaway_recursive_cte_is_interrupted(db_path):
     database.close()
 
 
+@pytest.mark.slow
 def test_memory_cap_stops_a_huge_aggregate(db_path):
     database = Database(db_path, query_seconds=5)
     started = time.monotonic()

@@ -486,6 +486,7 @@ def test_forged_or_stale_requests_get_401_and_do_nothing(
 # ---------------------------------------------------------------- Socket Mode
 
 
+@pytest.mark.slow
 def test_socket_mode_opens_its_connection_with_the_app_token(standin: SlackStandIn, collab_db: Path) -> None:
     """`collab serve --socket` asks Slack (here the stand-in) for a websocket URL with SLACK_APP_TOKEN.
 

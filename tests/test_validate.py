@@ -366,6 +366,7 @@ def test_long_chains_are_refused_or_pass_but_never_crash() -> None:
             assert refused.message.startswith("That SQL")
 
 
+@pytest.mark.slow
 def test_deep_nesting_exits_2_with_a_sentence_from_the_command_line(db_path) -> None:
     sql = "SELECT " + "(" * 50 + "1" + ")" * 50
     done = subprocess.run(
