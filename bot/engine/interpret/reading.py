@@ -266,9 +266,12 @@ def _follow_up(analysis: Analysis, previous: Query) -> Reading:
     text = analysis.text
     new = analysis.subjects
     before = list(previous.countries)
-    adds = bool(re.match(r"^(and |also |plus )?(compare|compared|vs\.?|versus|against)\b", text))
+    adds = bool(re.match(r"^(and |also |plus )?(compare|compared|vs\.?|versus|against|add)\b", text))
     joins = bool(re.match(r"^(and |also |but )?with\b", text))
-    if not new:
+    swaps = bool(re.match(r"^(swap|replace|substitute|change|switch)\b", text)) and len(new) == 2 and new[0] in before
+    if swaps:  # "swap Malaysia for Singapore"
+        countries = [new[1] if code == new[0] else code for code in before]
+    elif not new:
         countries = before
     elif adds:
         countries = before + [c for c in new if c not in before]

@@ -82,7 +82,11 @@ def find_years(text: str, slots: Slots) -> str:
                 slots.year_from = slots.year_to = first
             slots.years_said = True
             text = _blank(text, match)
-    if re.search(r"\b(all|every|any) years?\b|\bwhole period\b|\ball time\b|\bno year limits?\b", text):
+    any_years = (
+        r"\b(all|every|any) years?\b|\bwhole period\b|\ball time\b|\bno year limits?\b"
+        r"|\b(drop|remove|clear|no|without|ignore) (the )?(year|years|time|date)s? ?(filter|limit|range|window)?s?\b"
+    )
+    if re.search(any_years, text):
         slots.years_said = True  # "all years": clears a follow-up's window
     return text
 

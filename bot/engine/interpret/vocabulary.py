@@ -149,6 +149,7 @@ CUES: dict[str, tuple[tuple[int, tuple[str, ...]], ...]] = {
             2,
             (
                 r"\b(over time|per year|each year|every year|year by year|year-by-year|yearly|annual(ly)?)\b",
+                r"\b(over|through|across) the years\b|\bby year\b|\byear on year\b",
                 r"\b(timeline|time series|history|historically|evolution|evolved|trajectory)\b",
                 r"\bhow (much|many|often|strong|close)\b",
                 r"\b(relationship|together|with each other|jointly|joint)\b",
@@ -333,6 +334,7 @@ COMPILED_CUES = tuple(
 # Follow-up openings: the text changes the thread's last question rather than asking a new one.
 FOLLOW_UP = re.compile(
     r"^(and|but|also|now|then|ok(ay)?|so|what about|how about|same|same for|same but|same thing|instead|"
+    r"add|swap|replace|substitute|drop|remove|clear|"
     r"only|just|again|plus|rather|ok now|and now|now do|do|for|with|vs\.?|versus|compare( it| that| them)? with|"
     r"compared (to|with)|against|make it|change|switch|try|in|since|from|by|rank|sort|order|top|limit|show|"
     r"exclude|without|include|between|after|before|until|through|over)\b"
