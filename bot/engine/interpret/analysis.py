@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from bot.engine.interpret import slots as slot_finders
 from bot.engine.interpret import text as text_tools
 from bot.engine.interpret.names import Name, find_names, fuzzy_names, known_word
-from bot.engine.interpret.vocabulary import COMPILED_CUES
+from bot.engine.interpret.vocabulary import ADJECTIVE_GROUPS, COMPILED_CUES
 from bot.reference import countries as country_ref
 from bot.reference import fields as field_ref
 
@@ -182,6 +182,8 @@ def _narrows(words: list[str], group: Name, names: list[Name]) -> bool:
     if k >= 0 and words[k] in _NARROWING:
         return True
     following = words[group.end] if group.end < len(words) else ""
+    if group.typed.lower() in ADJECTIVE_GROUPS and following in _MEMBERS | {"ones", "researchers", "scientists"}:
+        return True
     return following in _MEMBERS and any(n.kind == "country" for n in names)
 
 

@@ -62,6 +62,11 @@ GROUP_SYNONYMS = {
     "african": "africa", "asian": "asia", "western": "western", "outside the west": "non_western",
     "oceanian": "oceania",
 }  # fmt: skip
+# Groups said as adjectives describe what is counted ("Asian collaborators", "European partners of
+# Japan"): they narrow a question rather than being what it is about.
+ADJECTIVE_GROUPS = frozenset(
+    {"southeast asian", "south-east asian", "european", "african", "asian", "western", "oceanian"}
+)
 
 # Chat spellings of short words, too short for a fuzzy matcher to fix safely.
 CHAT_SPELLINGS = {
