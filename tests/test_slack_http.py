@@ -363,7 +363,9 @@ def test_share_that_slack_refuses_everywhere_keeps_the_private_answer_and_says_w
     channel, key = standin.conversation(new_id("G"), "private", member=False), new_id("k")
     standin.fail_response_url_once(key, "channel_not_found")
     _, sent = server.click("collab_share", "partners Malaysia", channel=channel, response_key=key)
-    told = standin.wait_for("response", where={"key": key}, test=lambda c: "can't post" in all_text(c))[0]
+    told = standin.wait_for(
+        "response", where={"key": key}, test=lambda c: "couldn't post this answer here" in all_text(c)
+    )[0]
     assert told.body["response_type"] == "ephemeral"
     assert not any(c.body.get("delete_original") for c in standin.calls_to("response", where={"key": key}))
     assert not standin.history.get(channel)

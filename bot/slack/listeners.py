@@ -48,8 +48,8 @@ log = logging.getLogger("collab.slack")
 COMMAND = "/collab"
 ANSWERS_KEPT = 256  # Results remembered per web process (most are a few dozen rows)
 CANNOT_POST = (
-    "I can't post in this conversation: I'm not a member and Slack gave me no other way in. "
-    "Invite me with `/invite @collab`, or use `/collab … public` from here."
+    "I couldn't post this answer here: Slack refused both of my ways in (a message from me, and one "
+    "through this button). Your private answer stays; `/collab … public` posts straight from a command."
 )
 
 
