@@ -370,6 +370,8 @@ class _Source:
         config = {
             "autoinstall_known_extensions": False,
             "autoload_known_extensions": False,
+            "allow_community_extensions": False,
+            "allow_persistent_secrets": False,
             "memory_limit": self.limits.memory_limit,
             "threads": 1,
         }
