@@ -7,7 +7,7 @@
 --   year_from      first year, inclusive
 --   year_to        last year, inclusive
 --   complete_only  true to use complete years only
---   among          group code (`among <group>`) the partners must belong to, or NULL
+--   among          group code the partners must belong to, or NULL
 -- A group's cross-border links are its members' joint articles with countries outside the group.
 WITH members AS (
     SELECT code AS subject, code AS member FROM countries WHERE list_contains($subjects, code)

@@ -3,7 +3,7 @@
 -- params:
 --   country        ISO alpha-3 code
 --   partner_members  the partner side's codes (one country, or a group's members), or NULL for all partners
---   among          group code (`among <group>`) the partners must belong to, or NULL
+--   among          group code the partners must belong to, or NULL
 --   source         dataset source
 --   year_from      first year, inclusive
 --   year_to        last year, inclusive

@@ -7,7 +7,7 @@
 --   year_from      first year, inclusive
 --   year_to        last year, inclusive
 --   complete_only  true to use complete years only
---   among          group code (`among <group>`) the partners must belong to, or NULL
+--   among          group code the partners must belong to, or NULL
 --   limit          rows to return (1-100)
 -- An article with authors in two members and the partner counts twice (once per member-partner pair).
 -- members (the column): how many of the group's members have a published pair-year with the partner.

@@ -6,11 +6,11 @@
 --   year_from      first year, inclusive
 --   year_to        last year, inclusive
 --   complete_only  true to use complete years only
---   among          group code both countries must belong to (`among <group>`), or NULL
---   group_a        `between A and B`: A's group code (country_a is the country in A), or NULL
+--   among          group code both countries must belong to, or NULL
+--   group_a        between A and B: group A (country_a is the country in A), or NULL
 --   group_b        B's group code, or NULL
 --   metric         ranking: joint | affinity
---   count          full | fractional: with joint, rank by fractional_articles (paper-level sources)
+--   count          full | fractional (paper-level sources)
 --   limit          rows to return (1-100)
 -- Affinity (association strength): C(i,j) * T / (L(i) * L(j)), as in partners.sql.
 WITH volume AS (

@@ -7,14 +7,11 @@
 --   year_from      first year, inclusive
 --   year_to        last year, inclusive
 --   complete_only  true to use complete years only
---   among          group code (`among <group>`) the partners must belong to, or NULL
+--   among          group code the partners must belong to, or NULL
 --   metric         ranking: joint | share | affinity
---   count          full | fractional: with joint, rank by fractional_articles (paper-level sources)
+--   count          full | fractional (paper-level sources: 1/(k-1) per pair of a k-country paper)
 --   limit          rows to return (1-100)
--- Affinity (association strength): C(i,j) * T / (L(i) * L(j)), L = a country's cross-border links
--- (the sum of its joint articles with every partner), T = the sum of L over all countries, all in the
--- same field, years and source. Above 1: more joint work than both collaboration volumes predict.
--- fractional_articles: each joint paper weighs 1/(k-1) for a paper with k countries (NULL for ETO).
+-- affinity: C(i,j) * T / (L(i) * L(j)), L = cross-border links, T = the sum of L (README: Metrics).
 WITH volume AS (
     SELECT country, CAST(sum(joint_articles) AS DOUBLE) AS links
     FROM partner_links

@@ -2,7 +2,7 @@
 -- summary: Fastest-growing collaborations: compound annual growth of joint articles over one window of complete years.
 -- params:
 --   members        the subject's countries ([its code], or a group's members), or NULL to rank every pair
---   among          group code (`among <group>`) the partners (or, for every pair, both countries)
+--   among          group code the partners (or, for every pair, both countries)
 --                  must belong to, or NULL
 --   field          field code
 --   source         dataset source

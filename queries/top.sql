@@ -6,7 +6,7 @@
 --   year_from      first year, inclusive
 --   year_to        last year, inclusive
 --   complete_only  true to use complete years only
---   among          group code the ranked countries must belong to (`top <group>`), or NULL
+--   among          group code the ranked countries must belong to, or NULL
 --   metric         ranking: joint (cross-border links) | share (links per article) | international (exact share, paper-level sources)
 --   limit          rows to return (1-100)
 -- Partners are counted whatever group they are in: "top non-western" ranks non-western countries
