@@ -317,3 +317,12 @@ def test_ask_builds_the_database_when_it_is_missing(tmp_path):
     script = "from bot import ask; print(ask('pair China USA').frame['joint_articles'].notna().sum())"
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env)
     assert int(out.stdout) > 5 and (tmp_path / "fresh.duckdb").exists()
+
+
+def test_rising_chart_draws_growth_in_percent(db):
+    from bot.render.charts import _axis_formatter, _value_format
+
+    result = answer("rising", db)
+    assert (result.chart.y, result.chart.x, result.chart.x2) == ("cagr", "country_a", "country_b")
+    assert _value_format("cagr")(0.848) == "84.8%"
+    assert _axis_formatter("cagr", result.frame["cagr"])(0.4, 0) == "40%"
