@@ -28,7 +28,12 @@ def _parser() -> argparse.ArgumentParser:
     openalex = sources.add_parser(
         "openalex", help="OpenAlex works: JSON Lines files (plain or .gz) or folders of them (snapshot layout)"
     )
-    openalex.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="works files or folders (recursive)")
+    openalex.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="works files or folders (recursive); with --engine spark also s3a://, hdfs:// or abfss:// URLs",
+    )
     openalex.add_argument(
         "--all-works",
         action="store_true",
@@ -41,6 +46,28 @@ def _parser() -> argparse.ArgumentParser:
         "--db", type=Path, help="the database to ingest into (default: COLLAB_DB or data/collab.duckdb)"
     )
     openalex.add_argument("--no-progress", action="store_true", help="no progress bar")
+    openalex.add_argument(
+        "--engine",
+        choices=("duckdb", "spark"),
+        default="duckdb",
+        help="duckdb (default): this machine; spark: Apache Spark (pip install -e '.[spark]'), same SQL",
+    )
+    openalex.add_argument(
+        "--master", metavar="URL", help="with --engine spark: the Spark master (default: spark-submit's, else local[*])"
+    )
+    openalex.add_argument(
+        "--out",
+        metavar="DIR",
+        help="with --engine spark: write the Parquet tables and manifest there (local, s3a://, hdfs://, abfss://) "
+        "and load nothing; without it, load them into the database",
+    )
+    parquet = sources.add_parser(
+        "parquet", help="load a directory written by `ingest openalex --engine spark --out DIR` into the database"
+    )
+    parquet.add_argument(
+        "directory", type=Path, metavar="DIR", help="the directory (manifest.json and Parquet folders)"
+    )
+    parquet.add_argument("--db", type=Path, help="the database to load into (default: COLLAB_DB or data/collab.duckdb)")
 
     ask = commands.add_parser("ask", help='answer a command, e.g. collab ask "partners Malaysia"')
     ask.add_argument("text", nargs="+", help="the command text, as typed after /collab")
@@ -119,26 +146,64 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     from bot.data.build import BuildError, ensure_built
-    from bot.data.ingest import IngestError, ingest_openalex
+    from bot.data.ingest import IngestError
+    from bot.data.ingest.spark import SparkUnavailable
     from bot.paths import database_path
 
     log = lambda line: print(line, file=sys.stderr)  # noqa: E731
+    spark = args.ingest_source == "openalex" and args.engine == "spark"
+    if args.ingest_source == "openalex" and not spark:
+        if args.master or args.out:
+            print("collab: --master and --out go with --engine spark.", file=sys.stderr)
+            return EXIT_USAGE
+        if urls := [p for p in args.paths if "://" in p]:
+            print(
+                f"collab: {urls[0]} is a URL; the duckdb engine reads local files, --engine spark reads URLs.",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
     path = args.db or database_path(settings)
     try:
-        ensure_built(path, log=log, memory_limit=settings.memory_limit)  # papers are added to the ETO data
+        if not (spark and args.out):  # papers are added to the ETO data; --out writes Parquet only
+            ensure_built(path, log=log, memory_limit=settings.memory_limit)
     except BuildError as error:
         print(f"collab build failed: {error}", file=sys.stderr)
         return 1
     try:
-        report = ingest_openalex(
-            args.paths,
-            path,
-            memory_limit=settings.ingest_memory,
-            all_works=args.all_works,
-            strict=args.strict,
-            progress=not args.no_progress and sys.stderr.isatty(),
-            log=log,
-        )
+        if args.ingest_source == "parquet":
+            from bot.data.ingest.parquet import load_parquet
+
+            report = load_parquet(args.directory, path, memory_limit=settings.ingest_memory, log=log)
+        elif spark:
+            from bot.data.ingest.spark import ingest_with_spark
+
+            report = ingest_with_spark(
+                args.paths,
+                path,
+                memory_limit=settings.ingest_memory,
+                master=args.master,
+                out=args.out,
+                all_works=args.all_works,
+                strict=args.strict,
+                log=log,
+            )
+            if args.out:
+                log(f"wrote Parquet tables and manifest.json to {args.out}; load them with: collab ingest parquet DIR")
+        else:
+            from bot.data.ingest import ingest_openalex
+
+            report = ingest_openalex(
+                [Path(p) for p in args.paths],
+                path,
+                memory_limit=settings.ingest_memory,
+                all_works=args.all_works,
+                strict=args.strict,
+                progress=not args.no_progress and sys.stderr.isatty(),
+                log=log,
+            )
+    except SparkUnavailable as error:
+        print(f"collab: {error.message}", file=sys.stderr)
+        return EXIT_USAGE
     except IngestError as error:
         print(f"collab ingest failed: {error.message}", file=sys.stderr)
         return 1

@@ -46,8 +46,11 @@ from pathlib import Path
 
 import duckdb
 
+from bot.data import derivation
+
 SOURCE = "openalex"
 PAPER_TABLES = ("papers", "paper_countries", "paper_fields")
+AGGREGATE_ORDER = {"pairs": "field, year, country_a, country_b", "country_articles": "field, year, country"}
 DATASET = {
     "name": "openalex",
     "source": SOURCE,
@@ -119,46 +122,43 @@ def carry_over(con: duckdb.DuckDBPyConnection, old_path: Path, log: Callable[[st
     return papers
 
 
-def derive(con: duckdb.DuckDBPyConnection, loaded_at: datetime | None = None) -> dict[str, int]:
-    """Recompute every source='openalex' aggregate and the datasets row from the paper tables."""
+def first_incomplete_year(latest: datetime | None) -> int:
+    """The first publication year marked incomplete: the year before the snapshot's (the latest
+    updated_date of any work held), or before this year's when no work has a date."""
+    return (latest or datetime.now(UTC)).year - 1
+
+
+def clear_aggregates(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DELETE FROM pairs WHERE source = ?", [SOURCE])
     con.execute("DELETE FROM country_articles WHERE source = ?", [SOURCE])
     con.execute("DELETE FROM datasets WHERE name = ?", [DATASET["name"]])
+
+
+def derive(con: duckdb.DuckDBPyConnection, loaded_at: datetime | None = None) -> dict[str, int]:
+    """Recompute every source='openalex' aggregate and the datasets row from the paper tables."""
+    clear_aggregates(con)
     papers, latest = con.execute("SELECT count(*), max(updated_date) FROM papers").fetchone()
     if not papers:
         return {"papers": 0, "pairs": 0, "country_articles": 0}
-    snapshot_year = (latest or datetime.now(UTC)).year
-    first_incomplete = snapshot_year - 1
-    con.execute(
-        """
-        INSERT INTO pairs (country_a, country_b, field, year, joint_articles, fractional_articles, complete, source)
-        WITH pc AS (
-            SELECT c.work_id, c.country, p.year, p.countries AS k
-            FROM paper_countries c JOIN papers p USING (work_id) WHERE p.countries >= 2
+    params = {"first_incomplete": first_incomplete_year(latest), "source": SOURCE}
+    for table, order in AGGREGATE_ORDER.items():
+        query = derivation.load(table)  # queries/ingest/pairs.sql, country_articles.sql: the Spark engine runs them too
+        con.execute(
+            f"INSERT INTO {table} BY NAME SELECT * FROM (\n{query.text}\n) ORDER BY {order}", query.values(params)
         )
-        SELECT a.country, b.country, f.field, a.year, count(*), sum(1.0 / (a.k - 1)), a.year < $cut, $source
-        FROM pc a JOIN pc b ON a.work_id = b.work_id AND a.country < b.country
-        JOIN paper_fields f ON f.work_id = a.work_id
-        GROUP BY a.country, b.country, f.field, a.year
-        ORDER BY f.field, a.year, a.country, b.country
-    """,
-        {"cut": first_incomplete, "source": SOURCE},
-    )
-    con.execute(
-        """
-        INSERT INTO country_articles (country, field, year, articles, international_articles, complete, source)
-        SELECT c.country, f.field, p.year, count(*), count(*) FILTER (WHERE p.countries >= 2), p.year < $cut, $source
-        FROM paper_countries c JOIN papers p USING (work_id) JOIN paper_fields f ON f.work_id = c.work_id
-        GROUP BY c.country, f.field, p.year
-        ORDER BY f.field, p.year, c.country
-    """,
-        {"cut": first_incomplete, "source": SOURCE},
-    )
-    first, last = con.execute("SELECT min(year), max(year) FROM papers").fetchone()
+    return record_dataset(con, loaded_at)
+
+
+def record_dataset(con: duckdb.DuckDBPyConnection, loaded_at: datetime | None = None) -> dict[str, int]:
+    """The datasets row of source 'openalex' (release, years, content hash) from the paper tables
+    and aggregates held; the counts of each."""
+    papers, latest, first, last = con.execute(
+        "SELECT count(*), max(updated_date), min(year), max(year) FROM papers"
+    ).fetchone()
     incomplete = [
         r[0]
         for r in con.execute(
-            "SELECT DISTINCT year FROM papers WHERE year >= ? ORDER BY year", [first_incomplete]
+            "SELECT DISTINCT year FROM papers WHERE year >= ? ORDER BY year", [first_incomplete_year(latest)]
         ).fetchall()
     ]
     release = f"works updated to {latest:%Y-%m-%d}" if latest else f"ingested {datetime.now(UTC):%Y-%m-%d}"
@@ -184,13 +184,9 @@ def derive(con: duckdb.DuckDBPyConnection, loaded_at: datetime | None = None) ->
             loaded_at or datetime.now(UTC),
         ],
     )
-    counts = {
-        "papers": papers,
-        "pairs": con.execute("SELECT count(*) FROM pairs WHERE source = ?", [SOURCE]).fetchone()[0],
-        "country_articles": con.execute("SELECT count(*) FROM country_articles WHERE source = ?", [SOURCE]).fetchone()[
-            0
-        ],
-    }
+    counts = {"papers": papers}
+    for table in AGGREGATE_ORDER:
+        counts[table] = con.execute(f"SELECT count(*) FROM {table} WHERE source = ?", [SOURCE]).fetchone()[0]
     return counts
 
 

@@ -86,32 +86,25 @@ def _ids(prefix: str, keys: dict[str, str]) -> list[str]:
     return sorted({f"{prefix}{k}" for k in keys} | set(keys))
 
 
-def _sql_list(values: list[str]) -> str:
-    # Constants from this module only (never user input): quoted as SQL string literals.
-    return "[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "]::VARCHAR[]"
+# The rules as one value for queries/ingest/works.sql (the relation `field_rules`, one row, column
+# `rules`), the same on DuckDB and Spark.
+RULES_TYPE = (
+    "STRUCT(field VARCHAR, concepts VARCHAR[], topics VARCHAR[], subfields VARCHAR[], name_contains VARCHAR[])[]"
+)
 
 
-def _rule_sql(rule: FieldRule) -> str:
-    parts = []
-    if rule.concepts:
-        parts.append(f"list_has_any(concept_ids, {_sql_list(_ids(OPENALEX, rule.concepts))})")
-    if rule.topics:
-        parts.append(f"list_has_any(topic_ids, {_sql_list(_ids(OPENALEX, rule.topics))})")
-    if rule.subfields:
-        parts.append(f"list_has_any(subfield_ids, {_sql_list(_ids(SUBFIELDS, rule.subfields))})")
-    for text in rule.name_contains:
-        parts.append(f"len(list_filter(names, lambda n: contains(n, '{text}'))) > 0")
-    return " OR ".join(parts) or "false"
-
-
-def fields_sql() -> str:
-    """A SQL expression: the list of AI field codes of a work, from the columns concept_ids
-    (concepts scoring >= CONCEPT_MIN_SCORE), topic_ids, subfield_ids and names (lower-case keyword
-    and topic display names)."""
-    conditions = {rule.field: f"({_rule_sql(rule)})" for rule in RULES}
-    conditions["ai"] = "(" + " OR ".join(conditions.values()) + ")"
-    items = ", ".join(f"CASE WHEN {conditions[f]} THEN '{f}' END" for f in AI_FIELDS)
-    return f"list_filter([{items}], lambda f: f IS NOT NULL)"
+def rules_value() -> list[dict]:
+    """RULES as a list of records, ids in both spellings, for the relation `field_rules`."""
+    return [
+        {
+            "field": rule.field,
+            "concepts": _ids(OPENALEX, rule.concepts),
+            "topics": _ids(OPENALEX, rule.topics),
+            "subfields": _ids(SUBFIELDS, rule.subfields),
+            "name_contains": list(rule.name_contains),
+        }
+        for rule in RULES
+    ]
 
 
 def fields_for(work: dict) -> set[str]:

@@ -42,8 +42,8 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,7 +51,7 @@ from typing import Any
 import duckdb
 
 from bot.config import Settings
-from bot.data import papers
+from bot.data import derivation, papers
 from bot.data.ingest import mapping
 from bot.data.ingest.reader import CHUNK_BYTES, Chunk, ChunkReader, InputError, discover, read_chunk
 
@@ -83,7 +83,22 @@ _STRUCTURE = json.dumps(
     }
 )
 _LISTS = ("authorships", "concepts", "topics", "keywords")
-_WORK_ID = r"^(?:https?://openalex\.org/)?([Ww][0-9]+)$"
+_COLUMNS_SQL = (
+    "{" + ", ".join(f"{derivation.sql_string(k)}: {derivation.sql_string(v)}" for k, v in COLUMNS.items()) + "}"
+)
+SEQ_FILE_SHIFT = 40  # seq = (file index << 40) + line number: input order, and where a problem is
+
+
+def query_params(all_works: bool) -> dict[str, object]:
+    """The values of every parameter queries/ingest/*.sql name, but the derived ones (both engines)."""
+    return {
+        "min_year": MIN_YEAR,
+        "max_year": MAX_YEAR,
+        "concept_min_score": mapping.CONCEPT_MIN_SCORE,
+        "keep_titles": all_works,
+        "all_field": mapping.ALL_WORKS,
+        "source": papers.SOURCE,
+    }
 
 
 class IngestError(Exception):
@@ -129,6 +144,8 @@ class IngestReport:
     seconds: float = 0.0
     database: str = ""
     all_works: bool = False
+    held_before: int | None = None  # loading Parquet: the OpenAlex papers it replaced
+    written_to: str = ""  # deriving on Spark with --out: where the Parquet went (no database)
 
     @property
     def malformed(self) -> int:
@@ -157,7 +174,7 @@ class IngestReport:
                 else " (skipped; --all-works keeps them)"
             ),
             f"{self.without_country:,} works with no country",
-            f"database {self.database}: {self.papers:,} papers, {self.pairs:,} pair rows and "
+            f"{self.written_to or 'database ' + self.database}: {self.papers:,} papers, {self.pairs:,} pair rows and "
             f"{self.country_articles:,} country rows with source 'openalex'",
         ]
         if self.unknown_codes:
@@ -174,6 +191,8 @@ class IngestReport:
             if self.malformed > 20:
                 lines.append(f"  ... and {self.malformed - 20:,} more")
         lines += [f"read error: {e}" for e in self.read_errors]
+        if self.held_before is not None:
+            lines.append(f"replaced the {self.held_before:,} OpenAlex papers the database held before")
         return lines
 
 
@@ -203,6 +222,38 @@ def ingest_openalex(
         raise IngestError("no works files given.")
     started = time.perf_counter()
     report = IngestReport(files=len(files), all_works=all_works, database=str(db_path))
+    with swapped_database(db_path, memory_limit) as (con, workdir):
+        if progress:
+            con.execute("SET enable_progress_bar = true")  # for query_progress(), polled by the bar
+            con.execute("SET enable_progress_bar_print = false")
+        create_field_rules(con)
+        con.execute("ATTACH ? AS scratch", [str(workdir / "scratch.duckdb")])
+        _create_stage(con)
+        _read_all(con, files, workdir, report, all_works, strict, progress, chunk_bytes)
+        if strict and (report.malformed or report.read_errors):
+            raise IngestError(strict_message(report), report)
+        if progress:
+            log(f"merging {report.works_read:,} works into the papers held and deriving the aggregates...")
+        _merge(con, report, all_works)
+        con.execute("DETACH scratch")
+        counts = papers.derive(con)
+        report.papers, report.pairs, report.country_articles = (
+            counts["papers"],
+            counts["pairs"],
+            counts["country_articles"],
+        )
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+@contextmanager
+def swapped_database(
+    db_path: Path, memory_limit: str = Settings().ingest_memory
+) -> Iterator[tuple[duckdb.DuckDBPyConnection, Path]]:
+    """A connection to a copy of the database, with the paper tables, and a scratch folder beside
+    it. When the block ends normally, the copy's data version is refreshed and it is CHECKPOINTed
+    and renamed over the database (atomic); on any error it is removed and the database is
+    untouched. One writer at a time (papers.writer_lock). The database must exist."""
     with papers.writer_lock(db_path), ExitStack() as stack:
         if not db_path.is_file():
             raise IngestError(f"there is no database at {db_path} to add papers to; run `collab build` first.")
@@ -221,32 +272,13 @@ def ingest_openalex(
             },
         )
         try:
-            if progress:
-                con.execute("SET enable_progress_bar = true")  # for query_progress(), polled by the bar
-                con.execute("SET enable_progress_bar_print = false")
             papers.create_paper_tables(con)
-            con.execute("ATTACH ? AS scratch", [str(workdir / "scratch.duckdb")])
-            _create_stage(con)
-            _read_all(con, files, workdir, report, all_works, strict, progress, chunk_bytes)
-            if strict and (report.malformed or report.read_errors):
-                raise IngestError(_strict_message(report), report)
-            if progress:
-                log(f"merging {report.works_read:,} works into the papers held and deriving the aggregates...")
-            _merge(con, report, all_works)
-            con.execute("DETACH scratch")
-            counts = papers.derive(con)
+            yield con, workdir
             papers.refresh_data_version(con)
-            report.papers, report.pairs, report.country_articles = (
-                counts["papers"],
-                counts["pairs"],
-                counts["country_articles"],
-            )
             con.execute("CHECKPOINT")
         finally:
             con.close()
         os.replace(temporary, db_path)
-    report.seconds = time.perf_counter() - started
-    return report
 
 
 def _remove(path: Path) -> None:
@@ -254,13 +286,21 @@ def _remove(path: Path) -> None:
         p.unlink(missing_ok=True)
 
 
-def _strict_message(report: IngestReport) -> str:
+def strict_message(report: IngestReport) -> str:
     shown = [str(p) for p in report.problems[:10]] + report.read_errors[:5]
     return (
         f"--strict: {report.malformed:,} malformed line(s) or work(s)"
         + (f" and {len(report.read_errors)} read error(s)" if report.read_errors else "")
         + "; nothing was ingested and the database is unchanged.\n  "
         + "\n  ".join(shown)
+    )
+
+
+def create_field_rules(con: duckdb.DuckDBPyConnection) -> None:
+    """The relation `field_rules` of queries/ingest/works.sql: one row, the mapping's rules."""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE field_rules AS SELECT CAST($rules AS {mapping.RULES_TYPE}) AS rules",
+        {"rules": mapping.rules_value()},
     )
 
 
@@ -387,11 +427,10 @@ def _ingest_file(
     watcher = threading.Thread(target=poll, daemon=True) if progress else None
     if watcher:
         watcher.start()
+    base = index << SEQ_FILE_SHIFT
     try:
-        con.execute(
-            f"CREATE OR REPLACE TABLE scratch.file_works AS {_derived('read_json($path, format = $format, columns = $columns, maximum_object_size = $size)', '0', all_works)}",
-            {"path": str(path), "format": "newline_delimited", "columns": COLUMNS, "size": MAX_OBJECT_BYTES},
-        )
+        _read_json_view(con, path, base)
+        _create(con, "TABLE scratch.file_works", "works", all_works)
     except duckdb.Error:
         con.execute("DROP TABLE IF EXISTS scratch.file_works")
         return False
@@ -404,11 +443,8 @@ def _ingest_file(
             "SELECT count(*) FROM scratch.file_works WHERE work_id = '' OR work_id IS NULL OR year IS NULL"
         ).fetchone()[0]:
             return False
-        base = (index << 40) + 1  # seq: row i is line i + 1 (blank lines aside), for ties between copies
         report.works_read += con.execute(f"""INSERT INTO scratch.stage
-            SELECT work_id, year, title, updated_date, codes, fields, {base} + rowid FROM scratch.file_works""").fetchone()[
-            0
-        ]
+            SELECT {_STAGE_COLUMNS} FROM scratch.file_works""").fetchone()[0]
         return True
     finally:
         con.execute("DROP TABLE scratch.file_works")
@@ -439,65 +475,57 @@ def _ingest_file_in_chunks(
             return
 
 
-def _derived(source: str, seq: str, keep_titles: bool) -> str:
-    """One narrow row per work from a relation with the COLUMNS of a work (the JSON reader on the
-    fast path, the per-line parse on the slow one): what the stage needs, plus the raw id and
-    year for the malformed-work messages."""
-    countries = (
-        "list_distinct(list_filter(list_transform(flatten(list_transform(coalesce(authorships, []), "
-        "lambda a: list_concat(coalesce(a.countries, []), list_transform(coalesce(a.institutions, []), "
-        "lambda i: i.country_code)))), lambda c: upper(trim(c))), lambda c: c IS NOT NULL AND c <> ''))"
+_STAGE_COLUMNS = "work_id, year, title, updated_date, codes, fields, seq"
+
+
+def _read_json_view(con: duckdb.DuckDBPyConnection, path: Path, base: int) -> None:
+    """The relation `work_source` of queries/ingest/works.sql: DuckDB's JSON reader over one file
+    (or chunk), only the COLUMNS collab reads; seq = base + the line's number (blank lines aside).
+    A view's definition can't hold bound parameters, so the path goes in as a quoted literal."""
+    con.execute(f"""CREATE OR REPLACE TEMP VIEW work_source AS
+        SELECT *, {int(base)} + ordinality AS seq
+        FROM read_json({derivation.sql_string(str(path))}, format = 'newline_delimited', columns = {_COLUMNS_SQL},
+                       maximum_object_size = {MAX_OBJECT_BYTES}) WITH ORDINALITY""")
+
+
+def _create(con: duckdb.DuckDBPyConnection, target: str, name: str, all_works: bool, order: str = "") -> None:
+    """CREATE `target` ("TABLE x", "TEMP TABLE x") from queries/ingest/`name`.sql, run as written."""
+    query = derivation.load(name)
+    order_by = f"\nORDER BY {order}" if order else ""
+    con.execute(
+        f"CREATE OR REPLACE {target} AS SELECT * FROM (\n{query.text}\n){order_by}",
+        query.values(query_params(all_works)),
     )
-    title = "title" if keep_titles else "CASE WHEN len(fields) > 0 THEN title END"
-    return f"""
-        SELECT raw_id, publication_year, work_id, year, {title} AS title, updated_date, codes, fields, seq
-        FROM (
-        SELECT raw_id, publication_year, work_id, year, title, updated_date, codes, {mapping.fields_sql()} AS fields, seq
-        FROM (
-            SELECT left(id, 80) AS raw_id, publication_year,
-                   upper(regexp_extract(id, '{_WORK_ID}', 1)) AS work_id,
-                   CASE WHEN publication_year BETWEEN {MIN_YEAR} AND {MAX_YEAR} THEN publication_year END AS year,
-                   title, try_cast(updated_date AS TIMESTAMP) AS updated_date, {countries} AS codes,
-                   list_transform(list_filter(coalesce(concepts, []), lambda c: c.score >= {mapping.CONCEPT_MIN_SCORE}),
-                                  lambda c: c.id) AS concept_ids,
-                   list_transform(coalesce(topics, []), lambda t: t.id) AS topic_ids,
-                   list_transform(coalesce(topics, []), lambda t: t.subfield.id) AS subfield_ids,
-                   list_transform(list_concat(list_transform(coalesce(topics, []), lambda t: t.display_name),
-                                              list_transform(coalesce(keywords, []), lambda k: k.display_name)),
-                                  lambda n: lower(n)) AS names,
-                   {seq} AS seq
-            FROM {source}
-        ))"""
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, name: str, all_works: bool, order: str = "") -> int:
+    """INSERT the rows of queries/ingest/`name`.sql into `table` (columns matched by name)."""
+    query = derivation.load(name)
+    order_by = f"\nORDER BY {order}" if order else ""
+    return con.execute(
+        f"INSERT INTO {table} BY NAME SELECT * FROM (\n{query.text}\n){order_by}",
+        query.values(query_params(all_works)),
+    ).fetchone()[0]
 
 
 def _ingest_chunk(con: duckdb.DuckDBPyConnection, chunk: Chunk, report: IngestReport, all_works: bool) -> None:
-    base = (chunk.file_index << 40) + chunk.first_line  # seq = (file << 40) + line: input order, for ties
+    file_base = chunk.file_index << SEQ_FILE_SHIFT
     fast = False
-    try:  # Fast path: the whole chunk in one scan; row i of the (order-preserving) table is line first + i.
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE works AS {_derived('read_json($path, format = $format, columns = $columns, maximum_object_size = $size)', '0', all_works)}",
-            {"path": str(chunk.data_path), "format": "newline_delimited", "columns": COLUMNS, "size": MAX_OBJECT_BYTES},
-        )
+    try:  # Fast path: the whole chunk in one scan; its row i (from 1) is line first_line - 1 + i.
+        _read_json_view(con, chunk.data_path, file_base + chunk.first_line - 1)
+        _create(con, "TEMP TABLE works", "works", all_works)
         fast = con.execute("SELECT count(*) FROM works").fetchone()[0] == chunk.lines  # else: blank lines
-        seq = f"{base} + rowid"
     except duckdb.Error:
         pass
     if not fast:
         _parse_line_by_line(con, chunk, report, all_works)
-        seq = "seq"
-    bad = con.execute(f"""
-        SELECT {seq} - {base} + {chunk.first_line} AS line,
-               CASE WHEN work_id = '' OR work_id IS NULL THEN
-                        'no OpenAlex work id (' || coalesce('"' || raw_id || '"', 'missing') || ')'
-                    ELSE 'no publication_year between {MIN_YEAR} and {MAX_YEAR} ('
-                        || coalesce(CAST(publication_year AS VARCHAR), 'missing') || ')' END AS message
-        FROM works WHERE work_id = '' OR work_id IS NULL OR year IS NULL
-        ORDER BY line""").fetchall()
-    for line, message in bad:
-        report.add_problem(Problem(str(chunk.path), int(line), "work", message))
+    query = derivation.load("bad_works")
+    bad = con.execute(f"SELECT * FROM (\n{query.text}\n) ORDER BY seq", query.values(query_params(all_works)))
+    for seq, message in bad.fetchall():
+        report.add_problem(Problem(str(chunk.path), int(seq) - file_base, "work", message))
     inserted = con.execute(f"""
         INSERT INTO scratch.stage
-        SELECT work_id, year, title, updated_date, codes, fields, {seq} FROM works
+        SELECT {_STAGE_COLUMNS} FROM works
         WHERE work_id <> '' AND year IS NOT NULL""").fetchone()[0]
     report.works_read += inserted
     con.execute("DROP TABLE works")
@@ -506,7 +534,7 @@ def _ingest_chunk(con: duckdb.DuckDBPyConnection, chunk: Chunk, report: IngestRe
 def _parse_line_by_line(con: duckdb.DuckDBPyConnection, chunk: Chunk, report: IngestReport, all_works: bool) -> None:
     """The slow path: every line on its own, with its number; malformed ones reported."""
     data = read_chunk(chunk)
-    base = (chunk.file_index << 40) + chunk.first_line
+    base = (chunk.file_index << SEQ_FILE_SHIFT) + chunk.first_line  # line i (from 0) of the chunk: seq base + i
     rows: list[tuple[int, str]] | None = None  # None: the whole chunk is valid UTF-8
     text: str | None = None
     try:
@@ -563,13 +591,13 @@ def _parse_line_by_line(con: duckdb.DuckDBPyConnection, chunk: Chunk, report: In
             n for n in _LISTS if json.loads(line).get(n) is not None and not isinstance(json.loads(line).get(n), list)
         ]
         report.add_problem(Problem(str(chunk.path), chunk.first_line + i, "work", f"{', '.join(names)} not a list"))
-    parsed = f"""(SELECT w.id AS id, w.publication_year AS publication_year, w.title AS title,
-                         w.updated_date AS updated_date, w.authorships AS authorships, w.concepts AS concepts,
-                         w.topics AS topics, w.keywords AS keywords, i AS line_index
-                  FROM classified WHERE w IS NOT NULL AND NOT ({wrong_type}))"""
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE works AS {_derived(parsed, f'{base} + line_index', all_works)} ORDER BY seq"
-    )
+    con.execute(f"""CREATE OR REPLACE TEMP VIEW work_source AS
+        SELECT w.id AS id, w.publication_year AS publication_year, w.title AS title,
+               w.updated_date AS updated_date, w.authorships AS authorships, w.concepts AS concepts,
+               w.topics AS topics, w.keywords AS keywords, {base} + i AS seq
+        FROM classified WHERE w IS NOT NULL AND NOT ({wrong_type})""")
+    _create(con, "TEMP TABLE works", "works", all_works, order="seq")
+    con.execute("DROP VIEW work_source")
     con.execute("DROP TABLE classified")
 
 
@@ -593,25 +621,19 @@ def _transform_error(con: duckdb.DuckDBPyConnection, line: str) -> str:
 
 
 def _merge(con: duckdb.DuckDBPyConnection, report: IngestReport, all_works: bool) -> None:
-    """Newest copy per work wins; keep works in a field (or in `all`); map codes to alpha-3."""
+    """Newest copy per work wins (queries/ingest/latest.sql), also against the copy held; keep
+    works in a field (or in `all`); map codes to alpha-3. The paper rows come from the same files
+    the Spark engine runs."""
     con.execute("CREATE TEMP TABLE iso2 AS SELECT iso2, code FROM countries WHERE iso2 IS NOT NULL AND iso2 <> ''")
-    staged = con.execute("SELECT count(*) FROM scratch.stage").fetchone()[0]
-    report.not_in_a_field = con.execute("SELECT count(*) FROM scratch.stage WHERE len(fields) = 0").fetchone()[0]
-    report.unknown_codes = Counter(
-        dict(
-            con.execute("""
-        SELECT code, count(*) FROM (SELECT unnest(codes) AS code FROM scratch.stage)
-        WHERE code NOT IN (SELECT iso2 FROM iso2) GROUP BY code ORDER BY count(*) DESC, code""").fetchall()
-        )
-    )
-    con.execute("""CREATE TEMP TABLE incoming AS
-        SELECT * FROM scratch.stage
-        QUALIFY row_number() OVER (PARTITION BY work_id ORDER BY updated_date DESC NULLS LAST, seq DESC) = 1""")
+    con.execute("CREATE TEMP VIEW stage AS SELECT * FROM scratch.stage")
+    staged = con.execute("SELECT count(*) FROM stage").fetchone()[0]
+    report.not_in_a_field = con.execute("SELECT count(*) FROM stage WHERE len(fields) = 0").fetchone()[0]
+    query = derivation.load("unknown_codes")
+    report.unknown_codes = Counter(dict(con.execute(query.text).fetchall()))
+    _create(con, "TEMP TABLE incoming", "latest", all_works)
     incoming = con.execute("SELECT count(*) FROM incoming").fetchone()[0]
     report.duplicates_in_input = staged - incoming
-    con.execute("""CREATE TEMP TABLE incoming_countries AS
-        SELECT DISTINCT s.work_id, m.code AS country
-        FROM (SELECT work_id, unnest(codes) AS c FROM incoming) AS s JOIN iso2 AS m ON m.iso2 = s.c""")
+    _create(con, "TEMP TABLE work_countries", "work_countries", all_works)
     con.execute(f"""CREATE TEMP TABLE decided AS
         SELECT i.work_id, i.year, coalesce(i.title, p.title) AS title, i.updated_date, i.fields,
                coalesce(k.countries, 0) AS countries,
@@ -623,8 +645,8 @@ def _merge(con: duckdb.DuckDBPyConnection, report: IngestReport, all_works: bool
                coalesce(p.all_works, false) AS was_in_all
         FROM incoming i
         LEFT JOIN papers p USING (work_id)
-        LEFT JOIN (SELECT work_id, count(*) AS countries FROM incoming_countries GROUP BY work_id) AS k USING (work_id)""")
-    con.execute("DROP TABLE incoming")
+        LEFT JOIN (SELECT work_id, count(*) AS countries FROM work_countries GROUP BY work_id) AS k USING (work_id)""")
+    con.execute("DROP VIEW stage")
     (report.added, report.replaced, report.older_than_stored, report.removed, no_country) = con.execute("""
         SELECT count(*) FILTER (WHERE NOT existed AND (len(fields) > 0 OR in_all)),
                count(*) FILTER (WHERE existed AND newer AND (len(fields) > 0 OR in_all)),
@@ -637,18 +659,16 @@ def _merge(con: duckdb.DuckDBPyConnection, report: IngestReport, all_works: bool
     con.execute("""CREATE TEMP TABLE into_all AS
         SELECT work_id FROM decided WHERE existed AND NOT newer AND in_all AND NOT was_in_all""")
     con.execute("UPDATE papers SET all_works = true WHERE work_id IN (SELECT work_id FROM into_all)")
-    con.execute("INSERT INTO paper_fields SELECT work_id, 'all' FROM into_all")
+    con.execute("INSERT INTO paper_fields SELECT work_id, ? FROM into_all", [mapping.ALL_WORKS])
     # Newer copies replace (or remove) the stored ones.
     con.execute("CREATE TEMP TABLE gone AS SELECT work_id FROM decided WHERE existed AND newer")
     for table in papers.PAPER_TABLES:
         con.execute(f"DELETE FROM {table} WHERE work_id IN (SELECT work_id FROM gone)")
-    con.execute("CREATE TEMP TABLE winners AS SELECT * FROM decided WHERE newer AND (len(fields) > 0 OR in_all)")
-    con.execute("""INSERT INTO papers (work_id, year, title, updated_date, countries, all_works)
-        SELECT work_id, year, title, updated_date, countries, in_all FROM winners ORDER BY work_id""")
-    con.execute("""INSERT INTO paper_countries
-        SELECT work_id, country FROM incoming_countries WHERE work_id IN (SELECT work_id FROM winners)
-        ORDER BY work_id, country""")
-    con.execute(f"""INSERT INTO paper_fields
-        SELECT work_id, unnest(CASE WHEN in_all THEN list_append(fields, '{mapping.ALL_WORKS}') ELSE fields END) FROM winners""")
-    for name in ("incoming_countries", "decided", "into_all", "gone", "winners", "iso2"):
+    con.execute("""CREATE TEMP TABLE kept AS
+        SELECT work_id, year, title, updated_date, fields, in_all FROM decided
+        WHERE newer AND (len(fields) > 0 OR in_all)""")
+    _insert(con, "papers", "papers", all_works, order="work_id")
+    _insert(con, "paper_countries", "paper_countries", all_works, order="work_id, country")
+    _insert(con, "paper_fields", "paper_fields", all_works)
+    for name in ("incoming", "work_countries", "decided", "into_all", "gone", "kept", "iso2"):
         con.execute(f"DROP TABLE {name}")

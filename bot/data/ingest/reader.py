@@ -37,14 +37,7 @@ def discover(paths: list[Path]) -> list[Path]:
         if path.is_file():
             found.append(path)
         elif path.is_dir():
-            files = sorted(
-                p
-                for p in path.rglob("*")
-                if p.is_file()
-                and not any(part.startswith(".") for part in p.relative_to(path).parts)
-                and p.name.lower().endswith(WORKS_SUFFIXES)
-                and not p.name.lower().startswith("manifest")
-            )
+            files = sorted(p for p in path.rglob("*") if p.is_file() and is_works_file(p.relative_to(path).parts))
             if not files:
                 raise InputError(f"{path} holds no works files (.gz, .jsonl, .ndjson or .json).")
             found.extend(files)
@@ -58,6 +51,17 @@ def discover(paths: list[Path]) -> list[Path]:
             seen.add(key)
             ordered.append(p)
     return ordered
+
+
+def is_works_file(parts: tuple[str, ...] | list[str]) -> bool:
+    """Whether a file found inside a folder, by its path parts below that folder, is a works file
+    (the Spark engine lists object stores with the same rule)."""
+    name = parts[-1].lower()
+    return (
+        not any(part.startswith(".") for part in parts)
+        and name.endswith(WORKS_SUFFIXES)
+        and not name.startswith("manifest")
+    )
 
 
 @dataclass
