@@ -15,6 +15,6 @@ setup(
     package_dir=SHIPPED,
     package_data={
         "bot._shipped.data": ["**/*.csv", "**/*.md"],
-        "bot._shipped.queries": ["*.sql"],
+        "bot._shipped.queries": ["*.sql", "ingest/*.sql"],
     },
 )

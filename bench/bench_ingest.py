@@ -1,7 +1,7 @@
 """Ingest benchmark: `collab ingest openalex` against two baselines, on the same generated file.
 
 Each contender runs in its own child process; its wall time is measured around it and its peak
-memory is the child's own ru_maxrss (os.wait4), so the figures don't mix.
+memory is sampled from /proc for the child and its descendants, so the figures don't mix.
 
 - ingest: `collab ingest openalex FILE` into a fresh copy of the built database, the whole command
   (copy, parse, merge, aggregates, checkpoint, rename).
@@ -13,7 +13,13 @@ memory is the child's own ru_maxrss (os.wait4), so the figures don't mix.
 
 Aims (issue): ingest at least 5x faster than pandas, within 3x of the floor, peak memory under 2 GB.
 
+With --engine spark, the baselines give way to the Spark engine on the same file, in the same run:
+`collab ingest openalex FILE --engine spark --master local[2] --out DIR` (peak memory: the whole
+process tree, JVM included), then the load step `collab ingest parquet DIR` into a copy of the
+built database, whose pairs must equal the DuckDB engine's.
+
     python bench/bench_ingest.py [--works 1000000] [--pandas-works 100000] [--workdir /tmp/collab-bench]
+    python bench/bench_ingest.py --engine spark [--master local[2]] [--works 1000000]
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -69,19 +76,52 @@ print(len(pairs), int(pairs.sum()))
 """
 
 
+def _tree_rss_bytes(root: int) -> int:
+    """Resident memory of a process and all its descendants (the Spark engine's JVM is a child of
+    the collab process, which ru_maxrss doesn't see), read from /proc."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            parents[int(stat.parent.name)] = int(fields[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    tree, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in tree]
+        tree.update(children)
+        frontier += children
+    total = 0
+    for pid in tree:
+        try:
+            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
 def measure(label: str, argv: list[str], env: dict[str, str] | None = None) -> dict:
     start = time.perf_counter()
     child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
-    _, status, usage = os.wait4(child.pid, 0)
+    peak, done = [0], threading.Event()
+
+    def sample() -> None:  # every 0.25 s: the whole process tree's resident memory
+        while not done.wait(0.25):
+            peak[0] = max(peak[0], _tree_rss_bytes(child.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, err = child.communicate()
     seconds = time.perf_counter() - start
-    out, err = child.stdout.read(), child.stderr.read()
-    child.returncode = os.waitstatus_to_exitcode(status)
+    done.set()
+    sampler.join()
     if child.returncode != 0:
         raise SystemExit(f"{label} failed ({child.returncode}):\n{err[-3000:]}")
     return {
         "label": label,
         "seconds": seconds,
-        "peak_mb": usage.ru_maxrss / 1024,
+        "peak_mb": peak[0] / 2**20,
         "out": out.strip(),
         "err": err.strip(),
     }
@@ -107,6 +147,13 @@ def main() -> int:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/collab-bench"))
     parser.add_argument("--file", type=Path, help="an existing works file (default: generate one in --workdir)")
     parser.add_argument("--plain", action="store_true", help="generate plain JSON Lines instead of .gz")
+    parser.add_argument(
+        "--engine",
+        choices=("duckdb", "spark"),
+        default="duckdb",
+        help="spark: the Spark engine (--master, default local[2]) next to the DuckDB one, instead of the baselines",
+    )
+    parser.add_argument("--master", default="local[2]", help="with --engine spark: the Spark master")
     args = parser.parse_args()
 
     from gen_openalex import generate
@@ -135,6 +182,8 @@ def main() -> int:
     )
     ingest["works"] = args.works
     results.append(ingest)
+    if args.engine == "spark":
+        return spark_next_to_duckdb(args, works_file, built, ingest)
     floor = measure("DuckDB floor (read_json + self-join)", [sys.executable, "-c", FLOOR, str(works_file)])
     floor["works"] = args.works
     results.append(floor)
@@ -172,6 +221,43 @@ def main() -> int:
     print(f"floor result: {floor['out']} (pair-year rows, pair links); pandas result: {pandas['out']}")
     print("ingest summary:\n  " + ingest["err"].replace("\n", "\n  "))
     return 0 if faster >= 5 and of_floor <= 3 and ingest["peak_mb"] < 2048 else 1
+
+
+def spark_next_to_duckdb(args: argparse.Namespace, works_file: Path, built: Path, duckdb_run: dict) -> int:
+    """The Spark engine on the same file: derive to Parquet (--out), then load it into a copy of
+    the built database; the loaded tables must equal the DuckDB engine's."""
+    import duckdb
+
+    out = args.workdir / "spark-parquet"
+    shutil.rmtree(out, ignore_errors=True)
+    derive = measure(
+        f"collab ingest openalex --engine spark ({args.master})",
+        [sys.executable, "-m", "bot.cli", "ingest", "openalex", str(works_file), "--engine", "spark"]
+        + ["--master", args.master, "--out", str(out)],
+    )
+    loaded_db = args.workdir / "collab-spark.duckdb"
+    shutil.copyfile(built, loaded_db)
+    load = measure(
+        "collab ingest parquet (the load step)",
+        [sys.executable, "-m", "bot.cli", "ingest", "parquet", str(out), "--db", str(loaded_db)],
+    )
+    parquet_mb = sum(p.stat().st_size for p in out.rglob("*") if p.is_file()) / 1e6
+    print(f"\n{'engine':<48} {'works':>10} {'seconds':>9} {'works/s':>10} {'peak MB':>9}")
+    for r in (duckdb_run, derive, load):
+        rate = f"{args.works / r['seconds']:>10,.0f}" if r is not load else f"{'':>10}"
+        print(f"{r['label']:<48} {args.works:>10,} {r['seconds']:>9.1f} {rate} {r['peak_mb']:>9,.0f}")
+    print(
+        f"Parquet written: {parquet_mb:,.1f} MB; Spark / DuckDB time: {derive['seconds'] / duckdb_run['seconds']:.1f}x"
+    )
+    query = """SELECT count(*), sum(joint_articles), sum(fractional_articles) FROM pairs WHERE source = 'openalex'"""
+    with duckdb.connect(str(args.workdir / "collab.duckdb"), read_only=True) as a:
+        local = a.execute(query).fetchone()
+    with duckdb.connect(str(loaded_db), read_only=True) as b:
+        spark = b.execute(query).fetchone()
+    same = local[:2] == spark[:2] and abs(local[2] - spark[2]) <= 1e-6
+    print(f"pairs (rows, joint, fractional): duckdb {local}, spark {spark}: {'SAME' if same else 'DIFFERENT'}")
+    print("spark summary:\n  " + derive["err"].replace("\n", "\n  "))
+    return 0 if same else 1
 
 
 if __name__ == "__main__":

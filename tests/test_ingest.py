@@ -23,6 +23,7 @@ import threading
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -400,6 +401,9 @@ def test_snapshot_folder_layout(fresh_db, sample, tmp_path):
     report = _ingest(fresh_db, SNAPSHOT, all_works=True)  # recursive; the manifest is not a works file
     assert report.files == 2 and report.works_read == 177 and report.malformed == 0
     _assert_matches(fresh_db, Expected.of(sample))
+    # Each work keeps its own updated_date, not its folder's (updated_date=YYYY-MM-DD).
+    held = {w: d.isoformat() for w, d in _rows(fresh_db, "SELECT work_id, updated_date FROM papers")}
+    assert held == {w["id"].rsplit("/", 1)[-1]: datetime.fromisoformat(w["updated_date"]).isoformat() for w in sample}
 
 
 def test_small_chunks_give_the_same_result(fresh_db, sample):

@@ -481,11 +481,13 @@ _STAGE_COLUMNS = "work_id, year, title, updated_date, codes, fields, seq"
 def _read_json_view(con: duckdb.DuckDBPyConnection, path: Path, base: int) -> None:
     """The relation `work_source` of queries/ingest/works.sql: DuckDB's JSON reader over one file
     (or chunk), only the COLUMNS collab reads; seq = base + the line's number (blank lines aside).
-    A view's definition can't hold bound parameters, so the path goes in as a quoted literal."""
+    A view's definition can't hold bound parameters, so the path goes in as a quoted literal. Hive
+    partitioning is off: the snapshot's folders are named updated_date=..., which DuckDB would
+    otherwise read as a column standing in for each work's own (more precise) updated_date."""
     con.execute(f"""CREATE OR REPLACE TEMP VIEW work_source AS
         SELECT *, {int(base)} + ordinality AS seq
         FROM read_json({derivation.sql_string(str(path))}, format = 'newline_delimited', columns = {_COLUMNS_SQL},
-                       maximum_object_size = {MAX_OBJECT_BYTES}) WITH ORDINALITY""")
+                       maximum_object_size = {MAX_OBJECT_BYTES}, hive_partitioning = false) WITH ORDINALITY""")
 
 
 def _create(con: duckdb.DuckDBPyConnection, target: str, name: str, all_works: bool, order: str = "") -> None:

@@ -51,10 +51,14 @@ def read_manifest(directory: Path) -> dict[str, Any]:
     return manifest
 
 
-def _files(directory: Path, table: str) -> str:
+def _files(directory: Path, table: str, expected: int) -> str | None:
+    """The glob of a table's Parquet files; None for a table with no rows (Spark writes no file
+    for an empty partitioned table)."""
     folder = Path(directory) / table
-    if not any(folder.rglob("*.parquet")):
+    if not folder.is_dir() or (not any(folder.rglob("*.parquet")) and expected):
         raise IngestError(f"{folder} holds no Parquet files; the directory is incomplete.")
+    if not any(folder.rglob("*.parquet")):
+        return None
     return derivation.sql_string(str(folder / "**" / "*.parquet"))
 
 
@@ -76,14 +80,17 @@ def load_parquet(
             con.execute(f"DELETE FROM {table}")
         for table in TABLES:
             order = _ORDER.get(table) or papers.AGGREGATE_ORDER[table]
+            expected = manifest["counts"].get(table)
+            files = _files(directory, table, expected)
+            if files is None:
+                continue
             try:
                 loaded = con.execute(
-                    f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet({_files(directory, table)}, "
-                    f"hive_partitioning = true) ORDER BY {order}"
+                    f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet({files}, hive_partitioning = true) "
+                    f"ORDER BY {order}"
                 ).fetchone()[0]
             except duckdb.Error as error:
                 raise IngestError(f"{directory / table} can't be loaded: {str(error).splitlines()[0]}") from None
-            expected = manifest["counts"].get(table)
             if loaded != expected:
                 raise IngestError(
                     f"{directory / table} holds {loaded:,} rows, its manifest says {expected:,}; "
