@@ -74,7 +74,7 @@ def load_parquet(
     report = report_from_manifest(manifest)
     report.database = str(db_path)
     with swapped_database(db_path, memory_limit) as (con, _):
-        report.held_before = con.execute("SELECT count(*) FROM papers").fetchone()[0]
+        report.held_before = con.execute("SELECT count(*) FROM papers").fetchone()[0] or None
         papers.clear_aggregates(con)
         for table in papers.PAPER_TABLES:
             con.execute(f"DELETE FROM {table}")

@@ -396,20 +396,22 @@ def ingest_with_spark(
     """`collab ingest openalex ... --engine spark`: derive to `out`; without `out`, derive to a
     temporary folder beside the database and load it (one go, like the local engine)."""
     require_pyspark()
-    if out is None and master and not master.startswith("local"):
-        raise IngestError(
-            f"with a cluster master ({master}), give --out: a location the cluster writes to (s3a://, hdfs://, "
-            "abfss://...); then load it with `collab ingest parquet DIR` where the bot runs."
-        )
+    if out is None:
+        if db_path is None:
+            raise IngestError("give the database to load into, or --out to write Parquet only.")
+        db_path = Path(db_path)
+        if not db_path.is_file():  # before Spark's work, not after it
+            raise IngestError(f"there is no database at {db_path} to add papers to; run `collab build` first.")
     spark = spark_session(master)
     if out is not None:
         log(f"deriving on Spark ({spark.sparkContext.master}) into {out} ...")
         return derive(spark, locations, out, all_works=all_works, strict=strict, log=log)
-    if db_path is None:
-        raise IngestError("give the database to load into, or --out to write Parquet only.")
-    db_path = Path(db_path)
-    if not db_path.is_file():  # before Spark's work, not after it
-        raise IngestError(f"there is no database at {db_path} to add papers to; run `collab build` first.")
+    if not spark.sparkContext.master.startswith("local"):
+        raise IngestError(
+            f"on a cluster ({spark.sparkContext.master}), give --out: a location the cluster writes to (s3a://, "
+            "hdfs://, abfss://...); then load it with `collab ingest parquet DIR` where the bot runs."
+        )
+    assert db_path is not None
     with tempfile.TemporaryDirectory(prefix=f".{db_path.name}.building.spark-", dir=db_path.parent) as folder:
         log(f"deriving on Spark ({spark.sparkContext.master}) ...")
         derived = derive(spark, locations, folder, all_works=all_works, strict=strict, log=log)
@@ -417,5 +419,4 @@ def ingest_with_spark(
     loaded.written_to = ""
     loaded.problems = derived.problems  # all that were kept, not only those the manifest names
     loaded.seconds = derived.seconds + loaded.seconds
-    loaded.held_before = loaded.held_before or None
     return loaded
