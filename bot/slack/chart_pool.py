@@ -23,18 +23,32 @@ from bot.engine.result import Result
 
 log = logging.getLogger("collab.slack")
 
+ORPHAN_CHECK_SECONDS = 2.0
 DRAWING_NICENESS = 5  # below the web process, so an ack waiting for CPU gets it first; not so far below
 # that a busy machine starves the charts
 
 
-def _start_drawing() -> None:
-    """In each drawing process: lower priority, then load what every chart needs."""
+def _start_drawing(web_process: int) -> None:
+    """In each drawing process: lower priority, an exit when the web process is gone, what every chart needs."""
     with contextlib.suppress(OSError):
         os.nice(DRAWING_NICENESS)
+    threading.Thread(target=_exit_without, args=(web_process,), name="collab-orphan-check", daemon=True).start()
     import matplotlib.backends.backend_agg  # noqa: F401  (charts render with Agg)
     import matplotlib.font_manager
 
     matplotlib.font_manager.fontManager.findfont("DejaVu Sans")
+
+
+def _exit_without(web_process: int) -> None:
+    """A drawing process outlives a killed web worker otherwise (it is the fork server's child)."""
+    while True:
+        time.sleep(ORPHAN_CHECK_SECONDS)
+        try:
+            os.kill(web_process, 0)
+        except ProcessLookupError:
+            os._exit(0)
+        except PermissionError:  # a new process under another user took the id: ours is gone
+            os._exit(0)
 
 
 def _draw(result: Result) -> tuple[bytes, float, int]:
@@ -64,7 +78,10 @@ class ChartPool:
                 # The fork server imports only these (not the caller's __main__); drawing processes fork from it.
                 context.set_forkserver_preload(["bot.slack.chart_pool", "bot.render.charts"])
                 self._executor = ProcessPoolExecutor(
-                    max_workers=self.processes, mp_context=context, initializer=_start_drawing
+                    max_workers=self.processes,
+                    mp_context=context,
+                    initializer=_start_drawing,
+                    initargs=(os.getpid(),),
                 )
             return self._executor
 
