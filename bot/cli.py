@@ -150,7 +150,9 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     from bot.data.ingest.spark import SparkUnavailable
     from bot.paths import database_path
 
-    log = lambda line: print(line, file=sys.stderr)  # noqa: E731
+    def log(line: str) -> None:
+        print(line, file=sys.stderr)
+
     spark = args.ingest_source == "openalex" and args.engine == "spark"
     if args.ingest_source == "openalex" and not spark:
         if args.master or args.out:

@@ -513,6 +513,7 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, name: str, all_works: bo
 def _ingest_chunk(con: duckdb.DuckDBPyConnection, chunk: Chunk, report: IngestReport, all_works: bool) -> None:
     file_base = chunk.file_index << SEQ_FILE_SHIFT
     fast = False
+    assert chunk.data_path is not None  # a chunk with lines has its file
     try:  # Fast path: the whole chunk in one scan; its row i (from 1) is line first_line - 1 + i.
         _read_json_view(con, chunk.data_path, file_base + chunk.first_line - 1)
         _create(con, "TEMP TABLE works", "works", all_works)

@@ -141,9 +141,11 @@ def _whole_files(spark: SparkSession) -> Iterator[None]:
 
 
 def _fs(spark: SparkSession, location: str) -> tuple[Any, Any]:
-    jvm = spark.sparkContext._jvm
+    jvm, context = spark.sparkContext._jvm, spark.sparkContext._jsc
+    if jvm is None or context is None:
+        raise IngestError("the Spark engine needs a classic Spark session (a JVM gateway), not Spark Connect.")
     path = jvm.org.apache.hadoop.fs.Path(location)
-    return path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), path
+    return path.getFileSystem(context.hadoopConfiguration()), path
 
 
 def _uri_key(uri: str) -> str:
@@ -264,7 +266,7 @@ def derive(
     """Read OpenAlex works under `locations`, derive collab's tables with queries/ingest/*.sql,
     and write them to `out` as Parquet with manifest.json. Returns the report (database unset)."""
     from pyspark import StorageLevel
-    from pyspark.sql.utils import AnalysisException
+    from pyspark.errors import AnalysisException
 
     started = time.perf_counter()
     files = list_works_files(spark, locations)
@@ -406,9 +408,10 @@ def ingest_with_spark(
     if out is not None:
         log(f"deriving on Spark ({spark.sparkContext.master}) into {out} ...")
         return derive(spark, locations, out, all_works=all_works, strict=strict, log=log)
-    if not spark.sparkContext.master.startswith("local"):
+    running_on = spark.sparkContext.master or ""
+    if not running_on.startswith("local"):
         raise IngestError(
-            f"on a cluster ({spark.sparkContext.master}), give --out: a location the cluster writes to (s3a://, "
+            f"on a cluster ({running_on}), give --out: a location the cluster writes to (s3a://, "
             "hdfs://, abfss://...); then load it with `collab ingest parquet DIR` where the bot runs."
         )
     assert db_path is not None
