@@ -19,6 +19,13 @@ class ParseError(UserError):
     """The command text does not follow the command language."""
 
 
+class OptionRefused(ParseError):
+    """A well-formed command asking for an option its verb can't honour; the message says what works.
+
+    Plain-English reading never rereads such a command into a different question: the refusal is the answer.
+    """
+
+
 class UnknownName(UserError):
     """A country, group or field name that is not in the reference tables."""
 

@@ -131,3 +131,12 @@ def test_public_is_delivery_not_an_answer_option(paper_db):
     # `public` says where the answer goes (the channel), so it leaves the answer itself alone.
     shown, posted = answer("partners Malaysia", paper_db), answer("partners Malaysia public", paper_db)
     assert shown.title == posted.title and shown.frame.equals(posted.frame)
+
+
+@pytest.mark.parametrize("text", ["top 10 among asean among eu", "top asean among eu", "pair China USA among gcc"])
+def test_a_refused_command_is_not_reread_as_another_question(paper_db, text):
+    # Plain-English reading must not turn a refused option into a different, silently narrower answer.
+    from bot.errors import OptionRefused
+
+    with pytest.raises(OptionRefused):
+        answer(text, paper_db)

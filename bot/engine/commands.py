@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
-from bot.errors import ParseError, UnknownName
+from bot.errors import OptionRefused, ParseError, UnknownName
 from bot.reference import countries as country_ref
 from bot.reference import fields as field_ref
 
@@ -255,14 +255,14 @@ def check(query: Query) -> Query:
                     f"`{verb}` takes " + ", ".join(f"`{_OPTION_WORDS[o]}`" for o in OPTION_NAMES if o in accepted) + "."
                 )
             )
-        raise ParseError(f"`{verb}` can't use `{_OPTION_WORDS[option]}`: {reason}")
+        raise OptionRefused(f"`{verb}` can't use `{_OPTION_WORDS[option]}`: {reason}")
     metrics = VERB_METRICS.get(verb, ("joint",))
     if query.metric not in metrics:
-        raise ParseError(_metric_refusal(verb, query.metric, metrics))
+        raise OptionRefused(_metric_refusal(verb, query.metric, metrics))
     if verb == "top" and query.countries:
-        raise ParseError("`top` ranks countries; name a group to rank within, e.g. `top 10 asean`.")
+        raise OptionRefused("`top` ranks countries; name a group to rank within, e.g. `top 10 asean`.")
     if verb == "pairs" and query.group and query.between:
-        raise ParseError(
+        raise OptionRefused(
             "`pairs` takes `among <group>` (both countries in it) or `between <group> and <group>` "
             "(one in each), not both."
         )
@@ -381,7 +381,7 @@ def _options(query: Query, tokens: list[str]) -> tuple[Query, list[str]]:
         elif word == "among" and following:
             group, used = _group_at(tokens, i + 1)
             if query.group is not None and query.group != group.code:
-                raise ParseError(_two_groups(query.verb))
+                raise OptionRefused(_two_groups(query.verb))
             query = replace(query, group=group.code)
             i += used
         elif word == "between" and following:
@@ -518,7 +518,7 @@ def _positional(query: Query, tokens: list[str]) -> Query:
                     f"I didn't understand '{' '.join(tokens[used:])[:60]}' after the group. {OPTIONS_HELP}"
                 )
             if query.group is not None and query.group != group.code:
-                raise ParseError(_two_groups("top"))
+                raise OptionRefused(_two_groups("top"))
             query = replace(query, group=group.code)
         return query
     if verb in ("about", "pairs"):

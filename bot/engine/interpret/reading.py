@@ -21,7 +21,7 @@ from bot.engine.interpret.canonical import canonical
 from bot.engine.interpret.intent import ARITY, CONFLICTS, available, default_verb, rank_verbs, takes
 from bot.engine.interpret.names import WORD_CODES
 from bot.engine.interpret.vocabulary import FOLLOW_UP
-from bot.errors import UserError
+from bot.errors import OptionRefused, UserError
 from bot.reference import countries as country_ref
 from bot.reference import fields as field_ref
 
@@ -335,6 +335,8 @@ def _canonical_attempt(text: str) -> tuple[Query | None, str]:
         return None, ""
     try:
         query = commands.parse(stripped)
+    except OptionRefused:
+        raise  # a command asking for what its verb can't do: the refusal is the answer, not a rereading
     except UserError as error:
         return None, error.message
     words = stripped.lower().split()
