@@ -50,10 +50,13 @@ def _load_weights(db_path: Path | None):
 
     from bot.config import Settings
     from bot.data.build import ensure_built
+    from bot.engine.db import sandbox_config
     from bot.paths import database_path
 
     path = ensure_built(db_path or database_path(Settings.from_env()), log=lambda line: print(line, file=sys.stderr))
-    with duckdb.connect(str(path), read_only=True) as con:
+    # The serving configuration: DuckDB refuses a second one for a file this process already has open
+    # (the tests' session database, for one).
+    with duckdb.connect(str(path), read_only=True, config=sandbox_config()) as con:
         pairs = con.execute("""
             SELECT a.iso2, b.iso2, p.year, p.joint_articles FROM pairs p
             JOIN countries a ON a.code = p.country_a JOIN countries b ON b.code = p.country_b
