@@ -36,7 +36,7 @@ else:
 from bot.data.ingest import spark as spark_engine  # noqa: E402
 from bot.data.ingest.parquet import load_parquet  # noqa: E402
 
-pytestmark = pytest.mark.timeout(900)
+pytestmark = [pytest.mark.timeout(900), pytest.mark.slow]  # a JVM starts for the module
 
 
 @pytest.fixture(scope="module")
