@@ -3,6 +3,7 @@ confused, choices instead of silent guesses, follow-ups, and what `answer` does 
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 import pytest
@@ -220,3 +221,45 @@ def test_answer_offers_the_choices_when_it_cannot_choose(db):
         answer("partners of China and India", db)
     assert raised.value.suggestions == ("partners China", "partners India", "compare China India")
     assert "`compare China India`" in raised.value.message
+
+
+def _reading_time(text: str) -> float:
+    """The best of three readings (the first warms caches; the machine may be busy with other work)."""
+    read(text)
+    times = []
+    for _ in range(3):
+        started = time.perf_counter()
+        read(text)
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+@pytest.mark.parametrize("times", [2, 12, 30, 300])
+def test_a_name_of_several_countries_said_again_and_again_is_asked_about_once(times):
+    reading = read("partners " + " ".join(["Congo"] * times))
+    assert reading.query is None
+    if times <= 12:  # within the words a question may have: the same two choices as for one "Congo"
+        assert reading.choices == ("partners Republic of the Congo", "partners DR Congo")
+    assert _reading_time("compare " + " and ".join(["Congo"] * min(times, 20))) < 0.05
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "partners " + " ".join(["Congo"] * 300),
+        "compare " + " with China and Malaysia or" * 70,
+        "partners" + " of" * 600,
+        "-".join(["china", "singapore"] * 120),
+        " ".join(["Malasya", "Chna", "Brazl", "Germny", "untied states"] * 50),
+        "compare " + " and ".join(["United Kingdom of Great Britain"] * 55),
+        " ".join(f"Qzxwv{chr(97 + k % 26)}{chr(97 + k // 26 % 26)}" for k in range(59)),
+    ],
+)
+def test_any_text_up_to_the_length_limit_is_read_in_milliseconds(text):
+    assert len(text) <= 2000
+    assert _reading_time(text) < 0.05
+
+
+def test_a_question_longer_than_any_question_says_how_long_a_question_may_be():
+    reading = read("who does Malaysia work with " * 13)
+    assert reading.query is None and "up to 60 words" in reading.understood

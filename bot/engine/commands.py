@@ -534,10 +534,13 @@ def _positional(query: Query, tokens: list[str]) -> Query:
                 f"(`{usage}`, e.g. `{example}`).{hint}"
             )
         return query
-    codes = tuple(_code(subject) for subject in _subjects(tokens))
     fewest, most = _ARITY[verb]
     usage, _, example = VERBS[verb]
-    if not fewest <= len(codes) <= most:
+    # More words than `most` of the longest names with connectors between them can't fit; saying so
+    # before splitting keeps a long text from costing a lookup per span.
+    fits = len(tokens) <= most * (_MAX_NAME_WORDS + 2)
+    codes = tuple(_code(subject) for subject in _subjects(tokens)) if fits else ()
+    if not fits or not fewest <= len(codes) <= most:
         wanted = f"{fewest}" if fewest == most else f"{fewest} to {most}"
         things = "country or group" if most == 1 else "countries or groups"
         raise ParseError(f"`{verb}` needs {wanted} {things} (`{usage}`), e.g. `{example}`.")

@@ -51,8 +51,9 @@ class Group:
 
 def normalise(text: str) -> str:
     """Comparison form: casefolded, no accents or outer quotes, single spaces, no leading "the "."""
-    text = unicodedata.normalize("NFKD", text.strip())
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    if not text.isascii():  # (ASCII has no accents to take off: the common case, and a hot one)
+        text = unicodedata.normalize("NFKD", text.strip())
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = text.casefold().strip(_QUOTES + " \t").translate(_APOSTROPHES)
     text = re.sub(r"\s+", " ", text).strip()
     return text[4:] if text.startswith("the ") else text

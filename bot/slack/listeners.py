@@ -3,8 +3,8 @@
 The engine answers in milliseconds, so a slash command's acknowledgement *is* the answer: the
 table, notes and buttons go back in the HTTP response itself, and only the chart follows (drawn in
 another process, see bot/slack/chart_pool.py). An answer that isn't ready within
-COLLAB_ACK_SECONDS (a slow `sql`) is acknowledged with an empty body and sent to the response_url
-when it is; nothing ever stands in for it. Buttons are acknowledged empty at once and answered
+COLLAB_ACK_SECONDS (a slow `sql`) is acknowledged with a one-line "working on it" and sent to the
+response_url when it is. Buttons are acknowledged empty at once and answered
 through their response_url. What private and shared answers show to whom: bot/slack/delivery.py.
 """
 
@@ -46,6 +46,7 @@ from bot.slack.web import describe, is_slack_failure
 log = logging.getLogger("collab.slack")
 
 COMMAND = "/collab"
+STILL_WORKING = ":hourglass_flowing_sand: Working on it: the answer follows here in a moment."
 ANSWERS_KEPT = 256  # Results remembered per web process (most are a few dozen rows)
 CANNOT_POST = (
     "I couldn't post this answer here: Slack refused both of my ways in (a message from me, and one "
@@ -127,33 +128,21 @@ class CollabListeners:
             ack()  # digest commands call Slack (members, time zones): answered at the response_url
             self.answer_digest_command(command, respond, client)
             return
-        try:  # commands and plain English alike; what can't be read is refused in the ack itself
-            reading = read(text)
-            if reading.query is None:
-                raise NotUnderstood(reading)
-        except UserError as error:
-            ack(response_type="ephemeral", **blocks.error_message(error))
-            return
-        public = reading.query.public
-        pending = self.answers.submit(self.answer, text)
+        # Reading and answering both run under the ack's deadline: whatever the text, the ack goes in time.
+        pending = self.answers.submit(self.read_and_answer, text)
         try:
             waited = time.monotonic() - context.get(RECEIVED_AT, time.monotonic())  # e.g. behind other requests
-            result = pending.result(timeout=max(0.0, self.settings.ack_seconds - waited))
+            public, result = pending.result(timeout=max(0.0, self.settings.ack_seconds - waited))
         except TimeoutError:
-            ack()  # an empty acknowledgement shows nothing; the answer follows at the response_url
+            ack(response_type="ephemeral", text=STILL_WORKING)  # the answer follows at the response_url
             with replying_on_failure(respond):
-                self.deliver_command_answer(
-                    client,
-                    respond,
-                    self.finish(pending, respond),
-                    text,
-                    public,
-                    user=user,
-                    channel=channel,
-                    in_ack=None,
-                )
+                answered = self.finish(pending, respond)
+                if answered is not None:
+                    self.deliver_command_answer(
+                        client, respond, answered[1], text, answered[0], user=user, channel=channel, in_ack=None
+                    )
             return
-        except UserError as error:
+        except UserError as error:  # what can't be read or answered is refused in the ack itself
             ack(response_type="ephemeral", **blocks.error_message(error))
             return
         except Exception:
@@ -162,7 +151,14 @@ class CollabListeners:
             return
         self.deliver_command_answer(client, respond, result, text, public, user=user, channel=channel, in_ack=ack)
 
-    def finish(self, pending: Any, respond: Respond) -> Result | None:
+    def read_and_answer(self, text: str) -> tuple[bool, Result]:
+        """(whether the answer is public, the answer); commands and plain English alike."""
+        reading = read(text)
+        if reading.query is None:
+            raise NotUnderstood(reading)
+        return reading.query.public, self.answer(text)
+
+    def finish(self, pending: Future[tuple[bool, Result]], respond: Respond) -> tuple[bool, Result] | None:
         """A slow answer, once ready; None after telling the person why there is none."""
         try:
             return pending.result()

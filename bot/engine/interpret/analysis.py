@@ -102,7 +102,10 @@ def analyse(raw: str) -> Analysis:
             analysis.excluded.append(name.code)
             continue
         if name.kind == "ambiguous":
-            analysis.ambiguous.append((len(analysis.subjects), name.typed, tuple(name.code.split("|"))))
+            codes = tuple(name.code.split("|"))
+            if any(said == codes for _, _, said in analysis.ambiguous):
+                continue  # "Congo … Congo": one name said twice is one subject, as for any other name
+            analysis.ambiguous.append((len(analysis.subjects), name.typed, codes))
             analysis.subjects.append(name.code.split("|")[0])
             continue
         if name.kind == "group":

@@ -8,6 +8,7 @@ reading can never mean anything a command couldn't.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -26,9 +27,15 @@ from bot.reference import countries as country_ref
 from bot.reference import fields as field_ref
 
 MAX_CHOICES = 3
+MAX_QUESTION_WORDS = 60  # longer than any one question; keeps reading any text in milliseconds
+MAX_AMBIGUOUS_READINGS = 4  # readings tried for names of several countries ("Congo"), whatever their number
 _LOST = (
     "I couldn't tell what you're asking. Ask like `who does Malaysia work with?` or `partners Malaysia`; "
     "`help` lists the commands."
+)
+_TOO_LONG = (
+    f"I read questions of up to {MAX_QUESTION_WORDS} words. Ask one thing at a time, like "
+    "`who does Malaysia work with in computer vision since 2018?`, or use a command (`help` lists them)."
 )
 _SQL_WITH = re.compile(r"^\s*with\s+(recursive\s+)?\w+\s*(\([^)]*\))?\s+as\s*\(", re.IGNORECASE)
 
@@ -171,14 +178,17 @@ def _not_understood(analysis: Analysis, options: list[Query], why: str) -> Readi
 
 def _fresh(analysis: Analysis, problem: str = "") -> Reading:
     if analysis.ambiguous:
-        # "Congo": read the question once for each country it may mean, and offer those readings
-        position, typed, codes = analysis.ambiguous[0]
+        # "Congo": read the question once for each country it may mean, and offer those readings. Each
+        # name's meanings multiply, so only the first few combinations are read (the offer shows three).
         offered: list[str] = []
-        for code in codes:
+        meanings = itertools.product(*(codes for _, _, codes in analysis.ambiguous))
+        for chosen in itertools.islice(meanings, MAX_AMBIGUOUS_READINGS):
             subjects = list(analysis.subjects)
-            subjects[position] = code
-            one = _fresh(replace(analysis, subjects=subjects, ambiguous=analysis.ambiguous[1:]), problem)
+            for (position, _, _), code in zip(analysis.ambiguous, chosen, strict=True):
+                subjects[position] = code
+            one = _fresh(replace(analysis, subjects=subjects, ambiguous=[]), problem)
             offered += [c for c in ((one.command,) if one.command else one.choices) if c not in offered]
+        _, typed, codes = analysis.ambiguous[0]
         names = " or ".join(country_ref.all_countries()[code].name for code in codes)
         return Reading(None, "", tuple(offered[:MAX_CHOICES]), f"'{typed}' could be {names}: which one?", False)
     countries = analysis.subjects
@@ -368,6 +378,10 @@ def read(text: str, previous: Query | None = None) -> Reading:
         return Reading(
             None, "", (), f"That is {len(text):,} characters long; keep it under {commands.MAX_TEXT:,}.", False
         )
+    words = len(text_tools.tokens(text_tools.clean(text).replace("-", " ")))  # "china-singapore" is two names
+    if words > MAX_QUESTION_WORDS:
+        # Reading costs a lookup per span of words: a cap on words is what bounds it.
+        return Reading(None, "", (), f"That is {words} words long; {_TOO_LONG}", False)
     analysis = analyse(text)
     if previous is not None and previous.verb not in ("sql", "help") and _is_follow_up(analysis):
         if not analysis.said_anything():
