@@ -23,6 +23,7 @@ from conftest_slack import SIGNING_SECRET, SlackServer, http, new_id, sign
 from bot.engine.isolation import NEEDED_MORE_MEMORY
 
 pytestmark = pytest.mark.slow
+FORM = "application/x-www-form-urlencoded"
 
 
 @pytest.fixture(scope="module")
@@ -198,6 +199,45 @@ def test_bad_or_missing_headers_get_a_4xx_and_no_traceback(served: SlackServer, 
             "application/x-www-form-urlencoded",
         ),
         (b"a=1&a=2&payload=%7B%7D&payload=%5B%5D", "application/x-www-form-urlencoded"),
+        (b"[" * 100_000, "application/json"),
+        (b"payload=" + b"[" * 100_000, "application/x-www-form-urlencoded"),
+        (b'{"a": ' + b'{"a": ' * 5_000 + b"1" + b"}" * 5_001, "application/json"),
+        (b'{"type": "event_callback", "event": "x"}', "application/json"),
+        (b'{"type": "event_callback", "event": [1, 2]}', "application/json"),
+        (b'{"type": "event_callback", "event": {}}', "application/json"),
+        (b'{"type": "event_callback", "event": {"type": "app_home_opened", "user": 1}}', "application/json"),
+        (b'{"type": "event_callback", "event": {"type": "message", "channel": ["C1"]}}', "application/json"),
+        (b'{"type": "event_callback", "event": {"type": "app_mention", "text": {"a": 1}}}', "application/json"),
+        (
+            b'{"type": "event_callback", "event": {"type": "app_mention", "user": "U1", "text": "hi"}}',
+            "application/json",
+        ),
+        (b'{"type": "event_callback", "event": {"type": "assistant_thread_started"}}', "application/json"),
+        (b"payload=" + urllib.parse.quote(json.dumps({"type": "block_actions", "actions": [{}]})).encode(), FORM),
+        (b"payload=" + urllib.parse.quote(json.dumps({"type": "block_actions", "actions": "x"})).encode(), FORM),
+        (
+            b"payload="
+            + urllib.parse.quote(
+                json.dumps({"type": "block_actions", "user": {"id": "U1"}, "actions": [{"action_id": 5}]})
+            ).encode(),
+            FORM,
+        ),
+        (
+            b"payload="
+            + urllib.parse.quote(
+                json.dumps({"type": "block_actions", "actions": [{"action_id": "share_answer", "value": "x"}]})
+            ).encode(),
+            FORM,
+        ),
+        (
+            b"payload="
+            + urllib.parse.quote(
+                json.dumps(
+                    {"type": "block_actions", "user": {"id": "U1"}, "actions": [{"action_id": "a", "value": ["x"]}]}
+                )
+            ).encode(),
+            FORM,
+        ),
     ],
 )
 def test_signed_but_malformed_bodies_get_a_4xx_and_no_traceback(

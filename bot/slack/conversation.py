@@ -162,7 +162,9 @@ class Conversations:
 
     def on_choice(self, body: dict[str, Any], action: dict[str, Any], respond: Respond, client: WebClient) -> None:
         """A command picked from the choices offered for a question: answer it where the choices were."""
-        command = action["value"]
+        command = action.get("value", "")
+        if not command:
+            return
         message = body.get("message") or {}
         channel = str((body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id"))
         thread = message.get("thread_ts") or (body.get("container") or {}).get("thread_ts")

@@ -226,8 +226,8 @@ class CollabListeners:
 
     def share_answer(self, body: dict, action: dict, respond: Respond, client: WebClient) -> None:
         """Post the answer and its chart for everyone in the conversation; the private copy goes away."""
-        text, user = action["value"], body["user"]["id"]
-        where = Conversation(body["channel"]["id"], user)
+        text, user = action.get("value", ""), body["user"]["id"]  # the server's guard checked user.id
+        where = Conversation((body.get("channel") or {}).get("id", ""), user)
         with replying_on_failure(respond):
             result = self.answer_or_explain(text, respond)
             if result is None:
@@ -257,7 +257,7 @@ class CollabListeners:
 
     def send_csv(self, body: dict, action: dict, respond: Respond, client: WebClient) -> None:
         """The full result as a CSV file, in the person's direct messages (private, like the answer)."""
-        text, user = action["value"], body["user"]["id"]
+        text, user = action.get("value", ""), body["user"]["id"]
         with replying_on_failure(respond):
             result = self.answer_or_explain(text, respond)
             if result is None:
@@ -292,7 +292,7 @@ class CollabListeners:
             )
 
     def show_sql(self, action: dict, respond: Respond) -> None:
-        text = action["value"]
+        text = action.get("value", "")
         with replying_on_failure(respond):
             result = self.answer_or_explain(text, respond)
             if result is not None:
@@ -301,7 +301,7 @@ class CollabListeners:
     # ------------------------------------------------------------ App Home
 
     def publish_home(self, event: dict, client: WebClient) -> None:
-        if event.get("tab", "home") != "home":
+        if event.get("tab", "home") != "home" or not event.get("user"):
             return
         about, problem = None, ""
         try:

@@ -231,13 +231,22 @@ def _read(stream: Any, length: int) -> bytes:
 
 # Parts of Slack's envelopes that bolt reads as objects (or lists of objects) without checking.
 _OBJECT_FIELDS = ("event", "user", "channel", "container", "view", "message", "state", "team", "enterprise")
+# Fields bolt and the listeners read as text, where present: (object, its fields).
+_TEXT_FIELDS = (
+    ("event", ("type", "user", "channel", "ts", "thread_ts", "text", "channel_type", "subtype", "bot_id", "tab")),
+    ("user", ("id",)),
+    ("channel", ("id",)),
+    ("team", ("id",)),
+    ("container", ("channel_id", "thread_ts", "message_ts")),
+    ("message", ("ts", "thread_ts", "text")),
+)
 
 
 def _json_object(text: str) -> None:
     """A JSON object shaped like Slack's envelopes where bolt relies on the shape; else Rejected."""
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: arrays or objects nested thousands deep
         raise Rejected(400, "the body is not valid JSON") from None
     if not isinstance(value, dict):
         raise Rejected(400, "the JSON body is not an object")
@@ -246,11 +255,31 @@ def _json_object(text: str) -> None:
     for name in _OBJECT_FIELDS:
         if value.get(name) is not None and not isinstance(value[name], dict):
             raise Rejected(400, f"{name} is not an object")
+    for name, fields in _TEXT_FIELDS:
+        inner = value.get(name) or {}
+        for field in fields:
+            if inner.get(field) is not None and not isinstance(inner[field], str):
+                raise Rejected(400, f"{name}.{field} is not a string")
+    event = value.get("event") or {}
+    if value.get("type") == "event_callback" and not event.get("type"):
+        raise Rejected(400, "the event has no type")
+    if event.get("type") in ("message", "app_mention") and not (event.get("channel") and event.get("ts")):
+        raise Rejected(400, "a message without its channel or time")
+    thread = event.get("assistant_thread")
+    if thread is not None and not isinstance(thread, dict):
+        raise Rejected(400, "the assistant thread is not an object")
+    if str(event.get("type", "")).startswith("assistant_thread_") and not all(
+        isinstance((thread or {}).get(key), str) for key in ("channel_id", "thread_ts")
+    ):
+        raise Rejected(400, "the assistant thread has no channel or thread")
     actions = value.get("actions", [])
     if not isinstance(actions, list) or not all(isinstance(action, dict) for action in actions):
         raise Rejected(400, "actions is not a list of objects")
-    if not isinstance((value.get("event") or {}).get("type", ""), str):
-        raise Rejected(400, "the event's type is not a string")
+    for action in actions:
+        if not isinstance(action.get("action_id"), str) or not isinstance(action.get("value", ""), str):
+            raise Rejected(400, "an action has no action_id, or a value that is not a string")
+    if actions and not (value.get("user") or {}).get("id"):
+        raise Rejected(400, "actions without the user who acted")
 
 
 def _warm_up(database: Database) -> None:
