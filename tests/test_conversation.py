@@ -236,6 +236,37 @@ def test_three_follow_ups_in_a_thread_each_change_one_slot(
     assert posts(standin, channel) == []  # every answer stayed in the thread
 
 
+def test_a_follow_up_changing_the_verb_drops_the_options_the_new_verb_cant_take(
+    server: SlackServer, standin: SlackStandIn, answer_for
+) -> None:
+    """The README's thread: `compare` can't use the `top 20` said two replies before, so it is dropped,
+    while the field and years carry over."""
+    channel, user = member_of(standin, "C"), new_id("U")
+    thread = mention_both_ways(server, channel, user, "who does Malaysia work with?")
+    replies = ["and in computer vision?", "what about Indonesia?", "since 2020 only", "top 20", "compare with India"]
+    for n, reply in enumerate(replies, start=2):
+        assert server.event(channel_message(channel, user, reply, thread_ts=thread)).status == 200
+        wait_for_posts(standin, channel, thread, n)
+    answer = posts(standin, channel, thread)[-1]
+    command = read_as(answer)
+    assert command is not None, answer.body["text"]
+    query = parse(command)
+    assert (query.verb, query.countries, query.field, query.year_from) == ("compare", ("IDN", "IND"), "cv", 2020)
+    assert query.limit == parse("compare Indonesia India").limit
+    header = [b for b in answer.json_field("blocks") if b["type"] == "header"][0]
+    assert header["text"]["text"] == answer_for(command).title
+
+
+def test_a_follow_up_is_refused_only_for_what_it_says_itself(server: SlackServer, standin: SlackStandIn) -> None:
+    dm, user = member_of(standin, "D"), new_id("U")
+    for n, text in enumerate(["who does Malaysia work with?", "top 20", "compare with India top 5"], start=1):
+        assert server.event(direct_message(dm, user, text)).status == 200
+        wait_for_posts(standin, dm, None, n)
+    refused = posts(standin, dm)[-1]
+    assert "`compare Malaysia India top 5`" in refused.body["text"]  # the limit typed this turn, not the carried one
+    assert "can't use `top/limit &lt;n&gt;`" in refused.body["text"]
+
+
 def test_a_mention_in_the_thread_follows_up_too(server: SlackServer, standin: SlackStandIn) -> None:
     channel, user = member_of(standin, "C"), new_id("U")
     thread = mention_both_ways(server, channel, user, "who does Malaysia work with?")

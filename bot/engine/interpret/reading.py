@@ -319,7 +319,39 @@ def _follow_up(analysis: Analysis, previous: Query) -> Reading:
         if group_from_text or verb == previous.verb or previous.group is None
         else replace(previous, group=None)
     )
+    if verb != previous.verb:
+        base = _carried_over(base, verb)
     return _reading(_query(verb, countries, analysis, base=base), analysis)
+
+
+# The Query attributes behind each option name of commands.OPTION_NAMES
+_OPTION_ATTRIBUTES: dict[str, tuple[str, ...]] = {
+    "field": ("field",),
+    "years": ("year_from", "year_to"),
+    "complete": ("complete_only",),
+    "limit": ("limit",),
+    "metric": ("metric",),
+    "among": ("group",),
+    "between": ("between",),
+    "count": ("count",),
+    "source": ("source",),
+}
+
+
+def _carried_over(previous: Query, verb: str) -> Query:
+    """The last question's options that `verb` can take: "compare with India" after `top 20` drops the
+    limit it can't use (what this turn says is applied after, so only what the user typed is refused)."""
+    defaults = Query(verb=verb)
+    accepted = commands.VERB_OPTIONS[verb]
+    dropped: dict[str, Any] = {
+        attribute: getattr(defaults, attribute)
+        for option, attributes in _OPTION_ATTRIBUTES.items()
+        if option not in accepted
+        for attribute in attributes
+    }
+    if "metric" in accepted and previous.metric not in commands.VERB_METRICS.get(verb, ("joint",)):
+        dropped["metric"] = defaults.metric  # "compare with India" after `by affinity`
+    return replace(previous, **dropped)
 
 
 def _is_follow_up(analysis: Analysis) -> bool:
