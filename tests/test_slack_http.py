@@ -488,6 +488,24 @@ def test_forged_or_stale_requests_get_401_and_do_nothing(
     assert not [c for c in standin.calls if channel in json.dumps(c.body)]
 
 
+def test_slacks_app_rate_limited_notice_is_acknowledged_and_logged(server: SlackServer) -> None:
+    """Slack counts any non-2xx answer to an Events API callback as a failed delivery."""
+    minute = int(time.time()) // 60 * 60
+    notice = {
+        "token": "legacy-verification-token",
+        "type": "app_rate_limited",
+        "team_id": "T0STANDIN",
+        "minute_rate_limited": minute,
+        "api_app_id": "A0COLLAB",
+    }
+    reply = server.post_signed(json.dumps(notice), content_type="application/json")
+    assert reply.status == 200
+    deadline = time.monotonic() + 5
+    while f"minute {minute}" not in server.log() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert f"Slack rate-limited events for team T0STANDIN in minute {minute}" in server.log()
+
+
 # ---------------------------------------------------------------- Socket Mode
 
 

@@ -31,7 +31,7 @@ from bot.slack.chart_pool import ChartPool
 from bot.slack.conversation import Conversations
 from bot.slack.delivery import Delivery
 from bot.slack.listeners import CollabListeners
-from bot.slack.middleware import LazyStore, RequestLog
+from bot.slack.middleware import LazyStore, RequestLog, acknowledge_rate_limit_notice
 from bot.slack.web import web_client
 
 log = logging.getLogger("collab.slack")
@@ -65,6 +65,7 @@ def create_app(
         process_before_response=process_before_response,
         listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="collab-slack"),
     )
+    app.use(acknowledge_rate_limit_notice)
     app.use(RequestLog(state).middleware)
     charts = ChartPool(settings.chart_processes)
     charts.warm_up()

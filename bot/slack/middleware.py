@@ -71,6 +71,18 @@ def request_key(body: dict) -> tuple[str, str] | None:
     return None
 
 
+def acknowledge_rate_limit_notice(req: BoltRequest, resp: BoltResponse, next: Callable[[], Any]) -> Any:  # noqa: A002
+    """bolt global middleware: Slack's `app_rate_limited` callback (events for the app were dropped this
+    minute) has no listener; any non-2xx answer would count as a failed delivery, so log it and say 200."""
+    body = req.body if isinstance(req.body, dict) else {}
+    if body.get("type") != "app_rate_limited":
+        return next()
+    log.warning(
+        "Slack rate-limited events for team %s in minute %s", body.get("team_id"), body.get("minute_rate_limited")
+    )
+    return BoltResponse(status=200, body="")
+
+
 class LazyStore:
     """The state database's Store, opened on first use (after gunicorn's fork), one per process."""
 
