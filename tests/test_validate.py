@@ -410,3 +410,35 @@ def test_long_input_is_refused_quickly(sql: str) -> None:
     started = time.perf_counter()
     message = _refusal(sql)
     assert "at most" in message and time.perf_counter() - started < 1.0, message
+
+
+_LIST_OF_300 = "[" + ",".join(["1"] * 300) + "]"
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT " + _LIST_OF_300 + "[1]" * 440,
+        "SELECT count(*) FROM pairs a, pairs b, pairs c WHERE "
+        + "["
+        + ",".join(["1"] * 600)
+        + "]"
+        + "[1]" * 200
+        + " = a.year",
+        "SELECT " + _LIST_OF_300 + "[1:2]" * 200,
+        "SELECT (" + _LIST_OF_300 + ")[1]" + "[1]" * 200,
+        "SELECT {'a': " + _LIST_OF_300 + "}" + "['a']" * 200,
+        "SELECT " + "(" * 30 + "[" + ",".join(["1"] * 1000) + "]" + ("[1]" * 7 + ")") * 30,
+        "SELECT " + ", ".join(["[1][1]"] * 9),
+    ],
+    ids=["440 after a list", "200 after a list of 600", "slices", "after parentheses", "struct keys", "split", "17"],
+)
+def test_many_subscripts_are_refused_before_sqlglot_parses_them(sql: str) -> None:
+    started = time.process_time()
+    message = _refusal(sql)
+    assert "brackets" in message and time.process_time() - started < 0.2, message
+
+
+def test_lists_and_subscripts_within_the_limit_still_run(db) -> None:
+    result = answer("sql SELECT [[[[[[[1]]]]]]][1][1][1][1][1][1][1] AS x, [1, 2][2] AS y", db)
+    assert result.frame["x"].tolist() == [1] and result.frame["y"].tolist() == [2]

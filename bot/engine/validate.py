@@ -33,6 +33,11 @@ MAX_SQL_CHARS = 20_000
 MAX_NESTING = 32
 # Nodes deep in sqlglot's tree (a + b + ... chains): its SQL generator recurses once per level.
 MAX_TREE_DEPTH = 250
+# Brackets (lists and subscripts): sqlglot types the whole subscripted value again at each
+# subscript, so its parse time grows with subscripts times list length (4 s for 440 subscripts after
+# a list of 300, 1.4 s for 56 after one of 1,300, wherever parentheses split them); 16 cost at most
+# a few tenths of a second, and no query needs more than a few.
+MAX_BRACKETS = 16
 # Tokens: validation time grows with them (about 0.1 s a thousand); the longest shipped query has 516.
 MAX_TOKENS = 3000
 
@@ -165,9 +170,10 @@ def _too_deep() -> RejectedSQL:
 
 
 def _check_nesting(sql: str) -> None:
-    """Refuse over-long input and over-deep brackets from the token stream (the tokenizer does not recurse)."""
+    """Refuse over-long input, over-deep brackets and many lists or subscripts from the token stream
+    (the tokenizer does not recurse, and takes linear time)."""
     tokens = sqlglot.tokenize(sql, read="duckdb")
-    depth = 0
+    depth = brackets = 0
     for token in tokens:
         if token.token_type in (TokenType.L_PAREN, TokenType.L_BRACKET, TokenType.L_BRACE):
             depth += 1
@@ -175,6 +181,10 @@ def _check_nesting(sql: str) -> None:
                 raise _too_deep()
         elif token.token_type in (TokenType.R_PAREN, TokenType.R_BRACKET, TokenType.R_BRACE):
             depth -= 1
+        if token.token_type == TokenType.L_BRACKET:
+            brackets += 1
+            if brackets > MAX_BRACKETS:
+                raise _refuse(f"it has more than {MAX_BRACKETS} brackets ([…], lists and subscripts)")
     if len(tokens) > MAX_TOKENS:
         raise _refuse(f"it is {len(tokens):,} words and symbols long, and at most {MAX_TOKENS:,} are allowed")
 
