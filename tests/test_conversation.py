@@ -536,3 +536,35 @@ def test_every_suggested_prompt_is_answered_from_the_data(collab_db: Path) -> No
             assert len(result.frame) > 0, prompt
     finally:
         database.close()
+
+
+def test_serving_starts_when_slack_cant_be_reached(standin: SlackStandIn, collab_db: Path) -> None:
+    from conftest_slack import free_port
+
+    offline = SlackServer(standin, collab_db, workers=1, env={"SLACK_API_URL": f"http://127.0.0.1:{free_port()}/api/"})
+    try:
+        offline.wait_until_up()
+        assert "token couldn't be verified" in offline.log(tail=0)
+    finally:
+        offline.stop()
+
+
+def test_the_bots_identity_is_looked_up_when_the_token_couldnt_be_verified_at_start(
+    standin: SlackStandIn, collab_db: Path
+) -> None:
+    standin.fail_once("auth.test", "service_unavailable")
+    late = SlackServer(standin, collab_db, workers=1)
+    try:
+        late.wait_until_up()
+        assert "token couldn't be verified" in late.log(tail=0)
+        channel = member_of(standin, "C")
+        event = mention(channel, new_id("U"), "partners Malaysia")
+        assert late.event(event).status == 200
+        wait_for_posts(standin, channel, event["ts"], 1)  # answered: bolt looked collab up on this request
+        # collab's own message in its thread (as Slack echoes it back) is not a question
+        own = channel_message(channel, BOT_USER, "partners India", thread_ts=event["ts"])
+        assert late.event(own).status == 200
+        time.sleep(1.0)
+        assert len(posts(standin, channel, event["ts"])) == 1
+    finally:
+        late.stop()

@@ -23,6 +23,7 @@ from typing import Any
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_sdk import WebClient
 
 from bot.config import Settings
 from bot.engine.db import Database
@@ -32,7 +33,7 @@ from bot.slack.conversation import Conversations
 from bot.slack.delivery import Delivery
 from bot.slack.listeners import CollabListeners
 from bot.slack.middleware import LazyStore, RequestLog, acknowledge_rate_limit_notice
-from bot.slack.web import web_client
+from bot.slack.web import describe, is_slack_failure, web_client
 
 log = logging.getLogger("collab.slack")
 
@@ -63,9 +64,13 @@ def create_app(
         client=client,
         signing_secret=settings.slack_signing_secret,  # Socket Mode needs none: Slack's websocket is authenticated
         process_before_response=process_before_response,
+        # Verified below instead, so an unreachable Slack can't stop the server from starting; bolt then
+        # looks up the bot's identity (its user id, to ignore its own messages) on the first request.
+        token_verification_enabled=False,
         listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="collab-slack"),
     )
     app.use(acknowledge_rate_limit_notice)
+    verify_token(client)
     app.use(RequestLog(state).middleware)
     charts = ChartPool(settings.chart_processes)
     charts.warm_up()
@@ -78,6 +83,22 @@ def create_app(
     conversations.register(app)
     assistant.register(app, conversations, state)
     return app
+
+
+def verify_token(client: WebClient) -> None:
+    """Check the bot token with auth.test once, and say in the log when it couldn't be checked."""
+    try:
+        identity = client.auth_test()
+    except Exception as error:  # noqa: BLE001 - any failure to reach or convince Slack: start anyway
+        if not is_slack_failure(error):
+            raise
+        log.warning(
+            "the Slack bot token couldn't be verified (%s); serving anyway, and the bot's identity is "
+            "looked up when the first request needs it",
+            describe(error),
+        )
+        return
+    log.info("Slack bot token verified: bot user %s in team %s", identity.get("user_id"), identity.get("team_id"))
 
 
 def warm_up_engine(database: Database) -> None:
