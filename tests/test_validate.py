@@ -442,3 +442,16 @@ def test_many_subscripts_are_refused_before_sqlglot_parses_them(sql: str) -> Non
 def test_lists_and_subscripts_within_the_limit_still_run(db) -> None:
     result = answer("sql SELECT [[[[[[[1]]]]]]][1][1][1][1][1][1][1] AS x, [1, 2][2] AS y", db)
     assert result.frame["x"].tolist() == [1] and result.frame["y"].tolist() == [2]
+
+
+@pytest.mark.parametrize(
+    "name", ["current_schema", "current_catalog", "user", "session_user", "current_role", '"user"', "localtime"]
+)
+def test_a_bare_name_duckdb_reads_as_a_function_is_refused(name: str) -> None:
+    assert "is not allowed" in _refusal(f"SELECT {name}")
+    assert "is not allowed" in _refusal(f"SELECT year FROM pairs WHERE {name} IS NOT NULL")
+
+
+def test_bare_names_that_are_columns_or_allowed_functions_still_run(db) -> None:
+    result = answer("sql SELECT year, current_date IS NOT NULL AS today FROM pairs ORDER BY year LIMIT 1", db)
+    assert result.frame["today"].tolist() == [True]

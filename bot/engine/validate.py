@@ -11,6 +11,7 @@ sqlglot and no difference between the two parsers can slip a function or table p
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from collections.abc import Iterator
@@ -23,7 +24,7 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 from sqlglot.tokens import TokenType  # type: ignore[attr-defined]  # re-exported from sqlglot.tokenizer_core
 
-from bot.engine.catalog import ALLOWED_FUNCTIONS
+from bot.engine.catalog import ALLOWED_FUNCTIONS, published_columns
 from bot.errors import RejectedSQL
 
 ROW_CAP = 1000
@@ -246,8 +247,22 @@ class _Parser:
             text = row[0] if row else "{}"  # a scalar function: always one row
         return json.loads(text)
 
+    @functools.lru_cache(maxsize=1024)  # noqa: B019 - one parser for the process's lifetime
+    def is_bare_function(self, name: str) -> bool:
+        """Whether DuckDB reads `name` alone, where no column has it, as a function call (`user`,
+        `current_schema`): asked of this connection, which has no tables, so only functions can bind."""
+        self.parse("SELECT 1")  # opens the connection
+        assert self._connection is not None
+        with self._lock:
+            try:
+                self._connection.execute('SELECT "' + name.replace('"', '""') + '"').fetchall()
+            except duckdb.Error:
+                return False
+        return True
+
 
 _PARSER = _Parser()
+_COLUMN_NAMES = frozenset(column.lower() for columns in published_columns().values() for column in columns)
 
 
 def _check_duckdb_reading(sql: str, allowed_tables: frozenset[str], *, as_typed: bool) -> None:
@@ -339,6 +354,16 @@ class _Scope:
         kind = node["class"]
         if kind not in _EXPRESSION_CLASSES:
             raise _refuse(f"{kind.lower().replace('_', ' ')} expressions are not allowed")
+        names = node.get("column_names") or []
+        if kind == "COLUMN_REF" and len(names) == 1:
+            # DuckDB binds a bare name no column has to a function: `user`, `current_schema`.
+            name = str(names[0]).lower()
+            if name not in _COLUMN_NAMES and name not in ALLOWED_FUNCTIONS and _PARSER.is_bare_function(name):
+                raise RejectedSQL(
+                    f"That SQL can't run here: {names[0]} alone is the function {name}(), which is not allowed "
+                    "(a column of that name needs its table's name in front). `about` lists the functions "
+                    "and tables `sql` may use."
+                )
         if kind in ("FUNCTION", "WINDOW"):
             name = str(node.get("function_name", "")).lower()
             if node.get("schema") or node.get("catalog"):
