@@ -213,10 +213,12 @@ class SlackServer:
         user: str | None = None,
         response_key: str | None = None,
         trigger_id: str | None = None,
+        channel_name: str = "research",
         **sign_options: Any,
     ) -> tuple[Reply, dict[str, str]]:
         """POST /collab as Slack does; returns the ack and the fields sent (channel, user, response key, trigger).
 
+        channel_name: what Slack sends for the conversation ("directmessage" in a DM, "mpdm-…" in a group DM).
         Each invocation gets its own trigger_id, as in Slack; pass the same one (and a response_key)
         with headers={"X-Slack-Retry-Num": "1", ...} to play a repeated delivery.
         """
@@ -225,7 +227,7 @@ class SlackServer:
             "team_id": TEAM,
             "team_domain": "standin",
             "channel_id": channel or new_id("C"),
-            "channel_name": "research",
+            "channel_name": channel_name,
             "user_id": user or new_id("U"),
             "user_name": "person",
             "command": "/collab",

@@ -7,7 +7,8 @@ each channel's history (posted messages with their metadata, file shares) for co
 It refuses what Slack refuses: chat.postMessage with more than 12,000 characters of text across
 its blocks (`msg_blocks_too_long`); posts, uploads and history in conversations the bot is not a
 member of (`channel_not_found`, or `not_in_channel` for public channels, where chat:write.public
-still lets it post); joining anything but a public channel
+still lets it post); conversations.members in a private channel it isn't in (`channel_not_found`)
+or in a DM or group DM (`missing_scope`: collab has no im:read or mpim:read); joining anything but a public channel
 (`method_not_supported_for_channel_type`); image blocks naming a file that was never uploaded
 (`invalid_blocks`). Conversations are public channels (ids starting with C), private channels (G),
 DMs (D) or group DMs, as declared with `conversation(...)`; the bot is a member of what it joined,
@@ -454,6 +455,17 @@ class SlackStandIn:
         self.joined.add(channel)
         return {"ok": True, "channel": {"id": channel, "is_member": True}}
 
+    def _members(self, body: dict[str, Any]) -> dict[str, Any]:
+        """conversations.members: DMs and group DMs need im:read / mpim:read, which collab doesn't ask for;
+        a private channel the bot isn't in is invisible to it."""
+        channel = str(body.get("channel"))
+        kind = self.kind(channel)
+        if kind in ("im", "mpim"):
+            return {"ok": False, "error": "missing_scope", "needed": f"{kind}:read"}
+        if kind == "private" and not self.is_member(channel):
+            return {"ok": False, "error": "channel_not_found"}
+        return {"ok": True, "members": self.members.get(channel, []), "response_metadata": {"next_cursor": ""}}
+
     def _open(self, body: dict[str, Any]) -> dict[str, Any]:
         channel = "D" + str(body.get("users", "")).lstrip("U")
         self.conversation(channel, "im", member=True)
@@ -483,11 +495,7 @@ _ANSWERS: dict[str, Callable[[SlackStandIn, dict[str, Any]], dict[str, Any]]] = 
     "conversations.join": SlackStandIn._join,
     "conversations.open": SlackStandIn._open,
     "files.delete": SlackStandIn._delete_file,
-    "conversations.members": lambda s, b: {
-        "ok": True,
-        "members": s.members.get(str(b.get("channel")), []),
-        "response_metadata": {"next_cursor": ""},
-    },
+    "conversations.members": SlackStandIn._members,
     "conversations.list": lambda s, b: {"ok": True, "channels": [], "response_metadata": {"next_cursor": ""}},
     "conversations.history": SlackStandIn._history,
     "conversations.replies": SlackStandIn._replies,

@@ -468,6 +468,33 @@ def test_digest_commands_reach_the_digest_module(server: SlackServer, standin: S
     assert "Monday" in text and ":thinking_face:" not in text
 
 
+@pytest.mark.parametrize(
+    "conversation",
+    [("D", "im", "directmessage"), ("G", "mpim", "mpdm-ana--ben--collab-1"), ("C", "mpim", "mpdm-ana--ben-1")],
+)
+def test_a_digest_subscribed_in_a_dm_or_group_dm_is_refused_with_where_digests_work(
+    server: SlackServer, standin: SlackStandIn, conversation: tuple[str, str, str]
+) -> None:
+    prefix, kind, name = conversation
+    channel, user = standin.conversation(new_id(prefix), kind, member=False), new_id("U")
+    _, sent = server.slash_command("digest subscribe", channel=channel, user=user, channel_name=name)
+    text = all_text(answer_posted(standin, sent["key"]))
+    assert "Digests post in channels, not in direct messages" in text and "#research" in text
+    assert not standin.calls_to("conversations.members", where={"channel": channel})  # refused before asking
+
+
+def test_a_private_channel_collab_isnt_in_is_invisible_to_conversations_members(
+    server: SlackServer, standin: SlackStandIn
+) -> None:
+    channel, user = standin.conversation(new_id("G"), "private", member=False), new_id("U")
+    standin.members[channel] = [user]
+    _, sent = server.slash_command("digest subscribe", channel=channel, user=user, channel_name="secret-room")
+    text = all_text(answer_posted(standin, sent["key"]))
+    assert "I can't see this channel" in text and "/invite @collab" in text
+    (asked,) = standin.calls_to("conversations.members", where={"channel": channel})
+    assert asked.reply["error"] == "channel_not_found"
+
+
 # ---------------------------------------------------------------- request signatures
 
 

@@ -21,6 +21,16 @@ from bot.slack.web import api_error
 from bot.state.store import Delivery, Store, Subscription, utcnow
 
 MAX_PER_CHANNEL = 10
+_DIRECT_CONVERSATION = (
+    "Digests post in channels, not in direct messages: run `/collab digest subscribe` in a public or "
+    "private channel, or name one (`/collab digest subscribe #research`)."
+)
+
+
+def _is_direct_conversation(channel_id: str, channel_name: str = "") -> bool:
+    """A DM (ids start with D) or a group DM (Slack names it `mpdm-…` in a slash command; its id may
+    start with G or C): people talking to each other, where a digest has nobody to serve."""
+    return channel_id.startswith("D") or channel_name == "directmessage" or channel_name.startswith("mpdm-")
 
 
 def _resolve_channel_name(client: Any, name: str) -> str:
@@ -107,13 +117,15 @@ def handle_digest_command(
     store: Store,
     db: Any = None,
     team_id: str = "",
+    channel_name: str = "",
     now: datetime | None = None,
     admins: frozenset[str] = frozenset(),
     rules: DeliveryRules = DeliveryRules(),
 ) -> dict[str, Any]:
     """Answer `/collab digest …` (raw slash-command text, Slack markup and all) with a message payload.
 
-    `db` is the analytics Database (default: the engine's); `admins` (COLLAB_ADMINS) may manage every
+    `channel_name` is the slash command's (it tells a group DM from a channel); `db` is the analytics
+    Database (default: the engine's); `admins` (COLLAB_ADMINS) may manage every
     channel's digests. Raises a UserError (ParseError, UnknownName, …) whose message says what would work.
     """
     labels: dict[str, str] = {channel_id: "this channel"}
@@ -139,6 +151,7 @@ def handle_digest_command(
             now=now,
             labels=labels,
             admins=admins,
+            channel_name=channel_name,
         )
     if verb == "list":
         target = channel_id
@@ -223,10 +236,13 @@ def _subscribe(
     now: datetime,
     labels: dict[str, str],
     admins: frozenset[str],
+    channel_name: str = "",
 ) -> dict[str, Any]:
     from bot.reference.fields import DEFAULT_FIELD
 
     target = _channel_id(client, request.channel, labels) if request.channel else channel_id
+    if _is_direct_conversation(target, channel_name if target == channel_id else ""):
+        raise UserError(_DIRECT_CONVERSATION)
     label = labels.get(target, f"channel {target}")
     _check_may_manage(client, target, user_id, label, admins)
     if len(store.subscriptions(target)) >= MAX_PER_CHANNEL:

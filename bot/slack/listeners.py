@@ -214,6 +214,7 @@ class CollabListeners:
                     client=client,
                     store=self.state_store(),
                     team_id=command.get("team_id", ""),
+                    channel_name=command.get("channel_name", ""),
                     db=self.database,
                     admins=self.settings.admin_ids,
                     rules=digest.DeliveryRules.from_settings(self.settings),
