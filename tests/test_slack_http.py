@@ -20,6 +20,7 @@ import pytest
 from conftest_slack import SlackServer, http, new_id, sign
 from slack_standin import Call, SlackStandIn
 
+from bot.engine.validate import readable
 from bot.render.mrkdwn import escape
 from bot.slack.listeners import STILL_WORKING
 
@@ -421,8 +422,12 @@ def test_show_sql_replies_with_the_validated_sql_and_its_parameters(
     assert posted.body["response_type"] == "ephemeral" and posted.body["replace_original"] is False
     text = "\n".join(b["text"]["text"] for b in blocks_of(posted, "section"))
     expected = answer_for("partners Malaysia")
-    assert escape(expected.sql.strip()[:300]) in text and "FROM partner_links" in text
+    assert escape(readable(expected.sql)[:300]) in text and "FROM partner_links" in text
     assert '"subject": "MYS"' in text and '"limit": 10' in text
+    code = text.split("```")[1]
+    # laid out for reading: a clause per line, each comment on a line of its own
+    assert "\nFROM (\n" in code and "\n  /* name: partners */\n" in code, code[:400]
+    assert not [line for line in code.splitlines() if "*/" in line and not line.rstrip().endswith("*/")]
 
 
 def test_show_sql_escapes_comparisons_in_the_sql_and_its_fallback(server: SlackServer, standin: SlackStandIn) -> None:
@@ -431,6 +436,8 @@ def test_show_sql_escapes_comparisons_in_the_sql_and_its_fallback(server: SlackS
     posted = answer_posted(standin, sent["key"])
     assert "year &lt; 2020" in posted.body["text"] and "&gt; 100" in posted.body["text"]
     assert "year &lt; 2020" in all_text(posted)
+    sections = "\n".join(b["text"]["text"] for b in blocks_of(posted, "section"))
+    assert "\nWHERE\n  year &lt; 2020 AND joint_articles &gt; 100\n" in sections, sections
 
 
 # ---------------------------------------------------------------- App Home
@@ -453,6 +460,8 @@ def test_app_home_publishes_how_to_ask_and_the_releases(server: SlackServer, sta
     assert view["type"] == "home" and "/collab partners Malaysia" in text
     assert "Ask with `/collab &lt;command&gt;`" in text and "partners &lt;country" in text  # placeholders escaped
     assert "files dated 2026-04-13" in text  # the cross-border release, from `about`
+    (activity,) = [line for line in text.split("\\n") if "*ETO Country AI Activity Metrics*:" in line]
+    assert activity.count("2015") == 1, activity  # the years once, from the data
     assert "Channel digests" in text and "/collab digest" in text  # bot.digest is installed
 
 

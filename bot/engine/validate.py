@@ -390,3 +390,12 @@ class _Scope:
             raise _refuse("time travel (AT) is not allowed")
         if name.lower() not in visible and name.lower() not in self.allowed_tables:
             raise _refuse(f"the table {name!r} is not published")
+
+
+def readable(sql: str) -> str:
+    """A validated statement laid out for reading (one clause per line, each comment on its own line):
+    the same tree, so the same query; the SQL as generated when it can't be laid out."""
+    try:
+        return sqlglot.transpile(sql, read="duckdb", write="duckdb", pretty=True)[0]
+    except (SqlglotError, RecursionError, IndexError):
+        return sql

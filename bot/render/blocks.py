@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from bot.engine.result import Result
+from bot.engine.validate import readable
 from bot.errors import UserError
 from bot.render.mrkdwn import escape
 from bot.render.text import MISSING, display_columns, display_rows, text_table
@@ -386,7 +387,7 @@ def sql_message(result: Result, command_text: str) -> dict[str, Any]:
         text = f"{title}: this answer runs no SQL (it comes from the command reference)."
         return {"text": text, "blocks": [section(text)]}
     params = json.dumps(result.params, ensure_ascii=False, indent=2, default=str)
-    body = preformatted(result.sql) + [section("*Parameters* (bound by DuckDB, never pasted into the SQL)")]
+    body = preformatted(readable(result.sql)) + [section("*Parameters* (bound by DuckDB, never pasted into the SQL)")]
     body += preformatted(params)
     tail = []
     if result.data_version:
