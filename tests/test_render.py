@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import math
+import time
 
 import numpy as np
 import pandas as pd
@@ -14,7 +15,7 @@ import pytest
 from bot.engine.answer import answer
 from bot.engine.result import Result
 from bot.render.data import to_csv, to_json
-from bot.render.text import MISSING, display_columns, format_value, render_text, text_table
+from bot.render.text import MAX_TEXT_CELL, MISSING, display_columns, format_value, render_text, text_table
 
 JSON_KEYS = [
     "command",
@@ -226,3 +227,13 @@ def test_every_answer_renders_in_every_format(db, text):
     assert render_text(result).startswith(result.title)
     assert json.loads(to_json(result))["command"] == result.command
     assert to_csv(result).splitlines()[0].split(",")[0] == (result.columns[0] if result.columns else "")
+
+
+def test_text_cuts_long_cells_so_a_large_result_renders_quickly():
+    # 1,000 rows of 11,000 characters: 11 MB of cells, which wrapping whole took seconds
+    frame = pd.DataFrame({"year": range(1000), "names": ["Malaysia China " * 733] * 1000})
+    started = time.process_time()
+    text = render_text(_result(frame))
+    assert time.process_time() - started < 2.0
+    assert len(text) < 1_000 * (MAX_TEXT_CELL + 200) and "…" in text
+    assert "Malaysia China Malaysia" in text  # the start of each cell is kept

@@ -50,6 +50,9 @@ def display_columns(result: Result) -> list[str]:
     return [c for c in result.columns if not c.endswith("_code") and c not in result.machine_columns]
 
 
+MAX_TEXT_CELL = 500  # a longer cell is cut with "…" (CSV and JSON keep it whole): wrapping is slow on big text
+
+
 def display_rows(result: Result) -> list[list[str]]:
     columns = display_columns(result)
     return [[format_value(c, row[c]) for c in columns] for _, row in result.frame[columns].iterrows()]
@@ -73,7 +76,8 @@ def text_table(result: Result, max_width: int = 48) -> str:
         return "\n".join(f"{_heading(c):<{width}}  {v}" for c, v in zip(columns, rows[0], strict=True))
     cells = [[_heading(c) for c in columns]] + rows
     numeric = [all(_looks_numeric(r[i]) for r in cells[1:]) for i in range(len(columns))]
-    wrapped = [[textwrap.wrap(v, max_width) or [""] for v in row] for row in cells]
+    cut = [[v if len(v) <= MAX_TEXT_CELL else v[: MAX_TEXT_CELL - 1] + "…" for v in row] for row in cells]
+    wrapped = [[textwrap.wrap(v, max_width) or [""] for v in row] for row in cut]
     widths = [max(len(line) for r in wrapped for line in r[i]) for i in range(len(columns))]
     lines = []
     for n, row in enumerate(wrapped):
