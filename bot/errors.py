@@ -19,15 +19,27 @@ class ParseError(UserError):
     """The command text does not follow the command language."""
 
 
-class OptionRefused(ParseError):
-    """A well-formed command asking for an option its verb can't honour; the message says what works.
-
-    Plain-English reading never rereads such a command into a different question: the refusal is the answer.
+class Refused(ParseError):
+    """A command that can't be answered as typed (a name twice, two values for one option, an unknown
+    field); the message says what works. Plain-English reading never rereads such a command into a
+    different question: the refusal is the answer.
     """
+
+
+class OptionRefused(Refused):
+    """A well-formed command asking for an option its verb can't honour; the message says what works."""
 
 
 class UnknownName(UserError):
     """A country, group or field name that is not in the reference tables."""
+
+
+class UnknownField(UnknownName):
+    """A field name that is not in the reference tables; `typed` is the name as given."""
+
+    def __init__(self, message: str, suggestions: tuple[str, ...] = (), typed: str = ""):
+        super().__init__(message, suggestions)
+        self.typed = typed
 
 
 class RejectedSQL(UserError):

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
-from bot.errors import OptionRefused, ParseError, UnknownName
+from bot.errors import OptionRefused, ParseError, Refused, UnknownName
 from bot.reference import countries as country_ref
 from bot.reference import fields as field_ref
 
@@ -323,7 +324,10 @@ def parse(text: str) -> Query:
 
 def _clean(text: str) -> str:
     text = (text or "").replace("\u00a0", " ").replace("\u200b", "")
-    text = "".join(ch if ch.isprintable() or ch in " \t\n" else " " for ch in text)
+    # a control character inside a word ("Malay\x1bsia") is dropped, not read as a word break
+    text = "".join(
+        ch if ch.isprintable() or ch in " \t\n" else ("" if unicodedata.category(ch) == "Cc" else " ") for ch in text
+    )
     return re.sub(r"\s+", " ", text).strip()
 
 
@@ -353,6 +357,7 @@ def _verb(word: str) -> str:
 def _options(query: Query, tokens: list[str]) -> tuple[Query, list[str]]:
     """Consume the options; return the query and the tokens left for the verb's own arguments."""
     positional: list[str] = []
+    said = _Said(query.verb)
     i = 0
     while i < len(tokens):
         word = tokens[i].lower()
@@ -360,22 +365,28 @@ def _options(query: Query, tokens: list[str]) -> tuple[Query, list[str]]:
         year_range = _YEAR_RANGE.match(tokens[i])
         if year_range:
             start, end = year_range.groups()
+            said.once(("year_from", "year_to"), (int(start), int(end)), tokens[i])
             query = replace(query, year_from=int(start), year_to=int(end))
         elif word in ("from", "since") and following:
+            said.once(("year_from",), (_year(following, word),), f"{word} {following}")
             query = replace(query, year_from=_year(following, word))
             i += 1
         elif word in ("to", "until") and following:
+            said.once(("year_to",), (_year(following, word),), f"{word} {following}")
             query = replace(query, year_to=_year(following, word))
             i += 1
         elif _YEAR.match(tokens[i]):  # a year on its own: that year only
+            said.once(("year_from", "year_to"), (int(tokens[i]),) * 2, tokens[i])
             query = replace(query, year_from=int(tokens[i]), year_to=int(tokens[i]))
         elif word == "in" and following and _YEAR.match(following):
+            said.once(("year_from", "year_to"), (int(following),) * 2, f"in {following}")
             query = replace(query, year_from=int(following), year_to=int(following))
             i += 1
         elif word == "in" and following:
             field, used = _longest(
                 tokens, i + 1, country_ref_lookup=field_ref.find_field, resolve=field_ref.resolve_field
             )
+            said.once(("field",), (field.code,), "in " + " ".join(tokens[i + 1 : i + 1 + used]))
             query = replace(query, field=field.code)
             i += used
         elif word == "among" and following:
@@ -387,32 +398,36 @@ def _options(query: Query, tokens: list[str]) -> tuple[Query, list[str]]:
         elif word == "between" and following:
             first, used = _group_at(tokens, i + 1, in_pair=True)
             i += used
-            if i + 1 >= len(tokens) or tokens[i + 1].lower() not in _CONNECTORS:
-                raise ParseError("`between` takes two groups joined by `and`, e.g. `pairs between asean and eu`.")
+            if i + 2 >= len(tokens) or tokens[i + 1].lower() not in _CONNECTORS:
+                raise Refused(
+                    f"`between` needs two groups joined by `and`, e.g. `pairs between {first.code} and eu`; "
+                    f"for pairs with both countries in {first.name}, try `pairs among {first.code}`."
+                )
             i += 1
-            if i + 1 >= len(tokens):
-                raise ParseError("`between` takes two groups joined by `and`, e.g. `pairs between asean and eu`.")
             second, used = _group_at(tokens, i + 1, in_pair=True)
             i += used
+            said.once(("between",), ((first.code, second.code),), f"between {first.code} and {second.code}")
             query = replace(query, between=(first.code, second.code))
         elif (word == "limit" or (word == "top" and query.verb != "top")) and following:
+            said.once(("limit",), (_limit(following),), f"{word} {following}")
             query = replace(query, limit=_limit(following))
             i += 1
         elif word == "by" and following:
-            query = replace(
-                query,
-                metric=_choice(
-                    following, METRICS, "by", {"joint_articles": "joint", "articles": "joint", "links": "joint"}
-                ),
+            metric = _choice(
+                following, METRICS, "by", {"joint_articles": "joint", "articles": "joint", "links": "joint"}
             )
+            said.once(("metric",), (metric,), f"by {following}")
+            query = replace(query, metric=metric)
             i += 1
         elif word == "count" and following:
-            query = replace(
-                query, count=_choice(following, COUNTS, "count", {"fraction": "fractional", "whole": "full"})
-            )
+            counting = _choice(following, COUNTS, "count", {"fraction": "fractional", "whole": "full"})
+            said.once(("count",), (counting,), f"count {following}")
+            query = replace(query, count=counting)
             i += 1
         elif word == "source" and following:
-            query = replace(query, source=_choice(following, SOURCES, "source", {}))
+            chosen = _choice(following, SOURCES, "source", {})
+            said.once(("source",), (chosen,), f"source {following}")
+            query = replace(query, source=chosen)
             i += 1
         elif word in ("complete", "complete-only"):
             query = replace(query, complete_only=True)
@@ -429,6 +444,37 @@ def _options(query: Query, tokens: list[str]) -> tuple[Query, list[str]]:
             f"Did you mean {query.year_to}-{query.year_from}?"
         )
     return query, positional
+
+
+class _Said:
+    """The options a command has set so far: setting one again to another value is refused, since
+    only one of them could be answered and the other would be dropped without a word."""
+
+    _WHAT = {
+        "year_from": "the first year",
+        "year_to": "the last year",
+        "field": "the field",
+        "limit": "the number of rows",
+        "metric": "the ranking",
+        "count": "the counting",
+        "source": "the source",
+        "between": "the two groups",
+    }
+
+    def __init__(self, verb: str) -> None:
+        self.verb = verb
+        self.values: dict[str, tuple[object, str]] = {}
+
+    def once(self, slots: tuple[str, ...], values: tuple[object, ...], phrase: str) -> None:
+        for slot, value in zip(slots, values, strict=True):
+            earlier = self.values.get(slot)
+            if earlier is not None and earlier[0] != value:
+                raise Refused(
+                    f"`{earlier[1]}` and `{phrase}` both set {self._WHAT[slot]}; say it once, "
+                    f"e.g. `{self.verb} … {phrase}`."
+                )
+        for slot, value in zip(slots, values, strict=True):
+            self.values[slot] = (value, phrase)
 
 
 T = TypeVar("T")
@@ -545,7 +591,7 @@ def _positional(query: Query, tokens: list[str]) -> Query:
         things = "country or group" if most == 1 else "countries or groups"
         raise ParseError(f"`{verb}` needs {wanted} {things} (`{usage}`), e.g. `{example}`.")
     if len(set(codes)) != len(codes):
-        raise ParseError(f"A name appears twice in `{verb}`; name each once, e.g. `{example}`.")
+        raise Refused(f"A name appears twice in `{verb}`; name each once, e.g. `{example}`.")
     if verb == "fields" and is_group(codes[0]):
         raise ParseError(
             "`fields` is about one country (optionally with a partner country or group), "

@@ -6,7 +6,7 @@ import csv
 from dataclasses import dataclass
 from functools import lru_cache
 
-from bot.errors import UnknownName
+from bot.errors import UnknownField
 from bot.paths import DATA_DIR
 from bot.reference.countries import DATASETS, normalise, suggest
 
@@ -63,7 +63,7 @@ def resolve_field(text: str) -> Field:
     found = suggest(text, choices) if normalise(text) else []
     shown = " ".join(text.split())[:60]
     hint = f"did you mean {' or '.join(found)}? " if found else ""
-    raise UnknownName(f"no field '{shown}' — {hint}Fields: {_listing()}.", tuple(found))
+    raise UnknownField(f"no field '{shown}' — {hint}Fields: {_listing()}.", tuple(found), typed=shown)
 
 
 def field_for_eto_name(name: str, dataset: str) -> Field | None:

@@ -20,9 +20,9 @@ from bot.engine.interpret import text as text_tools
 from bot.engine.interpret.analysis import Analysis, analyse
 from bot.engine.interpret.canonical import canonical
 from bot.engine.interpret.intent import ARITY, CONFLICTS, available, default_verb, rank_verbs, takes
-from bot.engine.interpret.names import WORD_CODES
+from bot.engine.interpret.names import WORD_CODES, known_word
 from bot.engine.interpret.vocabulary import FOLLOW_UP
-from bot.errors import OptionRefused, UserError
+from bot.errors import Refused, UnknownField, UserError
 from bot.reference import countries as country_ref
 from bot.reference import fields as field_ref
 
@@ -377,9 +377,20 @@ def _canonical_attempt(text: str) -> tuple[Query | None, str]:
         return None, ""
     try:
         query = commands.parse(stripped)
-    except OptionRefused:
-        raise  # a command asking for what its verb can't do: the refusal is the answer, not a rereading
+    except Refused:
+        raise  # a command that can't be answered as typed: the refusal is the answer, not a rereading
+    except UnknownField as error:
+        if not _may_be_a_name(error):
+            raise  # "partners Malaysia in biology": a field no table knows is named, never dropped
+        return None, error.message
     except UserError as error:
+        if query_verb_is_help(cleaned) and len(cleaned.split()) == 2 and not known_word(cleaned.split()[1]):
+            # "help nonsense": one word that is no verb
+            raise Refused(
+                f"no verb '{cleaned.split()[1][:40]}'; verbs are "
+                + ", ".join(f"`{verb}`" for verb in commands.VERBS)
+                + ". `help <verb>` lists the options a verb takes."
+            ) from error
         return None, error.message
     words = stripped.lower().split()
     if (
@@ -392,6 +403,17 @@ def _canonical_attempt(text: str) -> tuple[Query | None, str]:
     ):
         return None, ""  # "compare it with Brazil": the parser took "it" for Italy; read it as English
     return query, ""
+
+
+def _may_be_a_name(error: UnknownField) -> bool:
+    """An unknown field that the interpreter reads as something ("in Afirca", "in the last five
+    years") is for it to read; one it finds nothing in ("in biology") is refused as a field."""
+    return analyse(f"in {error.typed}").said_anything()
+
+
+def query_verb_is_help(cleaned: str) -> bool:
+    first = cleaned.split(" ", 1)[0].strip("`/") if cleaned else ""
+    return commands.VERB_ALIASES.get(first, first) == "help"
 
 
 def _changes_previous(query: Query, previous: Query) -> bool:
