@@ -400,18 +400,41 @@ def test_csv_button_when_slack_opens_no_direct_message_says_so(server: SlackServ
 
 
 def test_a_file_a_conversation_refuses_is_deleted_not_left_behind(server: SlackServer, standin: SlackStandIn) -> None:
-    """chat:write.public posts a 500-row share in a public channel the bot isn't in; the CSV can't follow."""
-    channel = standin.conversation(new_id("C"), "public", member=False)
+    """A 500-row share in a private channel the bot isn't in goes through the response_url; the CSV can't follow."""
+    channel = standin.conversation(new_id("G"), "private", member=False)
     _, sent = server.click("collab_share", "sql SELECT * FROM pairs LIMIT 500", channel=channel)
     refused = standin.wait_for(
         "files.completeUploadExternal", where={"channel_id": channel}, test=lambda c: not c.reply.get("ok")
     )[0]
-    assert refused.reply["error"] == "not_in_channel"
+    assert refused.reply["error"] == "channel_not_found"
     (file_id,) = [f["id"] for f in json.loads(refused.body["files"])]
     standin.wait_for("files.delete", where={"file": file_id})
-    told = standin.wait_for("response", where={"key": sent["key"]}, test=lambda c: "CSV" in all_text(c))[0]
+    told = standin.wait_for("response", where={"key": sent["key"]}, test=lambda c: "attach files" in all_text(c))[0]
     assert told.body["response_type"] == "ephemeral"
-    assert not standin.calls_to("conversations.join", where={"channel": channel})
+    assert not standin.calls_to("conversations.join", where={"channel": channel})  # private: it can't
+
+
+def test_a_cut_table_shared_in_a_public_channel_the_bot_isnt_in_gets_its_csv_after_joining(
+    server: SlackServer, standin: SlackStandIn
+) -> None:
+    """chat:write.public posts the share; files are shared only where the bot is a member, so it joins."""
+    channel = standin.conversation(new_id("C"), "public", member=False)
+    _, sent = server.click("collab_share", "sql SELECT * FROM pairs LIMIT 500", channel=channel)
+    answer = standin.wait_for("chat.postMessage", where={"channel": channel}, test=lambda c: c.status == 200)[0]
+    refused = standin.wait_for(
+        "files.completeUploadExternal", where={"channel_id": channel}, test=lambda c: not c.reply.get("ok")
+    )[0]
+    assert refused.reply["error"] == "not_in_channel"
+    (refused_file,) = [f["id"] for f in json.loads(refused.body["files"])]
+    standin.wait_for("files.delete", where={"file": refused_file})  # the refused upload isn't left behind
+    (joined,) = standin.wait_for("conversations.join", where={"channel": channel})
+    assert joined.reply["ok"]
+    complete, request, data = uploaded_to(standin, channel)
+    assert complete.body["thread_ts"] == answer.reply["ts"] and request["filename"].endswith(".csv")
+    assert len(data.decode().splitlines()) == 501
+    assert [m for m in standin.history[channel] if m.get("files")], "the CSV is in the channel for everyone"
+    time.sleep(0.5)
+    assert not standin.calls_to("response", where={"key": sent["key"]}, test=lambda c: "attach files" in all_text(c))
 
 
 def test_show_sql_replies_with_the_validated_sql_and_its_parameters(

@@ -324,9 +324,11 @@ class Delivery:
 
     def _post_csv(self, client: WebClient, result: Result, text: str, posted: Posted, respond: Respond | None) -> None:
         """Every row, as a CSV file in the answer's thread (the table showed only the first rows)."""
-        try:
+        channel = posted.conversation.channel
+
+        def upload() -> None:
             client.files_upload_v2(
-                channel=posted.conversation.channel,
+                channel=channel,
                 thread_ts=posted.thread,
                 content=to_csv(result),
                 filename=f"{file_stem(result)}.csv",
@@ -335,17 +337,33 @@ class Delivery:
                     result, f"All {len(result.frame):,} rows of `/collab {escape(blocks.cut(text, 200))}`."
                 ),
             )
+
+        try:
+            upload()
+            return
         except SlackApiError as error:
             if api_error(error) not in NOT_A_MEMBER:
                 raise
-            # A response_url post (or chat:write.public) reached a conversation the bot can't upload to.
-            if respond is not None:
-                respond(
-                    response_type="ephemeral",
-                    replace_original=False,
-                    text=":page_facing_up: I can't attach files in this conversation because I'm not a member; "
-                    "the *CSV* button on the answer sends every row to whoever presses it.",
-                )
+            code = api_error(error)
+        if code == "not_in_channel":
+            # chat:write.public posted the answer in a public channel the bot isn't in, but files are
+            # shared only where it is a member: join (channels:join), then attach the CSV after all.
+            try:
+                client.conversations_join(channel=channel)
+                upload()
+                return
+            except SlackApiError as error:
+                if api_error(error) not in NOT_A_MEMBER | {"is_archived", "restricted_action"}:
+                    raise
+                log.info("could not join %s for the CSV: %s", channel, api_error(error))
+        # A response_url post reached a conversation the bot can't upload to (a DM, a private channel).
+        if respond is not None:
+            respond(
+                response_type="ephemeral",
+                replace_original=False,
+                text=":page_facing_up: I can't attach files in this conversation because I'm not a member; "
+                "the *CSV* button on the answer sends every row to whoever presses it.",
+            )
 
 
 # ---------------------------------------------------------------- Web API steps
