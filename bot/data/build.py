@@ -22,7 +22,7 @@ from bot.paths import ETO_DIR, source_files
 from bot.reference import countries as country_ref
 from bot.reference import fields as field_ref
 
-SCHEMA_VERSION = "2"  # 2: paper-level tables (papers, paper_countries, paper_fields)
+SCHEMA_VERSION = "3"  # 2: paper-level tables (papers, paper_countries, paper_fields); 3: partner_links a table
 CROSS_BORDER = "cross_border"
 ACTIVITY = "activity"
 DEFAULTS = Settings()
@@ -99,7 +99,7 @@ def build(path: Path, log: Callable[[str], None] = print) -> Path:
                 _load_cross_border(con, log)
                 _load_country_activity(con, log)
                 papers.carry_over(con, path, log)  # ingested papers survive a rebuild
-                _create_views(con)
+                papers.link_partners(con)
                 _write_build_info(con)
                 con.execute("CHECKPOINT")
             os.replace(temporary, path)
@@ -350,13 +350,6 @@ def _record_dataset(
             datetime.now(UTC),
         ],
     )
-
-
-def _create_views(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("""CREATE VIEW partner_links AS
-        SELECT country_a AS country, country_b AS partner, field, year, joint_articles, fractional_articles, complete, source FROM pairs
-        UNION ALL
-        SELECT country_b, country_a, field, year, joint_articles, fractional_articles, complete, source FROM pairs""")
 
 
 def _write_build_info(con: duckdb.DuckDBPyConnection) -> None:

@@ -32,7 +32,7 @@ PUBLISHED: tuple[Table, ...] = (
     ),
     Table(
         "partner_links",
-        "View of pairs in both orientations: one row per country, partner, field and year.",
+        "Pairs in both orientations: one row per country, partner, field and year.",
         (
             ("country", "ISO code"),
             ("partner", "ISO code"),

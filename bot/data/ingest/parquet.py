@@ -96,6 +96,7 @@ def load_parquet(
                     f"{directory / table} holds {loaded:,} rows, its manifest says {expected:,}; "
                     "the directory is incomplete (copied half-way?). Nothing was loaded."
                 )
+        papers.link_partners(con)
         counts = papers.record_dataset(con)
     report.papers, report.pairs, report.country_articles = counts["papers"], counts["pairs"], counts["country_articles"]
     report.seconds = time.perf_counter() - started
