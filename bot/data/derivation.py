@@ -7,8 +7,11 @@ temporary views, with the parameters bound as named markers (`:name`).
 
 Where sqlglot's Spark output needs correcting, the correction is made here, in `_SPARK_FIXES`, and
 nowhere else; tests/test_ingest_sql.py checks each one. Today there is one: sqlglot writes DuckDB's
-`list_has_any` (the `&&` operator) as `&&`, which Spark does not have; Spark spells it
-`arrays_overlap`. The files avoid the construct, but the fix keeps a future use correct.
+`list_has_any` (works.sql's field rules) as the operator `&&`, which Spark does not have; Spark
+spells it `arrays_overlap`. (Where DuckDB says false because only NULL elements could match,
+arrays_overlap says NULL; works.sql only uses it inside a filter's condition, where both drop the
+rule.) Everything else the files use, sqlglot translates as Spark needs: lambdas, list functions,
+QUALIFY (as a subquery), FILTER clauses, TRY_CAST to TIMESTAMP_NTZ, named parameters.
 """
 
 from __future__ import annotations

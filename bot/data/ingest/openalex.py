@@ -20,17 +20,22 @@ How it runs, and why:
      malformed work. Each is counted and reported as file:line, and skipped. Deeper type errors
      (a country code that is a number) are read leniently. Blank lines are not works.
    A corrupt or truncated .gz stream is reported as a read error at the line where it stops.
-4. Parsed works go to a staging table in a scratch DuckDB file: work id, year, title,
-   updated_date, the distinct ISO alpha-2 codes of `authorships[].countries` and
-   `authorships[].institutions[].country_code`, and the fields (bot/data/ingest/mapping.py).
-5. Merge: the newest copy of each work wins (later updated_date; on a tie the one read last, so a
-   re-ingest replaces). It replaces the stored copy when that one is not newer. A work is kept
+4. Parsed works go to a staging table in a scratch DuckDB file through queries/ingest/works.sql
+   (works without id or year: bad_works.sql): work id, year, title, updated_date, the distinct
+   ISO alpha-2 codes of `authorships[].countries` and `authorships[].institutions[].country_code`,
+   and the fields (bot/data/ingest/mapping.py). seq = (file index << 40) + line orders them.
+5. Merge: the newest copy of each work wins (latest.sql: later updated_date; on a tie the one read
+   last, so a re-ingest replaces). It replaces the stored copy when that one is not newer. A work is kept
    when it is in an AI field, or in `all`: `--all-works` puts every work read into `all`, and a
    work once in `all` stays there when a newer copy replaces it. A newer copy that is in no field
    removes the stored one. Alpha-2 codes map to alpha-3 through the countries reference table;
-   unknown codes are counted and reported, and the work keeps its known countries.
+   unknown codes are counted and reported, and the work keeps its known countries. The rows of the
+   paper tables come from papers.sql, paper_countries.sql and paper_fields.sql.
 6. The aggregates (pairs, country_articles, datasets; source='openalex') are derived again from
-   all papers held (bot/data/papers.py).
+   all papers held (bot/data/papers.py: pairs.sql, country_articles.sql).
+
+Every step from a parsed work to the aggregates is a file of queries/ingest/, which the Spark
+engine (spark.py) runs too; only the merge with the papers held is this engine's own.
 """
 
 from __future__ import annotations

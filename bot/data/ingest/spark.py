@@ -311,6 +311,7 @@ def derive(
                 Problem(_display(names[r["seq"] >> SEQ_FILE_SHIFT]), r["seq"] & line_mask, r["kind"], r["message"])
                 for r in shown
             ]
+            log(f"parsed {len(files):,} file(s): {report.malformed:,} malformed line(s) or work(s)")
             if strict and report.malformed:
                 raise IngestError(strict_message(report), report)
             stage = works.where("work_id <> '' AND year IS NOT NULL")
@@ -337,6 +338,7 @@ def derive(
             for table in ("pairs", "country_articles"):
                 run(table, table, keep=True)
             counts = {table: spark.table(table).count() for table in TABLES}
+            log(f"writing {counts['papers']:,} papers, {counts['pairs']:,} pair rows and the other tables to {out}")
             for table in TABLES:
                 frame = spark.table(table)
                 if table in PARTITION_BY:  # one file per partition: the aggregates are small
