@@ -267,6 +267,7 @@ def derive(
     and write them to `out` as Parquet with manifest.json. Returns the report (database unset)."""
     from pyspark import StorageLevel
     from pyspark.errors import AnalysisException
+    from pyspark.sql import functions as F
 
     started = time.perf_counter()
     files = list_works_files(spark, locations)
@@ -287,11 +288,12 @@ def derive(
     with _whole_files(spark):
         try:
             _lines(spark, files).createOrReplaceTempView("lines")
+            # The two small relations are broadcast: without the hint Spark can't size a Python-made
+            # DataFrame and plans works.sql's CROSS JOIN as a Cartesian product that reads the input twice.
             rules_type = _spark_type(mapping.RULES_TYPE)
-            spark.createDataFrame([(mapping.rules_value(),)], f"rules {rules_type}").createOrReplaceTempView(
-                "field_rules"
-            )
-            spark.createDataFrame(_iso2_rows(), "iso2 STRING, code STRING").createOrReplaceTempView("iso2")
+            rules = spark.createDataFrame([(mapping.rules_value(),)], f"rules {rules_type}")
+            F.broadcast(rules).createOrReplaceTempView("field_rules")
+            F.broadcast(spark.createDataFrame(_iso2_rows(), "iso2 STRING, code STRING")).createOrReplaceTempView("iso2")
             # One read of the input: the lines, parsed and sorted out, are kept until works.sql has run.
             classified = spark.sql(_classify_sql()).persist(StorageLevel.MEMORY_AND_DISK)
             classified.createOrReplaceTempView("classified")
