@@ -18,11 +18,13 @@ from pathlib import Path
 
 import pytest
 from conftest_slack import SlackServer, http, new_id, sign
+from slack_bolt import BoltRequest
 from slack_standin import Call, SlackStandIn
 
 from bot.engine.validate import readable
 from bot.render.mrkdwn import escape
 from bot.slack.listeners import STILL_WORKING
+from bot.slack.middleware import ARRIVAL_HEADER, arrival
 
 AI_CSV = Path(__file__).resolve().parents[1] / "data" / "eto" / "cross-border" / "Artificial intelligence.csv"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -205,6 +207,17 @@ def test_a_slow_answer_acks_with_a_line_then_answers_once_at_the_response_url(
         nothing_reached(standin, channel)
     finally:
         slow.stop()
+
+
+def test_the_acks_deadline_counts_from_the_requests_arrival_which_no_sender_can_set(server: SlackServer) -> None:
+    """The server stamps each request's arrival itself: a sender's own stamp (here one claiming the
+    request arrived 5 s ago, past COLLAB_ACK_SECONDS) is overwritten, so the answer is still in the ack."""
+    forged = {ARRIVAL_HEADER: repr(time.monotonic() - 5)}
+    ack, _ = server.slash_command("partners Malaysia since 2016", headers=forged)
+    assert ack.status == 200 and blocks_of_payload(ack.json(), "table"), ack.body[:200]
+    arrived = time.monotonic() - 1.5
+    request = BoltRequest(body="", headers={ARRIVAL_HEADER.lower(): repr(arrived)})
+    assert arrival(request) == arrived  # what the middleware counts the ack's 2 s from
 
 
 def test_a_question_in_plain_english_is_answered_in_the_ack_with_how_it_was_read(server: SlackServer) -> None:

@@ -101,17 +101,37 @@ def verify_token(client: WebClient) -> None:
     log.info("Slack bot token verified: bot user %s in team %s", identity.get("user_id"), identity.get("team_id"))
 
 
+# One question per kind of answer, in plain English where it can be: a first answer pays for the
+# interpreter's name tables, each verb's SQL on a cold database, pandas' string arrays and the
+# Block Kit rendering, so they are paid here, before the worker takes requests.
+WARM_UP_QUESTIONS = (
+    "who does Malaysia work with in computer vision since 2019?",
+    "pair China USA",
+    "compare China India",
+    "top 10 asean",
+    "what is rising for Brazil?",
+    "fields Malaysia",
+    "profile Singapore",
+    "pairs among eu",
+)
+
+
 def warm_up_engine(database: Database) -> None:
-    """Answer once before serving, so the first person's answer fits in its acknowledgement too."""
+    """Read, answer and render each kind of question once before serving, so the first person's answer
+    fits in its acknowledgement as easily as any later one."""
     from bot.engine.answer import answer
+    from bot.engine.interpret import read
     from bot.errors import UserError
+    from bot.render import blocks
 
     started = time.perf_counter()
-    try:
-        answer("partners Malaysia", database)
-    except UserError as error:  # no database yet: /healthz and every answer say so
-        log.warning("engine warm-up skipped: %s", error.message)
-        return
+    for question in WARM_UP_QUESTIONS:
+        try:
+            read(question)
+            blocks.answer_message(answer(question, database), question)
+        except UserError as error:  # no database yet: /healthz and every answer say so
+            log.warning("engine warm-up skipped: %s", error.message)
+            return
     log.info("engine warmed up in %.0f ms", 1000 * (time.perf_counter() - started))
 
 

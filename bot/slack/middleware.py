@@ -42,6 +42,23 @@ class RetryingRespond(Respond):
 
 
 RECEIVED_AT = "collab_received_at"  # context key: time.monotonic() when the request reached the app
+# The header the WSGI app sets on every request as it arrives (time.monotonic(), overwriting any sent
+# from outside), so the ack's deadline counts the time spent in the guard and waiting for bolt too.
+ARRIVAL_HEADER = "X-Collab-Received-At"
+ARRIVAL_ENVIRON = "HTTP_" + ARRIVAL_HEADER.upper().replace("-", "_")
+
+
+def arrival(req: BoltRequest) -> float:
+    """When the request reached the WSGI app (now, over Socket Mode or without the header)."""
+    now = time.monotonic()
+    values = req.headers.get(ARRIVAL_HEADER.lower()) if req.headers else None
+    try:
+        arrived = float(values[0]) if values else now
+    except ValueError:
+        return now
+    return arrived if 0 <= now - arrived < 60 else now
+
+
 REQUEST_LOG_DAYS = 1  # Slack retries within minutes; a day of keys is plenty
 
 
@@ -117,7 +134,7 @@ class RequestLog:
 
     def middleware(self, req: BoltRequest, resp: BoltResponse, next: Callable[[], Any]) -> Any:  # noqa: A002
         """bolt global middleware (after the signature check): our client and respond, then drop repeated deliveries."""
-        req.context[RECEIVED_AT] = time.monotonic()  # a slash command's answer must be in its ack by 3 s from here
+        req.context[RECEIVED_AT] = arrival(req)  # a slash command's answer must be in its ack by 3 s from here
         client = req.context.client
         if client is not None and not isinstance(client, CollabWebClient):  # bolt makes a plain one per request
             req.context["client"] = CollabWebClient(

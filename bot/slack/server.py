@@ -100,7 +100,10 @@ def create_wsgi_app(settings: Settings, database: Database | None = None) -> Cal
     slack = guard_requests(settings, slack_app.wsgi_handler(slack_app.create_app(settings, database)))
     _warm_up(database)
 
+    from bot.slack.middleware import ARRIVAL_ENVIRON
+
     def collab_wsgi(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        environ[ARRIVAL_ENVIRON] = repr(time.monotonic())  # the ack's deadline starts here, not in bolt
         path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD")
         if path == "/healthz" and method in ("GET", "HEAD"):
             status, payload = health(database)
