@@ -47,7 +47,7 @@ class Settings:
         "COLLAB_SQL_ADDRESS_SPACE_MB", 1280, "Address-space limit (RLIMIT_AS) of one typed `sql` worker, in MB."
     )
     sql_memory_limit: str = setting(
-        "COLLAB_SQL_MEMORY_LIMIT", "256MB", "DuckDB's memory cap inside a typed `sql` worker."
+        "COLLAB_SQL_MEMORY_LIMIT", "128MB", "DuckDB's memory cap inside a typed `sql` worker."
     )
     sql_result_mb: int = setting(
         "COLLAB_SQL_RESULT_MB", 16, "Largest result a typed `sql` statement may return, in MB."

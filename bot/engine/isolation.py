@@ -57,7 +57,9 @@ class SqlLimits:
     seconds: float = 5.0  # DuckDB interrupts the statement
     kill_seconds: float = 8.0  # the worker is killed (an uninterruptible function, a stuck worker)
     address_space_mb: int = 1280  # RLIMIT_AS of a worker: all it can ever map, DuckDB and Python included
-    memory_limit: str = "256MB"  # DuckDB's own cap inside a worker, below the address-space limit
+    # DuckDB's own cap inside a worker, below the address-space limit; at 256MB, four bombs at once on a
+    # two-worker server (two SQL workers each) took the process tree past 1.5 GB
+    memory_limit: str = "128MB"
     result_mb: int = 16  # the largest result a worker hands back
 
     @classmethod
