@@ -6,6 +6,7 @@ The environment is read here, once, into bot.config.Settings, which is passed to
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -218,8 +219,11 @@ def _ask(text: str, output: str, chart: Path | None, settings: Settings) -> int:
     from bot.data.build import ensure_built
     from bot.engine.answer import answer
     from bot.engine.db import Database
+    from bot.errors import UserError
     from bot.paths import database_path
 
+    if chart is not None:
+        _check_writable(chart)  # before answering: a chart that can't be written is said at once
     ensure_built(
         database_path(settings), log=lambda line: print(line, file=sys.stderr), memory_limit=settings.memory_limit
     )
@@ -234,7 +238,11 @@ def _ask(text: str, output: str, chart: Path | None, settings: Settings) -> int:
         from bot.render.data import to_csv
 
         sys.stdout.write(to_csv(result))
-        if result.notes:  # the caveats travel with the data, outside it: the CSV stays clean
+        # the summary (which says when a country is absent) and the caveats travel with the data,
+        # outside it: the CSV stays clean
+        if result.summary:
+            print(result.summary, file=sys.stderr)
+        if result.notes:
             print(result.notes_text(), file=sys.stderr)
     else:
         from bot.render.text import render_text
@@ -248,9 +256,28 @@ def _ask(text: str, output: str, chart: Path | None, settings: Settings) -> int:
             return 0
         from bot.render.charts import write_png
 
-        write_png(result, chart)
+        try:
+            write_png(result, chart)
+        except OSError as error:
+            raise UserError(f"I can't write the chart to {chart} ({error.strerror or error}).") from error
         print(f"chart written to {chart}", file=sys.stderr)
     return 0
+
+
+def _check_writable(chart: Path) -> None:
+    from bot.errors import UserError
+
+    folder = chart.parent
+    if not folder.is_dir():
+        raise UserError(
+            f"I can't write the chart to {chart}: the directory {folder} doesn't exist. Create it or pick another path."
+        )
+    if chart.is_dir():
+        raise UserError(
+            f"I can't write the chart to {chart}: it is a directory. Give a file name, e.g. {chart / 'chart.png'}."
+        )
+    if not os.access(folder, os.W_OK):
+        raise UserError(f"I can't write the chart to {chart}: the directory {folder} can't be written to.")
 
 
 if __name__ == "__main__":

@@ -226,7 +226,7 @@ def test_bad_input_in_process(db_path, tmp_path, capsys, monkeypatch, name):
 def test_plain_english_is_answered_with_its_reading_first(runs):
     run = runs[0]["plain-english"]
     assert run.code == 0, run.err
-    assert run.out.splitlines()[0] == "Read as `partners Malaysia in cv`"
+    assert run.out.splitlines()[0] == "Read as `partners Malaysia in cv` (read 'Malasia' as Malaysia)"
     assert "Malaysia's top 10 computer vision research partners" in run.out
     csv_run = runs[0]["plain-english-csv"]
     assert csv_run.code == 0 and "Read as `partners Malaysia`" in csv_run.err

@@ -105,7 +105,7 @@ def read_as(call: Call) -> str | None:
     first = (call.json_field("blocks") or [{}])[0]
     if first.get("type") != "context":
         return None
-    found = re.fullmatch(r"Read as `(.+)`", first["elements"][0]["text"])
+    found = re.fullmatch(r"Read as `(.+?)`(?: \(.+\))?", first["elements"][0]["text"])
     return found and found.group(1).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 

@@ -3,11 +3,15 @@ question (or a silent one). Through the real parser, interpreter and engine."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from bot.engine.answer import answer
 from bot.engine.commands import parse
-from bot.errors import Refused, UnknownField
+from bot.errors import OptionRefused, Refused, UnknownField
 
 
 @pytest.mark.parametrize(
@@ -56,3 +60,56 @@ def test_help_on_an_unknown_verb_says_so() -> None:
 def test_control_characters_inside_a_name_are_dropped() -> None:
     assert parse("partners \x07Malay\x1bsia").countries == ("MYS",)
     assert parse("partners Mal\x00aysia").countries == ("MYS",)
+
+
+def test_a_groups_partners_among_itself_are_refused() -> None:
+    with pytest.raises(OptionRefused, match="same group") as refused:
+        answer("partners ASEAN among asean")
+    assert "pairs among asean" in refused.value.message
+
+
+def test_an_empty_answer_among_a_group_blames_no_floor_it_cannot_know() -> None:
+    result = answer("partners malaysia among efta in robotics")
+    assert result.frame.empty
+    assert result.summary.startswith("No partner of Malaysia in EFTA has a published robotics pair-year")
+    assert "every collaboration" not in result.summary
+
+
+def test_a_corrected_typo_is_said_in_the_read_as_line() -> None:
+    assert answer("who does Malasia work with?").read_as == "Read as `partners Malaysia` (read 'Malasia' as Malaysia)"
+
+
+def test_a_country_to_leave_out_is_said_to_be_still_listed() -> None:
+    result = answer("China's top partners excluding the US")
+    assert result.read_as.startswith("Read as `partners China` (only partly:")
+    assert "United States is still listed" in result.read_as
+
+
+def test_a_pair_with_an_absent_country_gives_one_explanation() -> None:
+    result = answer("pair Malaysia Cambodia")
+    assert "Cambodia is not in ETO" in result.summary
+    assert not any("under the floor, not zero" in note for note in result.notes)
+
+
+def test_one_published_year_has_no_peak_year() -> None:
+    assert "most in" not in answer("pair China USA 2021").summary
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", "ask", *args], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_csv_carries_the_absence_sentence_on_stderr() -> None:
+    done = _cli("partners Hong Kong", "--format", "csv")
+    assert done.returncode == 0
+    assert done.stdout.startswith("partner,")
+    assert "Hong Kong is not in ETO Cross-Border Tech Research Metrics" in done.stderr
+
+
+def test_a_chart_in_a_missing_directory_is_a_friendly_refusal(tmp_path: Path) -> None:
+    target = tmp_path / "no such dir" / "x.png"
+    done = _cli("partners Malaysia", "--chart", str(target))
+    assert done.returncode == 2, done.stderr
+    assert "doesn't exist" in done.stderr and "went wrong" not in done.stderr

@@ -150,7 +150,7 @@ def test_typos_are_read_and_said():
     reading = read("who does Malasia work with?")
     assert reading.command == "partners Malaysia"
     assert "Malasia → Malaysia" in reading.understood
-    assert read_as_line(reading) == "Read as `partners Malaysia`"
+    assert read_as_line(reading) == "Read as `partners Malaysia` (read 'Malasia' as Malaysia)"
 
 
 def test_two_verbs_are_never_chosen_silently():

@@ -529,9 +529,15 @@ def _partners(query: Query, db: Database) -> Result:
         summary = (
             f"{name} has no {field} co-authored articles with another country{among} in {window.label} in this data."
         )
+    elif frame.empty and query.group:
+        # Only the partners in the group were asked for: whether the subject has others says nothing here.
+        summary = (
+            f"No partner of {name}{outside}{among} has a published {field} pair-year with it in {window.label} "
+            f"(ETO does not publish pair-years under {PAIR_FLOOR} joint articles)."
+        )
     elif frame.empty:
         summary = (
-            f"No published {field} pair-years for {name}{among} in {window.label}: every collaboration "
+            f"No published {field} pair-years for {name} in {window.label}: every collaboration "
             f"was under ETO's floor of {PAIR_FLOOR} joint articles a year."
         )
     else:
@@ -772,9 +778,11 @@ def _pair(query: Query, db: Database) -> Result:
     else:
         peak = published.loc[published[value].idxmax()]
         verb = "had" if groups else "co-authored"
+        # the peak year says something only when more than one year was published
+        peak_words = f", most in {int(peak['year'])} ({count(peak[value])})" if len(published) > 1 else ""
         summary = (
             f"{name_a} and {name_b} {verb} {'' if paper_level else 'at least '}{count(published[value].sum())} {field} "
-            f"{'links' if groups else what} in {window.label}, most in {int(peak['year'])} ({count(peak[value])})."
+            f"{'links' if groups else what} in {window.label}{peak_words}."
         )
     missing = frame[frame[value].isna()]["year"].tolist()
     extra = notes[:]
@@ -795,7 +803,7 @@ def _pair(query: Query, db: Database) -> Result:
         extra.append(
             f"No joint articles in {_years_text(tuple(int(y) for y in missing))} (paper-level data: that is zero)."
         )
-    elif missing:
+    elif missing and not absent:  # a country the data lacks is the reason, not the floor
         extra.append(
             f"No published count for {_years_text(tuple(int(y) for y in missing))}: under the floor, not zero."
         )

@@ -260,6 +260,21 @@ def check(query: Query) -> Query:
     metrics = VERB_METRICS.get(verb, ("joint",))
     if query.metric not in metrics:
         raise OptionRefused(_metric_refusal(verb, query.metric, metrics))
+    if verb in ("partners", "rising") and query.group and query.countries and is_group(query.countries[0]):
+        groups = country_ref.all_groups()
+        subject, among = groups[query.countries[0]], groups[query.group]
+        if among.members <= subject.members:
+            raise OptionRefused(
+                f"`{verb} {subject.code} among {among.code}` asks for partners outside {subject.name} that are "
+                f"in {among.name}, and "
+                + (
+                    "those are the same group"
+                    if among is subject
+                    else f"every member of {among.name} is in {subject.name}"
+                )
+                + ", so none can match. "
+                f"Try `pairs among {among.code}` for pairs inside it, or `{verb} {subject.code}` for its partners outside."
+            )
     if verb == "top" and query.countries:
         raise OptionRefused("`top` ranks countries; name a group to rank within, e.g. `top 10 asean`.")
     if verb == "pairs" and query.group and query.between:

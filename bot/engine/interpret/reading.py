@@ -47,13 +47,15 @@ class Reading:
     choices: tuple[str, ...]  # up to three canonical commands when ambiguous or partly understood
     understood: str  # one sentence: what was understood (shown with the choices)
     canonical_input: bool  # True when the text already was a canonical command (no "Read as" line)
+    # what the command doesn't show of how the text was read: typos corrected, words it can't honour
+    remarks: tuple[str, ...] = ()
 
 
 def read_as_line(reading: Reading) -> str:
     """The line that starts an answer to plain English: "Read as `partners Malaysia in cv`"."""
     if reading.query is None or reading.canonical_input:
         return ""
-    return f"Read as `{reading.command}`"
+    return f"Read as `{reading.command}`" + (f" ({'; '.join(reading.remarks)})" if reading.remarks else "")
 
 
 # ------------------------------------------------------------------ building the Query
@@ -154,10 +156,21 @@ def _summary(analysis: Analysis) -> str:
         parts.append(f"up to {s.year_to}")
     if analysis.corrected:
         parts.append("reading " + ", ".join(analysis.corrected))
-    if analysis.excluded:  # no command leaves a country out: say so rather than pretend
-        left = " and ".join(_subject_name(code) for code in analysis.excluded)
-        parts.append(f"{left} still listed where it ranks, since answers can't leave a country out")
+    parts += _remarks(analysis)[len(analysis.corrected) :]
     return ", ".join(parts)
+
+
+def _remarks(analysis: Analysis) -> list[str]:
+    """How the text was read beyond what the command shows: "read 'Malasia' as Malaysia", and a
+    country asked to be left out, which no command can do (so it is said, not dropped)."""
+    said = []
+    for correction in analysis.corrected:
+        typed, _, meant = correction.partition(" → ")
+        said.append(f"read '{typed}' as {meant}")
+    if analysis.excluded:
+        left = " and ".join(_subject_name(code) for code in analysis.excluded)
+        said.append(f"only partly: answers can't leave a country out, so {left} is still listed where it ranks")
+    return said
 
 
 def _reading(query: Query, analysis: Analysis) -> Reading:
@@ -165,7 +178,7 @@ def _reading(query: Query, analysis: Analysis) -> Reading:
     if checked is None:
         return Reading(None, "", _other_verbs(query), f"I read `{command}`, but: {problem}", False)
     understood = f"I read this as `{command}`" + (f" ({_summary(analysis)})." if _summary(analysis) else ".")
-    return Reading(checked, command, (), understood, False)
+    return Reading(checked, command, (), understood, False, tuple(_remarks(analysis)))
 
 
 def _not_understood(analysis: Analysis, options: list[Query], why: str) -> Reading:
