@@ -2,7 +2,7 @@
 
 The peer is what an analyst's notebook would do instead: load the same CSVs into DataFrames once, then
 compute the same answer (same columns, same numbers; checked before timing) with pandas for each of
-partners, pair, top and pairs. Targets: every verb's median at most 5 ms in-process, and at least 2x
+partners, pair, top and pairs, the two taken in turn in every run so both face the same load. Targets: every verb's median at most 5 ms in-process, and at least 2x
 faster than the peer on each verb it can express. Also times a whole `collab ask` process.
 
     python bench/bench_engine.py [--runs 50] [--process-runs 5]
@@ -149,17 +149,21 @@ def _same_answer(peer: str, notebook: Notebook, result) -> None:
         assert list(mine["joint_articles"]) == list(frame["joint_articles"]), "pairs differ"
 
 
-def _time(call: Callable[[], object], runs: int) -> tuple[float, float]:
-    """Median wall-clock and median CPU milliseconds of one call (CPU time: what the call costs the machine,
-    whatever else competes for it; DuckDB's worker threads count too)."""
-    call()  # warm: first use of each SQL file validates it; pandas warms its own caches
-    wall, cpu = [], []
+def _time(calls: list[Callable[[], object]], runs: int) -> list[tuple[float, float]]:
+    """Median wall-clock and median CPU milliseconds of each call, the calls taken in turn in every run so
+    that each faces the same load on a shared machine (CPU time: what the call costs the machine, whatever
+    else competes for it; DuckDB's worker threads count too)."""
+    for call in calls:
+        call()  # warm: first use of each SQL file validates it; pandas warms its own caches
+    wall: list[list[float]] = [[] for _ in calls]
+    cpu: list[list[float]] = [[] for _ in calls]
     for _ in range(runs):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        call()
-        cpu.append((time.process_time() - start_cpu) * 1000)
-        wall.append((time.perf_counter() - start) * 1000)
-    return statistics.median(wall), statistics.median(cpu)
+        for index, call in enumerate(calls):
+            start, start_cpu = time.perf_counter(), time.process_time()
+            call()
+            cpu[index].append((time.process_time() - start_cpu) * 1000)
+            wall[index].append((time.perf_counter() - start) * 1000)
+    return [(statistics.median(w), statistics.median(c)) for w, c in zip(wall, cpu, strict=True)]
 
 
 def main() -> int:
@@ -186,11 +190,15 @@ def main() -> int:
     for command, peer in COMMANDS:
         if peer:
             _same_answer(peer, notebook, ask(command))
-        ours, ours_cpu = _time(lambda command=command: ask(command), args.runs)
+        calls: list[Callable[[], object]] = [lambda command=command: ask(command)]
+        if peer:
+            calls.append(peers[peer])
+        timings = _time(calls, args.runs)
+        ours, ours_cpu = timings[0]
         line = f"{command[:44]:<44} {ours:>9.2f} "
         flags = []
         if peer:
-            theirs, theirs_cpu = _time(peers[peer], args.runs)
+            theirs, theirs_cpu = timings[1]
             line += f"{theirs:>10.2f} {theirs / ours:>5.1f}x {ours_cpu:>10.2f} {theirs_cpu:>11.2f} {theirs_cpu / ours_cpu:>5.1f}x"
             if theirs / ours < PEER_RATIO:
                 flags.append("under 2x")
@@ -201,7 +209,7 @@ def main() -> int:
         failures += bool(flags)
         print(line + ("  " + ", ".join(flags) if flags else ""))
 
-    timings = []
+    process_timings = []
     for _ in range(args.process_runs):
         start = time.perf_counter()
         subprocess.run(
@@ -210,8 +218,8 @@ def main() -> int:
             stdout=subprocess.DEVNULL,
             env=os.environ.copy(),
         )
-        timings.append(time.perf_counter() - start)
-    median = statistics.median(timings)
+        process_timings.append(time.perf_counter() - start)
+    median = statistics.median(process_timings)
     print(f'\nwhole process `collab ask "partners Malaysia"`: median {median:.2f} s')
     return 1 if failures else 0
 
