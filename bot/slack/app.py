@@ -23,7 +23,9 @@ from typing import Any
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.middleware.authorization import SingleTeamAuthorization
 from slack_sdk import WebClient
+from slack_sdk.web import SlackResponse
 
 from bot.config import Settings
 from bot.engine.db import Database
@@ -70,7 +72,11 @@ def create_app(
         listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="collab-slack"),
     )
     app.use(acknowledge_rate_limit_notice)
-    verify_token(client)
+    identity = verify_token(client)
+    for middleware in app._middleware_list:  # bolt's own look-up would make the first request wait for auth.test
+        if isinstance(middleware, SingleTeamAuthorization) and identity is not None:
+            middleware.auth_test_result = identity
+    warm_up_state(state)
     app.use(RequestLog(state).middleware)
     charts = ChartPool(settings.chart_processes)
     charts.warm_up()
@@ -85,8 +91,9 @@ def create_app(
     return app
 
 
-def verify_token(client: WebClient) -> None:
-    """Check the bot token with auth.test once, and say in the log when it couldn't be checked."""
+def verify_token(client: WebClient) -> SlackResponse | None:
+    """Check the bot token with auth.test once, and say in the log when it couldn't be checked;
+    the bot's identity, None when unknown."""
     try:
         identity = client.auth_test()
     except Exception as error:  # noqa: BLE001 - any failure to reach or convince Slack: start anyway
@@ -97,8 +104,17 @@ def verify_token(client: WebClient) -> None:
             "looked up when the first request needs it",
             describe(error),
         )
-        return
+        return None
     log.info("Slack bot token verified: bot user %s in team %s", identity.get("user_id"), identity.get("team_id"))
+    return identity
+
+
+def warm_up_state(state: Callable[[], Any]) -> None:
+    """Open the state database before serving: every first request records itself there before its ack."""
+    try:
+        state()
+    except Exception as error:  # noqa: BLE001 - down at start: each request says so and is handled anyway
+        log.warning("state database not reachable at start (%s: %s)", type(error).__name__, error)
 
 
 # One question per kind of answer, in plain English where it can be: a first answer pays for the
