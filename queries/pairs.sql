@@ -12,6 +12,7 @@
 --   metric         ranking: joint | affinity
 --   count          full | fractional (paper-level sources)
 --   limit          rows to return (1-100)
+--   min_joint      by affinity, only pairs with this many joint articles are ranked
 -- Affinity (association strength): C(i,j) * T / (L(i) * L(j)), as in partners.sql.
 WITH volume AS (
     SELECT country, CAST(sum(joint_articles) AS DOUBLE) AS links
@@ -57,6 +58,7 @@ ranked AS (
 )
 SELECT *
 FROM ranked
+WHERE $metric <> 'affinity' OR joint_articles >= $min_joint
 ORDER BY
     CASE $metric
         WHEN 'affinity' THEN affinity

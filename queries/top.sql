@@ -9,6 +9,7 @@
 --   among          group code the ranked countries must belong to, or NULL
 --   metric         ranking: joint (cross-border links) | share (links per article) | international (exact share, paper-level sources)
 --   limit          rows to return (1-100)
+--   min_articles   ratio rankings (share, international) rank only countries with this many articles
 -- Partners are counted whatever group they are in: "top non-western" ranks non-western countries
 -- by all their cross-border work.
 WITH links AS (
@@ -42,6 +43,7 @@ ranked AS (
 )
 SELECT *
 FROM ranked
+WHERE $metric = 'joint' OR articles >= $min_articles
 ORDER BY
     CASE $metric
         WHEN 'share' THEN links_per_article

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine.answer import answer
+from bot.engine.answer import MIN_ARTICLES_FOR_RATIO, MIN_JOINT_FOR_AFFINITY, answer
 from bot.engine.commands import parse
 from bot.errors import OptionRefused, Refused, UnknownField
 
@@ -113,3 +113,15 @@ def test_a_chart_in_a_missing_directory_is_a_friendly_refusal(tmp_path: Path) ->
     done = _cli("partners Malaysia", "--chart", str(target))
     assert done.returncode == 2, done.stderr
     assert "doesn't exist" in done.stderr and "went wrong" not in done.stderr
+
+
+def test_ratio_rankings_rank_only_rows_with_the_stated_minimum_volume() -> None:
+    by_share = answer("top by share")
+    assert by_share.frame["articles"].min() >= MIN_ARTICLES_FOR_RATIO
+    assert "Saint Lucia" not in set(by_share.frame["country"])
+    assert any(f"at least {MIN_ARTICLES_FOR_RATIO:,} articles" in note for note in by_share.notes)
+    by_affinity = answer("pairs among non-western by affinity")
+    assert by_affinity.frame["joint_articles"].min() >= MIN_JOINT_FOR_AFFINITY
+    assert any(f"at least {MIN_JOINT_FOR_AFFINITY} joint articles" in note for note in by_affinity.notes)
+    # ranking by joint articles keeps every pair
+    assert answer("pairs among asean").frame["joint_articles"].min() < MIN_JOINT_FOR_AFFINITY

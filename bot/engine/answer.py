@@ -29,6 +29,10 @@ RISING_MIN_VOLUME = 50  # joint articles in the window's last year, for one coun
 RISING_MIN_VOLUME_ALL_PAIRS = 100  # the same for the ranking of every pair
 PAPER_LEVEL_SOURCES = ("openalex",)
 DEFAULT_SOURCE = "eto"
+# Ratios of small counts rank first by noise (126 articles, 33 joint articles): a ratio ranking
+# counts only rows with at least this much behind them, and says so in its notes.
+MIN_ARTICLES_FOR_RATIO = 1000  # `top by share|international`: the country's articles in the span
+MIN_JOINT_FOR_AFFINITY = 100  # `pairs by affinity`: the pair's joint articles in the span
 LISTED_NAMES = 15  # names written out in a note before "and N more"
 NEW_PARTNERSHIPS_LISTED = 40  # rising's "new since" note names more: they are part of the answer
 # Countries and territories whose absence from a dataset is worth saying in `about`.
@@ -604,7 +608,9 @@ def _metric_label(column: str) -> str:
 
 def _top(query: Query, db: Database) -> Result:
     facts, source, window, notes = _setup(query, db)
-    frame, sql, params = _execute(db, "top", _common_params(query, source, window))
+    frame, sql, params = _execute(
+        db, "top", {**_common_params(query, source, window), "min_articles": MIN_ARTICLES_FOR_RATIO}
+    )
     drop = []
     if source not in PAPER_LEVEL_SOURCES:
         drop.append("international_share")
@@ -621,8 +627,15 @@ def _top(query: Query, db: Database) -> Result:
         else f"cross-border {field} links" + (" per article" if per_article else "")
     )
     title = f"Top {query.limit} {group or 'countries'} by {measure}, {window.label}"
-    if frame.empty:
-        summary = f"No{' ' + group if group else ''} country has published {field} pair-years in {window.label}."
+    who = f"None of the {group}" if group else "No country"
+    if frame.empty and (per_article or international):
+        summary = (
+            f"{who} has the {MIN_ARTICLES_FOR_RATIO:,} {field} articles in {window.label} that ranking by "
+            f"{'international share' if international else 'links per article'} needs; without `by {query.metric}`, "
+            "countries rank by cross-border links."
+        )
+    elif frame.empty:
+        summary = f"{who} has published {field} pair-years in {window.label}."
     else:
         leader, rest = frame.iloc[0], [_name(c) for c in frame["country_code"].iloc[1:3]]
         value = (
@@ -640,12 +653,14 @@ def _top(query: Query, db: Database) -> Result:
     extra = notes + [_METRIC_NOTES["cross_border"]]
     if per_article:
         extra.append(
-            "Ranked by links per article: cross-border links divided by the country's articles (it can exceed 1)."
+            "Ranked by links per article: cross-border links divided by the country's articles (it can exceed 1); "
+            f"only countries with at least {MIN_ARTICLES_FOR_RATIO:,} articles in the span are ranked."
         )
     elif international:
         extra.append(
             "Ranked by international share: the exact share of the country's articles with at least one "
-            "co-author in another country (international_articles / articles), from paper-level data."
+            "co-author in another country (international_articles / articles), from paper-level data; "
+            f"only countries with at least {MIN_ARTICLES_FOR_RATIO:,} articles in the span are ranked."
         )
     else:
         extra.append("Ranked by cross-border links.")
@@ -681,6 +696,7 @@ def _pairs(query: Query, db: Database) -> Result:
             **_common_params(query, source, window),
             "group_a": group_a,
             "group_b": group_b,
+            "min_joint": MIN_JOINT_FOR_AFFINITY,
         },
     )
     fractional = query.count == "fractional"
@@ -695,7 +711,12 @@ def _pairs(query: Query, db: Database) -> Result:
         scope = ""
     by = {"affinity": " by affinity"}.get(query.metric, " by fractional count" if fractional else "")
     title = f"Top {query.limit} {field} country pairs{scope}{by}, {window.label}"
-    if frame.empty:
+    if frame.empty and query.metric == "affinity":
+        summary = (
+            f"No {field} country pair{scope} has the {MIN_JOINT_FOR_AFFINITY} joint articles in {window.label} "
+            "that ranking by affinity needs; without `by affinity`, pairs rank by joint articles."
+        )
+    elif frame.empty:
         summary = f"No {field} country pair{scope} has a published pair-year in {window.label}."
     else:
         top = frame.iloc[0]
@@ -714,6 +735,8 @@ def _pairs(query: Query, db: Database) -> Result:
     if fractional:
         extra.append(_METRIC_NOTES["fractional"])
     extra.append(_ranked_note(query, fractional))
+    if query.metric == "affinity":
+        extra.append(f"Only pairs with at least {MIN_JOINT_FOR_AFFINITY} joint articles in the span are ranked.")
     extra.append("published_years: the years in which the pair's count was published.")
     if query.between:
         first, second = (_name(code) for code in query.between)
