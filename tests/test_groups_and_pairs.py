@@ -327,3 +327,25 @@ def test_rising_chart_draws_growth_in_percent(db):
     assert (result.chart.y, result.chart.x, result.chart.x2) == ("cagr", "country_a", "country_b")
     assert _value_format("cagr")(0.848) == "84.8%"
     assert _axis_formatter("cagr", result.frame["cagr"])(0.4, 0) == "40%"
+
+
+def test_group_growth_sums_only_member_pairs_published_in_both_end_years(db, eto):
+    # Africa–India once grew 119% a year because member pairs crossed the floor inside the window.
+    result = answer("rising Africa", db)
+    africa = _members("africa")
+    start, end = 2019, 2023
+    published: dict[tuple[str, str, int], int] = {}
+    for (f, a, b, y), (n, _) in eto.pairs.items():
+        ca, cb = eto.cb_code[a], eto.cb_code[b]
+        for member, partner in ((ca, cb), (cb, ca)):
+            if f == "ai" and member in africa and partner not in africa:
+                published[(member, partner, y)] = n
+    assert len(result.frame) > 0
+    for _, row in result.frame[result.frame["first_value"].notna()].iterrows():
+        partner = row["partner_code"]
+        both = [m for (m, p, y) in published if p == partner and y == start and (m, p, end) in published]
+        assert row["first_value"] == sum(published[(m, partner, start)] for m in both)
+        assert row["last_value"] == sum(published[(m, partner, end)] for m in both)
+    india = result.frame[result.frame["partner_code"] == "IND"].iloc[0]
+    assert india["cagr"] < 1.0
+    assert any("only member–partner pairs published in both 2019 and 2023" in note for note in result.notes)

@@ -1072,6 +1072,11 @@ def _rising(query: Query, db: Database) -> Result:
     ]
     if code and is_group(code):
         extra.append(_METRIC_NOTES["links"])
+        extra.append(
+            f"Growth of a group is on one basis: only member–partner pairs published in both {start} and {end} "
+            f"are summed (a member pair that crossed the {PAIR_FLOOR}-article floor inside the window would "
+            "count as growth otherwise); a partner with no such pair is new."
+        )
     if not new.empty:
         names = [
             _name(r["country_b_code"]) if code else f"{r['country_a']} – {r['country_b']}" for _, r in new.iterrows()
