@@ -695,8 +695,10 @@ def _pairs(query: Query, db: Database) -> Result:
         {
             **_common_params(query, source, window),
             "group_a": group_a,
-            "group_b": group_b,
             "min_joint": MIN_JOINT_FOR_AFFINITY,
+            "among_members": _members(query.group) if query.group else None,
+            "members_a": _members(group_a) if group_a else None,
+            "members_b": _members(group_b) if group_b else None,
         },
     )
     fractional = query.count == "fractional"
