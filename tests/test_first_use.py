@@ -11,6 +11,7 @@ import pytest
 
 from bot.engine.answer import MIN_ARTICLES_FOR_RATIO, MIN_JOINT_FOR_AFFINITY, answer
 from bot.engine.commands import parse
+from bot.engine.interpret import read
 from bot.errors import OptionRefused, Refused, UnknownField
 
 
@@ -125,3 +126,22 @@ def test_ratio_rankings_rank_only_rows_with_the_stated_minimum_volume() -> None:
     assert any(f"at least {MIN_JOINT_FOR_AFFINITY} joint articles" in note for note in by_affinity.notes)
     # ranking by joint articles keeps every pair
     assert answer("pairs among asean").frame["joint_articles"].min() < MIN_JOINT_FOR_AFFINITY
+
+
+def test_read_takes_the_previous_reading_as_the_readme_says() -> None:
+    first = read("partners Malaysia in cv")
+    assert read("what about Indonesia?", first).command == "partners Indonesia in cv"
+
+
+def test_a_chart_footer_names_only_the_datasets_used() -> None:
+    for command in ("pairs", "rising", "rising Africa"):
+        assert "Country AI Activity" not in answer(command).source_line
+        assert "Cross-Border" in answer(command).source_line
+    assert "Country AI Activity" in answer("partners Malaysia").source_line
+
+
+def test_titles_say_what_is_there() -> None:
+    rising = answer("rising among gcc")
+    assert len(rising.frame) < 10 and not rising.title.startswith("Top")
+    assert f"{len(rising.frame)} qualif" in rising.title
+    assert answer("partners g20").title.startswith("The G20's")

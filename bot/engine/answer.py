@@ -325,9 +325,12 @@ def _years_text(years: tuple[int, ...]) -> str:
     return ", ".join(str(y) for y in years)
 
 
-def _source_line(facts: DataFacts, source: str) -> str:
-    """The attribution under a chart, which may be all a channel sees: the source and its floor."""
-    titles = " + ".join(d["title"] for d in facts.datasets_of(source))
+def _source_line(facts: DataFacts, source: str, notes: Sequence[str] = ()) -> str:
+    """The attribution under a chart, which may be all a channel sees: the datasets the answer's
+    source note names (every dataset of the source when there is none) and the floor."""
+    datasets = facts.datasets_of(source)
+    named = [d for d in datasets if notes and notes[0].startswith("Source:") and d["title"] in notes[0]]
+    titles = " + ".join(d["title"] for d in named or datasets)
     floor = (
         f" · pair-years under {PAIR_FLOOR} joint articles unpublished (lower bounds)"
         if source == DEFAULT_SOURCE
@@ -356,6 +359,15 @@ _NAMES_WITH_THE = (
     "Americas",
     "Middle East",
     "Quad",
+    "G7",
+    "G20",
+    "OECD",
+    "Five Eyes",
+    "Global Partnership",
+    "Eurasian Patent",
+    "European Patent",
+    "International Bureau",
+    "World Intellectual",
 )
 
 
@@ -448,7 +460,7 @@ def _group_words(code: str) -> str:
 
 
 def _result(query: Query, facts: DataFacts, source: str, **fields: Any) -> Result:
-    fields.setdefault("source_line", _source_line(facts, source))
+    fields.setdefault("source_line", _source_line(facts, source, fields.get("notes") or ()))
     fields["title"], fields["summary"] = _capital(fields["title"]), _capital(fields["summary"])
     return Result(command=query.verb, data_version=facts.version, **fields)
 
@@ -1047,7 +1059,11 @@ def _rising(query: Query, db: Database) -> Result:
     field = field_words(query.field)
     who = f"{_possessive(_name(code))} " if code else ""
     among = f" in {_name(query.group)}" if query.group else ""
-    title = f"{_capital(who)}{_top_words(query)} fastest-rising {field} collaborations{among}, {start}–{end}"
+    if len(ranked) < query.limit:  # "Top 10" over one row would promise rows that aren't there
+        qualify = f"{len(ranked)} qualif{'ies' if len(ranked) == 1 else 'y'}"
+        title = f"{_capital(who)}fastest-rising {field} collaborations{among}, {start}–{end}: {qualify}"
+    else:
+        title = f"{_capital(who)}{_top_words(query)} fastest-rising {field} collaborations{among}, {start}–{end}"
     label: Callable[[Any], str] = (
         (lambda r: _name(r["partner_code"])) if code else (lambda r: f"{r['country_a']} – {r['country_b']}")
     )

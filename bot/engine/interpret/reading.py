@@ -434,8 +434,11 @@ def _changes_previous(query: Query, previous: Query) -> bool:
     return query.verb == "top" and query.group is None and previous.verb not in ("about", "help", "sql")
 
 
-def read(text: str, previous: Query | None = None) -> Reading:
-    """Read `text` as a Query; `previous` is the thread's last Query, for follow-ups that change one slot."""
+def read(text: str, previous: Query | Reading | None = None) -> Reading:
+    """Read `text` as a Query; `previous` is the thread's last Query (or the Reading it came from), for
+    follow-ups that change one slot."""
+    if isinstance(previous, Reading):
+        previous = previous.query
     query, problem = _canonical_attempt(text)
     if query is not None and previous is not None and _changes_previous(query, previous):
         query = None  # "top 20" or "rank by affinity" in a thread: change the last question
