@@ -46,7 +46,6 @@ from bot.slack.web import describe, is_slack_failure
 log = logging.getLogger("collab.slack")
 
 COMMAND = "/collab"
-STILL_WORKING = ":hourglass_flowing_sand: Working on it: the answer follows here in a moment."
 ANSWERS_KEPT = 256  # Results remembered per web process (most are a few dozen rows)
 CANNOT_POST = (
     "I couldn't post this answer here: Slack refused both of my ways in (a message from me, and one "
@@ -134,7 +133,7 @@ class CollabListeners:
             waited = time.monotonic() - context.get(RECEIVED_AT, time.monotonic())  # e.g. behind other requests
             public, result = pending.result(timeout=max(0.0, self.settings.ack_seconds - waited))
         except TimeoutError:
-            ack(response_type="ephemeral", text=STILL_WORKING)  # the answer follows at the response_url
+            ack()  # an empty ack leaves nothing behind; the answer follows at the response_url
             with replying_on_failure(respond):
                 answered = self.finish(pending, respond)
                 if answered is not None:
