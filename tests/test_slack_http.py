@@ -186,9 +186,7 @@ def test_a_chart_slack_wont_show_by_reference_goes_to_the_askers_direct_messages
     nothing_reached(standin, channel)
 
 
-def test_a_slow_answer_acks_empty_then_answers_once_at_the_response_url(
-    standin: SlackStandIn, collab_db: Path
-) -> None:
+def test_a_slow_answer_acks_empty_then_answers_once_at_the_response_url(standin: SlackStandIn, collab_db: Path) -> None:
     slow = SlackServer(standin, collab_db, workers=1, env={"COLLAB_ACK_SECONDS": "0"})
     try:
         slow.wait_until_up()
