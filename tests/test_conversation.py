@@ -243,6 +243,7 @@ def test_a_follow_up_changing_the_verb_drops_the_options_the_new_verb_cant_take(
     while the field and years carry over."""
     channel, user = member_of(standin, "C"), new_id("U")
     thread = mention_both_ways(server, channel, user, "who does Malaysia work with?")
+    wait_for_posts(standin, channel, thread, 1)  # people reply to an answer they have seen
     replies = ["and in computer vision?", "what about Indonesia?", "since 2020 only", "top 20", "compare with India"]
     for n, reply in enumerate(replies, start=2):
         assert server.event(channel_message(channel, user, reply, thread_ts=thread)).status == 200
