@@ -1,7 +1,7 @@
 -- name: group_partners
 -- summary: A group's partners outside it, ranked by links: the sum of member-partner joint articles.
 -- params:
---   members        the group's members (ISO alpha-3 codes)
+--   subject        the group's code
 --   field          field code
 --   source         dataset source
 --   year_from      first year, inclusive
@@ -11,18 +11,17 @@
 --   limit          rows to return (1-100)
 -- An article with authors in two members and the partner counts twice (once per member-partner pair).
 -- members (the column): how many of the group's members have a published pair-year with the partner.
-WITH links AS (
-    SELECT partner, CAST(sum(joint_articles) AS BIGINT) AS links,
-           count(DISTINCT year) AS published_years, count(DISTINCT country) AS members
-    FROM partner_links
-    WHERE list_contains($members, country) AND NOT list_contains($members, partner)
-      AND ($among IS NULL OR partner IN (SELECT country FROM country_groups WHERE group_code = $among))
-      AND field = $field AND source = $source
-      AND year BETWEEN $year_from AND $year_to AND (complete OR NOT $complete_only)
-    GROUP BY partner
-)
-SELECT c.name AS partner, links.links, links.published_years, links.members, links.partner AS partner_code
-FROM links
-JOIN countries AS c ON c.code = links.partner
-ORDER BY links.links DESC, c.name
+SELECT partner_name AS partner,
+       CAST(sum(joint_articles) AS BIGINT) AS links,
+       count(DISTINCT year) FILTER (WHERE joint_articles IS NOT NULL) AS published_years,
+       count(DISTINCT country) FILTER (WHERE joint_articles IS NOT NULL) AS members,
+       partner AS partner_code
+FROM link_years
+WHERE list_contains(country_groups, $subject) AND NOT list_contains(partner_groups, $subject)
+  AND ($among IS NULL OR list_contains(partner_groups, $among))
+  AND field = $field AND source = $source
+  AND year BETWEEN $year_from AND $year_to AND (complete OR NOT $complete_only)
+GROUP BY partner, partner_name
+HAVING count(joint_articles) > 0
+ORDER BY links DESC, partner_name
 LIMIT $limit

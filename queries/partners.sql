@@ -12,41 +12,24 @@
 --   count          full | fractional (paper-level sources: 1/(k-1) per pair of a k-country paper)
 --   limit          rows to return (1-100)
 -- affinity: C(i,j) * T / (L(i) * L(j)), L = cross-border links, T = the sum of L (README: Metrics).
--- T and the subject's L are window totals over the volume rows, and the statement is kept flat (no CTEs):
--- DuckDB plans each answer afresh, and planning, not reading ~11,000 rows, is what an answer costs.
+-- link_years has every year of the span for each pair, the year's totals beside the pair's count,
+-- so the span's L(i), L(j), T and the subject's articles are sums over the pair's own rows: one scan,
+-- one GROUP BY (DuckDB plans each answer afresh; planning, not reading, is what an answer costs).
 SELECT *
 FROM (
-    SELECT c.name AS partner,
-           links.joint_articles,
-           links.fractional_articles,
-           links.joint_articles / (
-               SELECT sum(articles) FROM country_articles
-               WHERE country = $subject AND field = $field AND source = $source
-                 AND year BETWEEN $year_from AND $year_to AND (complete OR NOT $complete_only)
-           ) AS partner_share,
-           links.joint_articles * volume.total_links / (volume.own_links * volume.links) AS affinity,
-           links.published_years,
-           links.partner AS partner_code
-    FROM (
-        SELECT partner, CAST(sum(joint_articles) AS BIGINT) AS joint_articles,
-               CAST(sum(fractional_articles) AS DOUBLE) AS fractional_articles, count(*) AS published_years
-        FROM partner_links
-        WHERE country = $subject AND field = $field AND source = $source
-          AND year BETWEEN $year_from AND $year_to AND (complete OR NOT $complete_only)
-          AND ($among IS NULL OR partner IN (SELECT country FROM country_groups WHERE group_code = $among))
-        GROUP BY partner
-    ) AS links
-    JOIN (
-        SELECT country,
-               CAST(sum(joint_articles) AS DOUBLE) AS links,
-               sum(CAST(sum(joint_articles) AS DOUBLE)) OVER () AS total_links,
-               max(CAST(sum(joint_articles) AS DOUBLE)) FILTER (WHERE country = $subject) OVER () AS own_links
-        FROM partner_links
-        WHERE field = $field AND source = $source
-          AND year BETWEEN $year_from AND $year_to AND (complete OR NOT $complete_only)
-        GROUP BY country
-    ) AS volume ON volume.country = links.partner
-    JOIN countries AS c ON c.code = links.partner
+    SELECT partner_name AS partner,
+           CAST(sum(joint_articles) AS BIGINT) AS joint_articles,
+           CAST(sum(fractional_articles) AS DOUBLE) AS fractional_articles,
+           sum(joint_articles) / sum(country_articles) AS partner_share,
+           sum(joint_articles) * sum(total_links) / (sum(country_links) * sum(partner_links)) AS affinity,
+           count(joint_articles) AS published_years,
+           partner AS partner_code
+    FROM link_years
+    WHERE country = $subject AND field = $field AND source = $source
+      AND year BETWEEN $year_from AND $year_to AND (complete OR NOT $complete_only)
+      AND ($among IS NULL OR list_contains(partner_groups, $among))
+    GROUP BY partner, partner_name
+    HAVING count(joint_articles) > 0
 )
 ORDER BY
     CASE $metric

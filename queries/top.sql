@@ -12,37 +12,24 @@
 --   min_articles   ratio rankings (share, international) rank only countries with this many articles
 -- Partners are counted whatever group they are in: "top non-western" ranks non-western countries
 -- by all their cross-border work.
-WITH links AS (
-    SELECT country, CAST(sum(joint_articles) AS BIGINT) AS cross_border_links, count(DISTINCT partner) AS partners
-    FROM partner_links
-    WHERE field = $field AND source = $source
-      AND year BETWEEN $year_from AND $year_to AND (complete OR NOT $complete_only)
-      AND ($among IS NULL OR country IN (SELECT country FROM country_groups WHERE group_code = $among))
-    GROUP BY country
-),
-articles AS (
-    SELECT country, CAST(sum(articles) AS BIGINT) AS articles,
-           CAST(sum(international_articles) AS BIGINT) AS international_articles
-    FROM country_articles
-    WHERE field = $field AND source = $source
-      AND year BETWEEN $year_from AND $year_to AND (complete OR NOT $complete_only)
-      AND ($among IS NULL OR country IN (SELECT country FROM country_groups WHERE group_code = $among))
-    GROUP BY country
-),
-ranked AS (
-    SELECT c.name AS country,
-           links.cross_border_links,
-           links.partners,
-           articles.articles,
-           links.cross_border_links / articles.articles AS links_per_article,
-           articles.international_articles / articles.articles AS international_share,
-           links.country AS country_code
-    FROM links
-    JOIN countries AS c ON c.code = links.country
-    LEFT JOIN articles ON articles.country = links.country
-)
+-- One scan of link_years: a country's articles are summed over its lead rows (one per year).
 SELECT *
-FROM ranked
+FROM (
+    SELECT country_name AS country,
+           CAST(sum(joint_articles) AS BIGINT) AS cross_border_links,
+           count(DISTINCT partner) FILTER (WHERE joint_articles IS NOT NULL) AS partners,
+           CAST(sum(country_articles) FILTER (WHERE lead) AS BIGINT) AS articles,
+           sum(joint_articles) / sum(country_articles) FILTER (WHERE lead) AS links_per_article,
+           sum(country_international_articles) FILTER (WHERE lead)
+               / sum(country_articles) FILTER (WHERE lead) AS international_share,
+           country AS country_code
+    FROM link_years
+    WHERE field = $field AND source = $source
+      AND year BETWEEN $year_from AND $year_to AND (complete OR NOT $complete_only)
+      AND ($among IS NULL OR list_contains(country_groups, $among))
+    GROUP BY country, country_name
+    HAVING count(joint_articles) > 0
+)
 WHERE $metric = 'joint' OR articles >= $min_articles
 ORDER BY
     CASE $metric

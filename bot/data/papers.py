@@ -135,7 +135,8 @@ def clear_aggregates(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def link_partners(con: duckdb.DuckDBPyConnection) -> None:
-    """(Re)write partner_links, every pair-year of `pairs` in both orientations (country, partner).
+    """(Re)write partner_links, every pair-year of `pairs` in both orientations (country, partner),
+    and link_years, the serving table the ranking answers read (LINK_YEARS).
 
     A table rather than a view: DuckDB plans every answer afresh, and binding a two-branch view at
     each of its uses costs an answer about a tenth of its time. So every writer of `pairs` (a build,
@@ -153,6 +154,52 @@ def link_partners(con: duckdb.DuckDBPyConnection) -> None:
             UNION ALL
             SELECT country_b, country_a, field, year, joint_articles, fractional_articles, complete, source FROM pairs
         ) ORDER BY source, field, country, year, partner""")
+    con.execute(LINK_YEARS)
+
+
+# Every (country, partner) pair with a published pair-year, in every year its field and source cover,
+# with that year's totals beside it: an answer over any span is then one scan and one GROUP BY, with
+# no join or window for DuckDB to plan (planning, not reading, is what an answer costs). A year the
+# pair was not published has joint_articles NULL; the totals are there whatever the pair's count.
+LINK_YEARS = """CREATE OR REPLACE TABLE link_years AS
+WITH years AS (
+    SELECT field, source, year, bool_and(complete) AS complete
+    FROM (SELECT field, source, year, complete FROM pairs
+          UNION ALL SELECT field, source, year, complete FROM country_articles)
+    GROUP BY ALL
+),
+linked AS (SELECT DISTINCT country, partner, field, source FROM partner_links),
+volume AS (
+    SELECT country, field, source, year, CAST(sum(joint_articles) AS DOUBLE) AS links
+    FROM partner_links GROUP BY ALL
+),
+total AS (SELECT field, source, year, sum(links) AS links FROM volume GROUP BY ALL),
+lead AS (SELECT country, field, source, min(partner) AS partner FROM linked GROUP BY ALL),
+memberships AS (SELECT country, list(group_code ORDER BY group_code) AS groups FROM country_groups GROUP BY country)
+SELECT k.country, own.name AS country_name, coalesce(cg.groups, []) AS country_groups,
+       k.partner, c.name AS partner_name, coalesce(pg.groups, []) AS partner_groups, k.field, k.source, y.year, y.complete,
+       l.joint_articles, l.fractional_articles,
+       vc.links AS country_links, vp.links AS partner_links, t.links AS total_links,
+       ca.articles AS country_articles, ca.international_articles AS country_international_articles,
+       pa.articles AS partner_articles,
+       k.partner = lead.partner AS lead
+FROM linked AS k
+JOIN years AS y ON y.field = k.field AND y.source = k.source
+JOIN countries AS own ON own.code = k.country
+JOIN countries AS c ON c.code = k.partner
+JOIN lead ON lead.country = k.country AND lead.field = k.field AND lead.source = k.source
+LEFT JOIN memberships AS cg ON cg.country = k.country
+LEFT JOIN memberships AS pg ON pg.country = k.partner
+LEFT JOIN partner_links AS l
+    ON l.country = k.country AND l.partner = k.partner AND l.field = k.field AND l.source = k.source AND l.year = y.year
+LEFT JOIN volume AS vc ON vc.country = k.country AND vc.field = k.field AND vc.source = k.source AND vc.year = y.year
+LEFT JOIN volume AS vp ON vp.country = k.partner AND vp.field = k.field AND vp.source = k.source AND vp.year = y.year
+LEFT JOIN total AS t ON t.field = k.field AND t.source = k.source AND t.year = y.year
+LEFT JOIN country_articles AS ca
+    ON ca.country = k.country AND ca.field = k.field AND ca.source = k.source AND ca.year = y.year
+LEFT JOIN country_articles AS pa
+    ON pa.country = k.partner AND pa.field = k.field AND pa.source = k.source AND pa.year = y.year
+ORDER BY k.source, k.field, k.country, k.partner, y.year"""
 
 
 def derive(con: duckdb.DuckDBPyConnection, loaded_at: datetime | None = None) -> dict[str, int]:

@@ -174,7 +174,7 @@ class Window:
 def _execute(db: Database, name: str, params: dict[str, Any]) -> tuple[Any, str, dict[str, Any]]:
     qf = queryfiles.load(name)  # parsed and validated once per process
     bound = {key: params[key] for key in qf.validated.params}
-    frame = db.query(qf.validated.sql, bound)
+    frame = db.query(qf.validated, bound)
     return frame, qf.validated.sql, bound
 
 
@@ -525,9 +525,7 @@ def _partners(query: Query, db: Database) -> Result:
     absent = _absent(facts, source, [code])
     fractional = query.count == "fractional"
     if group:
-        frame, sql, params = _execute(
-            db, "group_partners", {**_common_params(query, source, window), "members": _members(code)}
-        )
+        frame, sql, params = _execute(db, "group_partners", {**_common_params(query, source, window), "subject": code})
     else:
         frame, sql, params = _execute(db, "partners", {**_common_params(query, source, window), "subject": code})
         drop = [] if fractional else ["fractional_articles"]
@@ -706,11 +704,9 @@ def _pairs(query: Query, db: Database) -> Result:
         "pairs",
         {
             **_common_params(query, source, window),
-            "group_a": group_a,
             "min_joint": MIN_JOINT_FOR_AFFINITY,
-            "among_members": _members(query.group) if query.group else None,
-            "members_a": _members(group_a) if group_a else None,
-            "members_b": _members(group_b) if group_b else None,
+            "group_a": group_a,
+            "group_b": group_b,
         },
     )
     fractional = query.count == "fractional"

@@ -45,6 +45,32 @@ PUBLISHED: tuple[Table, ...] = (
         ),
     ),
     Table(
+        "link_years",
+        "Every country and partner with a published pair-year, in every year of the field and source, "
+        "with that year's totals beside it: one row per country, partner, field, year and source.",
+        (
+            ("country", "ISO code"),
+            ("country_name", "the country's name"),
+            ("country_groups", "codes of the groups the country is in (see groups)"),
+            ("partner", "ISO code"),
+            ("partner_name", "the partner's name"),
+            ("partner_groups", "codes of the groups the partner is in"),
+            ("field", "field code"),
+            ("source", "dataset"),
+            ("year", "year"),
+            ("complete", "complete year?"),
+            ("joint_articles", "joint articles, NULL in a year the pair was not published"),
+            ("fractional_articles", "fractional count or NULL"),
+            ("country_links", "the country's cross-border links that year: joint_articles summed over its partners"),
+            ("partner_links", "the partner's cross-border links that year"),
+            ("total_links", "every country's links that year, summed (each pair counted twice)"),
+            ("country_articles", "the country's articles that year (NULL where the source has none)"),
+            ("country_international_articles", "the country's articles with a foreign co-author (paper-level)"),
+            ("partner_articles", "the partner's articles that year"),
+            ("lead", "true on one partner's row per country and year: sum the country's totals over these"),
+        ),
+    ),
+    Table(
         "country_articles",
         "Articles with at least one author in the country, per field and year.",
         (
