@@ -82,7 +82,9 @@ class Settings:
         "An answer ready this many seconds after its request arrived goes in the slash command's ack "
         "(Slack waits 3 s); a slower one follows at the response_url.",
     )
-    chart_processes: int = setting("COLLAB_CHART_PROCESSES", 1, "Chart-drawing processes per web worker.")
+    chart_processes: int = setting(
+        "COLLAB_CHART_PROCESSES", 2, "Chart-drawing processes per web worker (two: one busy worker can use two cores)."
+    )
     # Digests
     admins: str = setting("COLLAB_ADMINS", "", "Comma-separated Slack user IDs who may manage every channel's digest.")
     digest_lease_seconds: float = setting(

@@ -15,47 +15,39 @@
 -- A group's collaborations are with countries outside it, summed over its members on one basis:
 -- only member-partner pairs published in both end years, so a member pair crossing the floor
 -- inside the window is not counted as growth. A group's row with no such pair is new.
-WITH ends AS (
-    SELECT CASE WHEN $members IS NULL THEN country END AS country, country AS member, partner, year,
-           CAST(sum(joint_articles) AS BIGINT) AS joint_articles
-    FROM partner_links
-    WHERE field = $field AND source = $source AND complete AND year IN ($year_from, $year_to)
-      AND (($members IS NULL AND country < partner
-            AND ($among IS NULL OR (country IN (SELECT country FROM country_groups WHERE group_code = $among) AND partner IN (SELECT country FROM country_groups WHERE group_code = $among))))
-           OR ($members IS NOT NULL
-               AND list_contains($members, country) AND NOT list_contains($members, partner)
-               AND ($among IS NULL OR partner IN (SELECT country FROM country_groups WHERE group_code = $among))))
-    GROUP BY ALL
-),
-member_spans AS (
-    SELECT country, member, partner,
-           max(joint_articles) FILTER (WHERE year = $year_from) AS first_value,
-           max(joint_articles) FILTER (WHERE year = $year_to) AS last_value
-    FROM ends
-    GROUP BY country, member, partner
-),
-both_ends AS (
-    SELECT country, partner,
-           sum(first_value) FILTER (WHERE first_value IS NOT NULL AND last_value IS NOT NULL) AS first_value,
-           sum(last_value) FILTER (WHERE first_value IS NOT NULL AND last_value IS NOT NULL) AS last_both,
-           sum(last_value) AS last_all
-    FROM member_spans
-    GROUP BY country, partner
-),
-spans AS (
-    SELECT country, partner, CAST(first_value AS BIGINT) AS first_value,
-           CAST(CASE WHEN first_value IS NULL THEN last_all ELSE last_both END AS BIGINT) AS last_value
-    FROM both_ends
+SELECT *
+FROM (
+    SELECT country_name AS country_a,
+           partner_name AS country_b,
+           pow(last_value / first_value, 1.0 / ($year_to - $year_from)) - 1 AS cagr,
+           first_value,
+           last_value,
+           country AS country_a_code,
+           partner AS country_b_code
+    FROM (
+        -- a group's members summed; a country (or every pair) is one member per row
+        SELECT country, country_name, partner, partner_name,
+               CAST(sum(first_value) FILTER (WHERE last_value IS NOT NULL) AS BIGINT) AS first_value,
+               CAST(CASE WHEN count(first_value) FILTER (WHERE last_value IS NOT NULL) = 0 THEN sum(last_value)
+                         ELSE sum(last_value) FILTER (WHERE first_value IS NOT NULL) END AS BIGINT) AS last_value
+        FROM (
+            SELECT CASE WHEN $members IS NULL THEN country END AS country,
+                   CASE WHEN $members IS NULL THEN country_name END AS country_name,
+                   partner, partner_name,
+                   max(joint_articles) FILTER (WHERE year = $year_from) AS first_value,
+                   max(joint_articles) FILTER (WHERE year = $year_to) AS last_value
+            FROM link_years
+            WHERE field = $field AND source = $source AND complete AND year IN ($year_from, $year_to)
+              AND CASE
+                  WHEN $members IS NULL THEN country < partner
+                       AND ($among IS NULL OR (list_contains(country_groups, $among) AND list_contains(partner_groups, $among)))
+                  ELSE list_contains($members, country) AND NOT list_contains($members, partner)
+                       AND ($among IS NULL OR list_contains(partner_groups, $among))
+              END
+            GROUP BY link_years.country, link_years.country_name, partner, partner_name
+        )
+        GROUP BY country, country_name, partner, partner_name
+    )
+    WHERE last_value >= $min_volume
 )
-SELECT c.name AS country_a,
-       p.name AS country_b,
-       pow(spans.last_value / spans.first_value, 1.0 / ($year_to - $year_from)) - 1 AS cagr,
-       spans.first_value,
-       spans.last_value,
-       spans.country AS country_a_code,
-       spans.partner AS country_b_code
-FROM spans
-LEFT JOIN countries AS c ON c.code = spans.country
-JOIN countries AS p ON p.code = spans.partner
-WHERE spans.last_value >= $min_volume
-ORDER BY spans.first_value IS NULL, cagr DESC, spans.last_value DESC, p.name
+ORDER BY first_value IS NULL, cagr DESC, last_value DESC, country_b

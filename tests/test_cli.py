@@ -129,7 +129,7 @@ def test_json_has_exactly_the_documented_keys(runs, eto):
     assert data["columns"][:4] == ["partner", "joint_articles", "partner_share", "affinity"]
     assert data["incomplete_years"] == [2024, 2025]
     assert data["truncated"] is False
-    assert data["data_version"] and "FROM partner_links" in data["sql"]
+    assert data["data_version"] and "FROM link_years" in data["sql"]
     assert "$subject" in data["sql"] and "MYS" not in data["sql"]  # user values are bound, never inlined
     assert data["params"]["subject"] == "MYS"
     rows = {row[0]: dict(zip(data["columns"], row, strict=True)) for row in data["rows"]}

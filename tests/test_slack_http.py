@@ -455,7 +455,7 @@ def test_show_sql_replies_with_the_validated_sql_and_its_parameters(
     assert posted.body["response_type"] == "ephemeral" and posted.body["replace_original"] is False
     text = "\n".join(b["text"]["text"] for b in blocks_of(posted, "section"))
     expected = answer_for("partners Malaysia")
-    assert escape(readable(expected.sql)[:300]) in text and "FROM partner_links" in text
+    assert escape(readable(expected.sql)[:300]) in text and "FROM link_years" in text
     assert '"subject": "MYS"' in text and '"limit": 10' in text
     code = text.split("```")[1]
     # laid out for reading: a clause per line, each comment on a line of its own
