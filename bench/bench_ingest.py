@@ -1,7 +1,8 @@
 """Ingest benchmark: `collab ingest openalex` against two baselines, on the same generated file.
 
-Each contender runs in its own child process; its wall time is measured around it and its peak
-memory is sampled from /proc for the child and its descendants, so the figures don't mix.
+Each contender runs in its own child process; its wall time is measured around it, and its peak
+memory and CPU time are sampled from /proc for the child and its descendants, so the figures don't
+mix. The load average seen while each ran is printed with it (other jobs on the machine slow it).
 
 - ingest: `collab ingest openalex FILE` into a fresh copy of the built database, the whole command
   (copy, parse, merge, aggregates, checkpoint, rename).
@@ -76,9 +77,9 @@ print(len(pairs), int(pairs.sum()))
 """
 
 
-def _tree_rss_bytes(root: int) -> int:
-    """Resident memory of a process and all its descendants (the Spark engine's JVM is a child of
-    the collab process, which ru_maxrss doesn't see), read from /proc."""
+def _tree(root: int) -> set[int]:
+    """A process and all its descendants (the Spark engine's JVM is a child of the collab process,
+    which ru_maxrss doesn't see), from /proc."""
     parents: dict[int, int] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -92,23 +93,36 @@ def _tree_rss_bytes(root: int) -> int:
         children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in tree]
         tree.update(children)
         frontier += children
-    total = 0
-    for pid in tree:
+    return tree
+
+
+def _rss_and_cpu(pids: set[int]) -> tuple[int, dict[int, float]]:
+    """Resident bytes summed over `pids`, and each one's CPU seconds so far (user + system)."""
+    total, cpu = 0, {}
+    ticks = os.sysconf("SC_CLK_TCK")
+    for pid in pids:
         try:
             total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            cpu[pid] = (int(fields[11]) + int(fields[12])) / ticks
         except (OSError, ValueError, IndexError):
             continue
-    return total
+    return total, cpu
 
 
 def measure(label: str, argv: list[str], env: dict[str, str] | None = None) -> dict:
+    """Wall time, CPU seconds and peak resident memory of a command and every process it starts,
+    sampled every 0.25 s, with the machine's load average (other jobs slow it down)."""
     start = time.perf_counter()
     child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
-    peak, done = [0], threading.Event()
+    peak, cpu, loads, done = [0], {}, [], threading.Event()
 
-    def sample() -> None:  # every 0.25 s: the whole process tree's resident memory
+    def sample() -> None:
         while not done.wait(0.25):
-            peak[0] = max(peak[0], _tree_rss_bytes(child.pid))
+            rss, seconds = _rss_and_cpu(_tree(child.pid))
+            peak[0] = max(peak[0], rss)
+            cpu.update(seconds)
+            loads.append(os.getloadavg()[0])
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -121,7 +135,9 @@ def measure(label: str, argv: list[str], env: dict[str, str] | None = None) -> d
     return {
         "label": label,
         "seconds": seconds,
+        "cpu_seconds": sum(cpu.values()),
         "peak_mb": peak[0] / 2**20,
+        "load": (min(loads), max(loads)) if loads else os.getloadavg()[:1] * 2,
         "out": out.strip(),
         "err": err.strip(),
     }
@@ -210,10 +226,11 @@ def main() -> int:
     results.append(pandas)
 
     scale = args.works / pandas_n
-    print(f"\n{'contender':<48} {'works':>10} {'seconds':>9} {'works/s':>10} {'peak MB':>9}")
+    print(f"\n{'contender':<48} {'works':>10} {'seconds':>9} {'works/s':>10} {'CPU s':>8} {'peak MB':>9}")
     for r in results:
         print(
-            f"{r['label']:<48} {r['works']:>10,} {r['seconds']:>9.1f} {r['works'] / r['seconds']:>10,.0f} {r['peak_mb']:>9,.0f}"
+            f"{r['label']:<48} {r['works']:>10,} {r['seconds']:>9.1f} {r['works'] / r['seconds']:>10,.0f} "
+            f"{r['cpu_seconds']:>8,.0f} {r['peak_mb']:>9,.0f}"
         )
     pandas_seconds = pandas["seconds"] * scale
     if scale != 1:
@@ -276,10 +293,13 @@ def spark_next_to_duckdb(args: argparse.Namespace, works_file: Path, built: Path
         [sys.executable, "-m", "bot.cli", "ingest", "parquet", str(out), "--db", str(loaded_db)],
     )
     parquet_mb = sum(p.stat().st_size for p in out.rglob("*") if p.is_file()) / 1e6
-    print(f"\n{'engine':<48} {'works':>10} {'seconds':>9} {'works/s':>10} {'peak MB':>9}")
+    print(f"\n{'engine':<48} {'works':>10} {'seconds':>9} {'works/s':>10} {'CPU s':>8} {'peak MB':>9} {'load':>10}")
     for r in (duckdb_run, derive, load):
         rate = f"{args.works / r['seconds']:>10,.0f}" if r is not load else f"{'':>10}"
-        print(f"{r['label']:<48} {args.works:>10,} {r['seconds']:>9.1f} {rate} {r['peak_mb']:>9,.0f}")
+        print(
+            f"{r['label']:<48} {args.works:>10,} {r['seconds']:>9.1f} {rate} {r['cpu_seconds']:>8,.0f} "
+            f"{r['peak_mb']:>9,.0f} {r['load'][0]:>4.1f}–{r['load'][1]:<4.1f}"
+        )
     print(
         f"Parquet written: {parquet_mb:,.1f} MB; Spark / DuckDB time: {derive['seconds'] / duckdb_run['seconds']:.1f}x"
     )

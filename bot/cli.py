@@ -184,6 +184,7 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
                 args.paths,
                 path,
                 memory_limit=settings.ingest_memory,
+                driver_memory=settings.spark_driver_memory,
                 master=args.master,
                 out=args.out,
                 all_works=args.all_works,

@@ -55,6 +55,12 @@ class Settings:
     ingest_memory: str = setting(
         "COLLAB_INGEST_MEMORY", "1GB", "DuckDB's memory cap while ingesting works (it spills to disk beyond it)."
     )
+    spark_driver_memory: str = setting(
+        "COLLAB_SPARK_DRIVER_MEMORY",
+        "4g",
+        "Heap of the JVM that `--engine spark` starts for a local master, whose executors run inside it "
+        "(spark-submit's and a running session's own settings are kept).",
+    )
     # State
     database_url: str = setting(
         "DATABASE_URL", "", "Digest and request state (a SQLAlchemy URL); empty means `sqlite:///collab-state.sqlite`."

@@ -265,3 +265,41 @@ def test_without_pyspark_the_cli_says_how_to_install_it(tmp_path):
     )
     assert run.returncode == 2
     assert 'pip install -e ".[spark]"' in run.stderr and "Traceback" not in run.stderr
+
+
+# ---------------------------------------------------------------- Spark's own failures, said plainly
+
+
+def test_a_failed_spark_job_is_an_ingest_error_and_the_database_stays(spark, two_dbs, tmp_path):
+    broken = tmp_path / "in" / "part_000.gz"
+    broken.parent.mkdir()
+    broken.write_bytes(gzip.compress(SAMPLE.read_bytes())[:-400])  # cut short: the task's read fails
+    _, spark_db = two_dbs
+    before = spark_db.read_bytes()
+    with pytest.raises(IngestError, match=r"^Spark failed while deriving: .*(EOF|ZLIB|truncated)") as failed:
+        _on_spark(spark_db, broken.parent)
+    assert "Traceback" not in failed.value.message and len(failed.value.message) < 600
+    assert spark_db.read_bytes() == before
+
+
+def test_a_jvm_out_of_memory_says_which_setting_gives_it_more(db_path, tmp_path):
+    """A real local[1] JVM with the smallest heap Spark starts on, and one work line larger than that
+    heap: the task's OutOfMemoryError stops the JVM (its executor runs inside it), and the CLI says so."""
+    huge = tmp_path / "huge.jsonl"
+    work = json.loads(SAMPLE.read_text(encoding="utf-8").splitlines()[0])
+    huge.write_text(json.dumps({**work, "title": "x" * 150_000_000}) + "\n", encoding="utf-8")
+    run = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "ingest", "openalex", str(huge), "--engine", "spark"]
+        + ["--master", "local[1]", "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "COLLAB_SPARK_DRIVER_MEMORY": "600m"},
+        timeout=300,
+    )
+    said = run.stderr.strip().splitlines()[-1]
+    assert run.returncode == 1, run.stderr[-2000:]
+    assert "java.lang.OutOfMemoryError" in run.stderr  # Spark's log: the task's error
+    assert said.startswith("collab ingest failed: Spark") and "COLLAB_SPARK_DRIVER_MEMORY (now 600m" in said, said
+    assert "Traceback" not in run.stderr and "something went wrong" not in run.stderr
+    assert not (tmp_path / "out" / "manifest.json").exists()

@@ -27,6 +27,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -91,33 +92,123 @@ def require_pyspark() -> None:
         raise SparkUnavailable(INSTALL) from None
 
 
-def spark_session(master: str | None = None) -> SparkSession:
-    """The active session (spark-submit, Databricks), else one on `master`: by default the
-    master spark-submit set, else local[*]."""
+def spark_session(master: str | None = None, driver_memory: str = Settings().spark_driver_memory) -> SparkSession:
+    """The active session (spark-submit, Databricks), else one on `master`: by default the master
+    spark-submit or spark-defaults.conf set, else local[*].
+
+    Only a JVM that collab starts itself for a local master is sized here: its heap, which holds the
+    executors in local mode, is `driver_memory` (Spark's 1 GB default runs out on works files of a
+    gigabyte). spark-submit's JVM and an active session keep their own settings.
+    """
     require_pyspark()
-    from pyspark import SparkConf
+    from pyspark import SparkConf, SparkContext
     from pyspark.sql import SparkSession
 
-    active = SparkSession.getActiveSession()
-    if active is not None and (master is None or active.sparkContext.master == master):
-        return active
-    chosen = master or SparkConf().get("spark.master", None) or DEFAULT_MASTER
+    wanted = master or DEFAULT_MASTER
+    if wanted.startswith("local") and not re.fullmatch(r"[0-9]+[kmgt]?", driver_memory, re.IGNORECASE):
+        raise IngestError(
+            f"COLLAB_SPARK_DRIVER_MEMORY={driver_memory!r} is not a JVM memory size; write it like 4g or 8192m."
+        )
     try:
-        builder = (
+        active = SparkSession.getActiveSession()
+        if active is not None and (master is None or active.sparkContext.master == master):
+            return active
+        # Start the JVM first, so that the master spark-submit or spark-defaults.conf chose is known
+        # before the session is made. Under spark-submit this joins its running JVM and the launch
+        # settings are ignored.
+        launch = SparkConf()
+        if wanted.startswith("local"):
+            launch.set("spark.driver.memory", driver_memory)
+        SparkContext._ensure_initialized(conf=launch)
+        chosen = master or SparkConf().get("spark.master", None) or DEFAULT_MASTER
+        spark = (
             SparkSession.builder.master(chosen)
             .appName("collab ingest openalex")
             .config("spark.ui.showConsoleProgress", "false")
+            .getOrCreate()
         )
-        if chosen.startswith("local"):  # a few shuffle partitions per core, not the 200 meant for clusters
-            builder = builder.config("spark.sql.shuffle.partitions", "8")
-        spark = builder.getOrCreate()
     except Exception as error:  # no Java, or a master that doesn't answer: say which
-        first = str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
         raise IngestError(
-            f"Spark could not start on {chosen} ({first}). Spark needs Java 17 or 21: check with `java -version`."
+            f"Spark could not start on {wanted} ({_first_line(error)}). Spark needs Java 17 or 21: check with "
+            "`java -version`."
         ) from None
+    if chosen.startswith("local"):  # a few shuffle partitions per core, not the 200 meant for clusters
+        spark.conf.set("spark.sql.shuffle.partitions", "8")
     spark.sparkContext.setLogLevel("ERROR")
+    _quiet_when_the_jvm_hangs_up(spark)
     return spark
+
+
+def _quiet_when_the_jvm_hangs_up(spark: SparkSession) -> None:
+    """pyspark's accumulator server prints a Python traceback when the JVM's connection drops (the
+    JVM has stopped). The ingest error says so already, and collab uses no accumulators."""
+    server = getattr(spark.sparkContext, "_accumulatorServer", None)
+    if server is None:
+        return
+    report = server.handle_error
+
+    def handle_error(request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], EOFError | ConnectionError):
+            report(request, client_address)
+
+    server.handle_error = handle_error
+
+
+def _first_line(error: BaseException) -> str:
+    """An exception's first line, for a message; Py4J's text asks the JVM, which may be gone."""
+    try:
+        text = str(error).strip()
+    except Exception:  # noqa: BLE001 - the JVM that held the Java exception has stopped
+        text = ""
+    return text.splitlines()[0][:300] if text else type(error).__name__
+
+
+def _java_text(error: BaseException) -> str | None:
+    """An exception's text; None when it can't be had because the JVM holding it has stopped."""
+    try:
+        return str(error)
+    except Exception:  # noqa: BLE001 - Py4J asks the JVM for a Java exception's text
+        return None
+
+
+def _java_reason(text: str) -> str | None:
+    """What a Py4JJavaError's text says failed: a failed task's error (else the exception's own
+    message), with the root cause when it is another exception."""
+    task = re.search(r"most recent failure: Lost task .*?\): (.+)", text)
+    first = re.search(r"^: (.+)", text, re.MULTILINE)
+    found = task or first
+    if found is None:
+        return None
+    reason = re.sub(r"^org\.apache\.spark\.SparkException: |\s*SQLSTATE: \w+", "", found.group(1)).strip()
+    causes = re.findall(r"^Caused by: (.+)", text, re.MULTILINE)
+    if causes and causes[-1].strip() not in reason:
+        reason += f" ({causes[-1].strip()})"
+    return reason
+
+
+def spark_failure(error: BaseException, master: str, driver_memory: str) -> IngestError:
+    """A failed Spark job or a stopped JVM as an IngestError that says what failed and what to try."""
+    from py4j.protocol import Py4JNetworkError
+
+    text = _java_text(error)
+    reason = ((text and _java_reason(text)) or _first_line(error))[:400].rstrip(". ")
+    if master.startswith("local"):
+        more_memory = (
+            f"COLLAB_SPARK_DRIVER_MEMORY (now {driver_memory}; its JVM holds the executors), e.g. "
+            "COLLAB_SPARK_DRIVER_MEMORY=8g"
+        )
+        if master != "local[1]":
+            more_memory += ", or fewer tasks at once with --master local[1]"
+    else:
+        more_memory = "--executor-memory (and spark.executor.memoryOverhead) on spark-submit or the cluster"
+    if text is not None and "OutOfMemoryError" in text:
+        return IngestError(f"Spark ran out of memory while deriving ({reason}). Give it more: {more_memory}.")
+    if text is None or isinstance(error, ConnectionError | Py4JNetworkError) or "stopped SparkContext" in text:
+        return IngestError(
+            "Spark's JVM stopped while deriving; Spark's log above says why. "
+            f"It stops when a task runs out of memory: give it more with {more_memory}."
+        )
+    return IngestError(f"Spark failed while deriving: {reason}. Spark's log above has the details.")
 
 
 @contextmanager
@@ -130,11 +221,41 @@ def _whole_files(spark: SparkSession) -> Iterator[None]:
     try:
         yield
     finally:
-        for key, value in before.items():
-            if value is None:
-                spark.conf.unset(key)
-            else:
-                spark.conf.set(key, value)
+        with _jvm_may_be_gone():
+            for key, value in before.items():
+                if value is None:
+                    spark.conf.unset(key)
+                else:
+                    spark.conf.set(key, value)
+
+
+@contextmanager
+def _jvm_may_be_gone() -> Iterator[None]:
+    """Cleanup after a failure that may have stopped the JVM: then there is nothing left to free, and
+    the failure itself is what to report."""
+    from py4j.protocol import Py4JError
+    from pyspark.errors import PySparkException
+
+    try:
+        yield
+    except (Py4JError, PySparkException, ConnectionError):
+        pass
+
+
+@contextmanager
+def _failures_said(spark: SparkSession) -> Iterator[None]:
+    """Spark's exceptions while deriving, as IngestErrors that say what failed and what to try."""
+    from py4j.protocol import Py4JError
+    from pyspark.errors import AnalysisException, PySparkException
+
+    master = spark.sparkContext.master or ""
+    driver_memory = spark.sparkContext.getConf().get("spark.driver.memory", "1g")
+    try:
+        yield
+    except AnalysisException as error:
+        raise IngestError(f"Spark could not run the derivation: {_first_line(error)}") from None
+    except (Py4JError, PySparkException, ConnectionError) as error:
+        raise spark_failure(error, master, driver_memory) from None
 
 
 # ---------------------------------------------------------------- files, through Hadoop's FileSystem
@@ -265,8 +386,20 @@ def derive(
 ) -> IngestReport:
     """Read OpenAlex works under `locations`, derive collab's tables with queries/ingest/*.sql,
     and write them to `out` as Parquet with manifest.json. Returns the report (database unset)."""
+    with _failures_said(spark):
+        return _derive(spark, locations, out, all_works=all_works, strict=strict, log=log)
+
+
+def _derive(
+    spark: SparkSession,
+    locations: list[str],
+    out: str,
+    *,
+    all_works: bool,
+    strict: bool,
+    log: Callable[[str], None],
+) -> IngestReport:
     from pyspark import StorageLevel
-    from pyspark.errors import AnalysisException
     from pyspark.sql import functions as F
 
     started = time.perf_counter()
@@ -349,11 +482,10 @@ def derive(
                 if table in PARTITION_BY:
                     writer = writer.partitionBy(*PARTITION_BY[table])
                 writer.parquet(f"{out.rstrip('/')}/{table}")
-        except AnalysisException as error:
-            raise IngestError(f"Spark could not run the derivation: {str(error).splitlines()[0][:400]}") from None
         finally:
-            for frame in cached:
-                frame.unpersist()
+            with _jvm_may_be_gone():
+                for frame in cached:
+                    frame.unpersist()
     report.papers, report.pairs, report.country_articles = counts["papers"], counts["pairs"], counts["country_articles"]
     report.seconds = time.perf_counter() - started
     manifest = {
@@ -393,6 +525,7 @@ def ingest_with_spark(
     db_path: Path | None,
     *,
     memory_limit: str = Settings().ingest_memory,
+    driver_memory: str = Settings().spark_driver_memory,
     master: str | None = None,
     out: str | None = None,
     all_works: bool = False,
@@ -408,7 +541,7 @@ def ingest_with_spark(
         db_path = Path(db_path)
         if not db_path.is_file():  # before Spark's work, not after it
             raise IngestError(f"there is no database at {db_path} to add papers to; run `collab build` first.")
-    spark = spark_session(master)
+    spark = spark_session(master, driver_memory)
     if out is not None:
         log(f"deriving on Spark ({spark.sparkContext.master}) into {out} ...")
         return derive(spark, locations, out, all_works=all_works, strict=strict, log=log)
