@@ -9,34 +9,44 @@
 --   complete_only  true to use complete years only
 --   among          group code the partners must belong to, or NULL
 -- A group's cross-border links are its members' joint articles with countries outside the group.
-WITH members AS (
-    SELECT code AS subject, code AS member FROM countries WHERE list_contains($subjects, code)
+-- Two scans of link_years, no members table: a country's own rows, and the rows of a group's
+-- members with partners outside it (each row carries its country's and partner's groups).
+SELECT year,
+       country,
+       cross_border_links,
+       partners,
+       articles,
+       cross_border_links / articles AS links_per_article,
+       complete,
+       country_code
+FROM (
+    SELECT year, country_name AS country,
+           CAST(sum(joint_articles) AS BIGINT) AS cross_border_links,
+           count(DISTINCT partner) FILTER (WHERE joint_articles IS NOT NULL) AS partners,
+           max(country_articles) AS articles,
+           bool_and(complete) AS complete,
+           country AS country_code
+    FROM link_years
+    WHERE list_contains($subjects, country)
+      AND field = $field AND source = $source
+      AND year BETWEEN $year_from AND $year_to AND (complete OR NOT $complete_only)
+      AND ($among IS NULL OR list_contains(partner_groups, $among))
+    GROUP BY country, country_name, year
+    HAVING count(joint_articles) > 0
     UNION ALL
-    SELECT group_code, country FROM country_groups WHERE list_contains($subjects, group_code)
-),
-links AS (
-    SELECT m.subject, l.year, bool_and(l.complete) AS complete,
-           CAST(sum(l.joint_articles) AS BIGINT) AS cross_border_links, count(DISTINCT l.partner) AS partners
-    FROM partner_links AS l
-    JOIN members AS m ON m.member = l.country
-    LEFT JOIN members AS inside ON inside.subject = m.subject AND inside.member = l.partner
-    WHERE inside.member IS NULL
+    SELECT l.year, g.name,
+           CAST(sum(l.joint_articles) AS BIGINT),
+           count(DISTINCT l.partner) FILTER (WHERE l.joint_articles IS NOT NULL),
+           NULL,  -- a group's articles can't be summed from its members'
+           bool_and(l.complete),
+           g.code
+    FROM link_years AS l
+    JOIN groups AS g ON list_contains($subjects, g.code) AND list_contains(l.country_groups, g.code)
+    WHERE NOT list_contains(l.partner_groups, g.code)
       AND l.field = $field AND l.source = $source
       AND l.year BETWEEN $year_from AND $year_to AND (l.complete OR NOT $complete_only)
-      AND ($among IS NULL OR l.partner IN (SELECT country FROM country_groups WHERE group_code = $among))
-    GROUP BY m.subject, l.year
+      AND ($among IS NULL OR list_contains(l.partner_groups, $among))
+    GROUP BY g.code, g.name, l.year
+    HAVING count(l.joint_articles) > 0
 )
-SELECT links.year,
-       coalesce(c.name, g.name) AS country,
-       links.cross_border_links,
-       links.partners,
-       a.articles,
-       links.cross_border_links / a.articles AS links_per_article,
-       links.complete,
-       links.subject AS country_code
-FROM links
-LEFT JOIN countries AS c ON c.code = links.subject
-LEFT JOIN groups AS g ON g.code = links.subject
-LEFT JOIN country_articles AS a
-       ON a.country = links.subject AND a.year = links.year AND a.field = $field AND a.source = $source
-ORDER BY links.year, list_position($subjects, links.subject)
+ORDER BY year, list_position($subjects, country_code)

@@ -14,34 +14,30 @@
 -- (joint_articles is NULL there), not zero. With a group, joint_articles is the sum over its
 -- members of their joint articles with the other side (an article with two members counts twice);
 -- pairs counts the member pairs published that year.
-WITH years AS (
+-- The pair's counts and each side's articles come from one scan of link_years (a group's articles
+-- can't be summed from its members', so its share is NULL).
+SELECT years.year,
+       joint.joint_articles,
+       years.complete,
+       joint.joint_articles / joint.country_articles AS country_share,
+       joint.joint_articles / joint.partner_articles AS partner_share,
+       joint.pairs
+FROM (
     SELECT DISTINCT year, complete
     FROM pairs
     WHERE field = $field AND source = $source
       AND year BETWEEN $year_from AND $year_to AND (complete OR NOT $complete_only)
-),
-joint AS (
-    SELECT year, CAST(sum(joint_articles) AS BIGINT) AS joint_articles, count(*) AS pairs
-    FROM partner_links
+) AS years
+LEFT JOIN (
+    SELECT year,
+           CAST(sum(joint_articles) AS BIGINT) AS joint_articles,
+           count(joint_articles) AS pairs,
+           max(country_articles) FILTER (WHERE country = $country) AS country_articles,
+           max(partner_articles) FILTER (WHERE partner = $partner) AS partner_articles
+    FROM link_years
     WHERE list_contains($country_members, country) AND list_contains($partner_members, partner)
       AND field = $field AND source = $source
     GROUP BY year
-),
-articles AS (
-    SELECT year,
-           CAST(sum(articles) FILTER (WHERE country = $country) AS BIGINT) AS country_articles,
-           CAST(sum(articles) FILTER (WHERE country = $partner) AS BIGINT) AS partner_articles
-    FROM country_articles
-    WHERE field = $field AND source = $source AND country IN ($country, $partner)
-    GROUP BY year
-)
-SELECT years.year,
-       joint.joint_articles,
-       years.complete,
-       joint.joint_articles / articles.country_articles AS country_share,
-       joint.joint_articles / articles.partner_articles AS partner_share,
-       joint.pairs
-FROM years
-LEFT JOIN joint ON joint.year = years.year
-LEFT JOIN articles ON articles.year = years.year
+    HAVING count(joint_articles) > 0
+) AS joint ON joint.year = years.year
 ORDER BY years.year

@@ -12,23 +12,22 @@
 --   min_articles   ratio rankings (share, international) rank only countries with this many articles
 -- Partners are counted whatever group they are in: "top non-western" ranks non-western countries
 -- by all their cross-border work.
--- One scan of link_years: a country's articles are summed over its lead rows (one per year).
+-- One scan of country_years (each country's links, partners and articles per year).
 SELECT *
 FROM (
     SELECT country_name AS country,
-           CAST(sum(joint_articles) AS BIGINT) AS cross_border_links,
-           count(DISTINCT partner) FILTER (WHERE joint_articles IS NOT NULL) AS partners,
-           CAST(sum(country_articles) FILTER (WHERE lead) AS BIGINT) AS articles,
-           sum(joint_articles) / sum(country_articles) FILTER (WHERE lead) AS links_per_article,
-           sum(country_international_articles) FILTER (WHERE lead)
-               / sum(country_articles) FILTER (WHERE lead) AS international_share,
+           CAST(sum(links) AS BIGINT) AS cross_border_links,
+           len(list_distinct(flatten(list(partners)))) AS partners,
+           CAST(sum(articles) AS BIGINT) AS articles,
+           sum(links) / sum(articles) AS links_per_article,
+           sum(international_articles) / sum(articles) AS international_share,
            country AS country_code
-    FROM link_years
+    FROM country_years
     WHERE field = $field AND source = $source
       AND year BETWEEN $year_from AND $year_to AND (complete OR NOT $complete_only)
       AND ($among IS NULL OR list_contains(country_groups, $among))
     GROUP BY country, country_name
-    HAVING count(joint_articles) > 0
+    HAVING count(links) > 0
 )
 WHERE $metric = 'joint' OR articles >= $min_articles
 ORDER BY

@@ -136,7 +136,7 @@ def clear_aggregates(con: duckdb.DuckDBPyConnection) -> None:
 
 def link_partners(con: duckdb.DuckDBPyConnection) -> None:
     """(Re)write partner_links, every pair-year of `pairs` in both orientations (country, partner),
-    and link_years, the serving table the ranking answers read (LINK_YEARS).
+    and the serving tables the answers read: link_years (LINK_YEARS) and country_years (COUNTRY_YEARS).
 
     A table rather than a view: DuckDB plans every answer afresh, and binding a two-branch view at
     each of its uses costs an answer about a tenth of its time. So every writer of `pairs` (a build,
@@ -155,6 +155,7 @@ def link_partners(con: duckdb.DuckDBPyConnection) -> None:
             SELECT country_b, country_a, field, year, joint_articles, fractional_articles, complete, source FROM pairs
         ) ORDER BY source, field, country, year, partner""")
     con.execute(LINK_YEARS)
+    con.execute(COUNTRY_YEARS)
 
 
 # Every (country, partner) pair with a published pair-year, in every year its field and source cover,
@@ -200,6 +201,18 @@ LEFT JOIN country_articles AS ca
 LEFT JOIN country_articles AS pa
     ON pa.country = k.partner AND pa.field = k.field AND pa.source = k.source AND pa.year = y.year
 ORDER BY k.source, k.field, k.country, k.partner, y.year"""
+
+# link_years summed over partners: each country with a published pair-year, in every year of the field
+# and source, with its links, the partners it was published with and its articles that year.
+COUNTRY_YEARS = """CREATE OR REPLACE TABLE country_years AS
+SELECT country, country_name, country_groups, field, source, year, bool_and(complete) AS complete,
+       CAST(sum(joint_articles) AS BIGINT) AS links,
+       list(partner ORDER BY partner) FILTER (WHERE joint_articles IS NOT NULL) AS partners,
+       max(country_articles) AS articles,
+       max(country_international_articles) AS international_articles
+FROM link_years
+GROUP BY ALL
+ORDER BY source, field, country, year"""
 
 
 def derive(con: duckdb.DuckDBPyConnection, loaded_at: datetime | None = None) -> dict[str, int]:

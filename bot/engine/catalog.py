@@ -71,6 +71,23 @@ PUBLISHED: tuple[Table, ...] = (
         ),
     ),
     Table(
+        "country_years",
+        "link_years summed over partners: one row per country with a published pair-year, field, year and source.",
+        (
+            ("country", "ISO code"),
+            ("country_name", "the country's name"),
+            ("country_groups", "codes of the groups the country is in"),
+            ("field", "field code"),
+            ("source", "dataset"),
+            ("year", "year"),
+            ("complete", "complete year?"),
+            ("links", "cross-border links: joint articles summed over partners, NULL if none was published"),
+            ("partners", "the partners with a published pair-year that year (ISO codes)"),
+            ("articles", "the country's articles that year (NULL where the source has none)"),
+            ("international_articles", "articles with a foreign co-author (paper-level sources only)"),
+        ),
+    ),
+    Table(
         "country_articles",
         "Articles with at least one author in the country, per field and year.",
         (
@@ -258,7 +275,7 @@ FUNCTION_GROUPS: dict[str, tuple[str, ...]] = {
         "list_value", "struct_pack", "row", "list_contains", "array_contains", "list_has", "list_position",
         "list_indexof", "array_position", "list_extract", "list_element", "array_extract", "array_length",
         "list_sort", "array_sort", "list_reverse_sort", "array_reverse_sort", "list_distinct", "array_distinct", "unnest", "list_min", "list_max",
-        "list_sum", "list_count", "list_avg", "struct_extract",
+        "list_sum", "list_count", "list_avg", "flatten", "struct_extract",
     ),
 }  # fmt: skip
 ALLOWED_FUNCTIONS: frozenset[str] = frozenset(name for names in FUNCTION_GROUPS.values() for name in names)

@@ -36,7 +36,7 @@ def sandbox_config(memory_limit: str = DEFAULTS.memory_limit) -> dict[str, Any]:
         "autoinstall_known_extensions": False,
         "autoload_known_extensions": False,
         "memory_limit": memory_limit,
-        "threads": 2,
+        "threads": 1,  # shipped answers read a few thousand rows: a second thread costs more than it does
         "lock_configuration": True,
     }
 
