@@ -10,13 +10,15 @@
 --   complete_only  true to use complete years only
 -- Fields overlap (computer vision is part of AI), so the rows must not be added up.
 WITH links AS (
-    SELECT field, CAST(sum(joint_articles) AS BIGINT) AS joint_articles, count(DISTINCT partner) AS partners
-    FROM partner_links
+    SELECT field, CAST(sum(joint_articles) AS BIGINT) AS joint_articles,
+           count(DISTINCT partner) FILTER (WHERE joint_articles IS NOT NULL) AS partners
+    FROM link_years
     WHERE country = $country AND source = $source
       AND ($partner_members IS NULL OR list_contains($partner_members, partner))
-      AND ($among IS NULL OR partner IN (SELECT country FROM country_groups WHERE group_code = $among))
+      AND ($among IS NULL OR list_contains(partner_groups, $among))
       AND year BETWEEN $year_from AND $year_to AND (complete OR NOT $complete_only)
     GROUP BY field
+    HAVING count(joint_articles) > 0
 ),
 articles AS (
     SELECT field, CAST(sum(articles) AS BIGINT) AS articles

@@ -1245,7 +1245,7 @@ def _sql(query: Query, db: Database) -> Result:
     )
     notes = [
         "Your own SQL: check how it treats the caveats. pairs holds each unordered pair-year once; "
-        "partner_links lists it in both orientations (sum one or the other, not both).",
+        "partner_links and link_years list it in both orientations (sum one or the other, not both).",
         f"Pair-years with fewer than {PAIR_FLOOR} joint articles are not published; `complete` marks incomplete years.",
         "Sources loaded: "
         + "; ".join(f"{d['title']} ({d['release']}, {d['licence'].split(' (')[0]})" for d in facts.datasets)
