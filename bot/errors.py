@@ -34,6 +34,16 @@ class UnknownName(UserError):
     """A country, group or field name that is not in the reference tables."""
 
 
+class UnknownGroup(UnknownName):
+    """A group name that is not in the reference tables, or one with no agreed member list ("Global
+    South": `undefined`); `typed` is the name as given."""
+
+    def __init__(self, message: str, suggestions: tuple[str, ...] = (), typed: str = "", undefined: bool = False):
+        super().__init__(message, suggestions)
+        self.typed = typed
+        self.undefined = undefined
+
+
 class UnknownField(UnknownName):
     """A field name that is not in the reference tables; `typed` is the name as given."""
 

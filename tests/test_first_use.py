@@ -12,7 +12,7 @@ import pytest
 from bot.engine.answer import MIN_ARTICLES_FOR_RATIO, MIN_JOINT_FOR_AFFINITY, answer
 from bot.engine.commands import parse
 from bot.engine.interpret import read
-from bot.errors import OptionRefused, Refused, UnknownField
+from bot.errors import OptionRefused, Refused, UnknownField, UnknownName, UserError
 
 
 @pytest.mark.parametrize(
@@ -145,3 +145,82 @@ def test_titles_say_what_is_there() -> None:
     assert len(rising.frame) < 10 and not rising.title.startswith("Top")
     assert f"{len(rising.frame)} qualif" in rising.title
     assert answer("partners g20").title.startswith("The G20's")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "pairs among global south",
+        "top global south",
+        "partners Malaysia among global south",
+        "which global south countries collaborate most?",
+        "who are the top partners among developing countries?",
+    ],
+)
+def test_global_south_is_refused_everywhere_naming_the_groups_that_exist(db, text) -> None:
+    with pytest.raises(UnknownName) as refused:
+        answer(text, db)
+    assert "no agreed list" in refused.value.message and "Sub-Saharan Africa" in refused.value.message
+
+
+@pytest.mark.parametrize("text", ["pairs among atlantis", "top atlantis", "partners Malaysia among neighbours"])
+def test_an_unknown_group_is_named_not_dropped(db, text) -> None:
+    with pytest.raises(UnknownName, match="no group"):
+        answer(text, db)
+
+
+@pytest.mark.parametrize(
+    "text", ["partners Malaysia top 1000", "top 101", "pairs top 150", "rising limit 500", "fields Malaysia top 1000"]
+)
+def test_an_out_of_range_count_is_refused_by_every_verb(db, text) -> None:
+    with pytest.raises(Refused, match=r"from 1 to 100, not '\d+'"):
+        answer(text, db)
+
+
+def test_between_the_same_group_twice_points_to_among(db) -> None:
+    with pytest.raises(OptionRefused, match="same group twice") as refused:
+        answer("pairs between asean and asean", db)
+    assert "`pairs among asean`" in refused.value.message
+
+
+@pytest.mark.parametrize(
+    "text,title",
+    [
+        ("top africa", "Top 10 countries in Africa by"),
+        ("top sub-saharan africa top 20", "Top 20 countries in Sub-Saharan Africa by"),
+        ("top eu", "Top 10 countries in the European Union by"),
+        ("top 5 asean", "Top 5 countries in ASEAN by"),
+        ("top non-western", "Top 10 Non-Western countries by"),
+    ],
+)
+def test_group_titles_read_naturally(db, text, title) -> None:
+    assert answer(text, db).title.startswith(title)
+
+
+@pytest.mark.parametrize(
+    "text,said",
+    [
+        ("partners Malaysia 2030", "The latest year with data is 2025: try `partners Malaysia in 2025`."),
+        ("partners Malaysia in 2025 complete", "try `partners Malaysia in 2023 complete`"),
+        ("partners Malaysia to 2010", "The earliest year with data is 2015: try `partners Malaysia in 2015`."),
+    ],
+)
+def test_years_outside_the_data_suggest_the_nearest_years_with_data(db, text, said) -> None:
+    with pytest.raises(UserError) as refused:
+        answer(text, db)
+    assert said in refused.value.message and "from 2016" not in refused.value.message
+
+
+@pytest.mark.parametrize("text", ["rising from 2024", "rising China 2023", "rising 2025"])
+def test_a_growth_window_under_two_complete_years_says_which_exist(db, text) -> None:
+    with pytest.raises(UserError) as refused:
+        answer(text, db)
+    message = refused.value.message
+    assert "the complete years are 2015–2023" in message and "2024–2023" not in message
+    assert "(2019–2023, the last 5 complete years)" in message
+
+
+def test_rising_among_a_group_states_the_pair_minimum_for_pairs_inside_it(db) -> None:
+    ranked = next(note for note in answer("rising among gcc", db).notes if note.startswith("Ranked"))
+    assert "pairs of countries both in the Gulf Cooperation Council" in ranked
+    assert "every pair of countries" not in ranked and "at least 100 joint articles" in ranked

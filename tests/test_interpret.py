@@ -184,7 +184,8 @@ def test_an_unknown_country_is_named():
 def test_a_command_with_a_mistake_keeps_the_parsers_reason():
     with pytest.raises(Refused, match="twice"):
         read("pair China China")  # a command with a name twice is refused, not reread
-    assert "1 to 100" in read("partners Malaysia limit 500").understood
+    with pytest.raises(Refused, match="1 to 100"):
+        read("partners Malaysia limit 500")  # a count out of range is refused, not dropped
 
 
 def test_follow_ups_change_one_slot_of_the_previous_query():

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.engine import catalog, queryfiles
 from bot.engine.commands import OPTIONS_HELP, VERB_OPTIONS, VERBS, Query, check, is_group
 from bot.engine.db import Database
 from bot.engine.interpret import Reading, read, read_as_line
+from bot.engine.interpret.canonical import canonical
 from bot.engine.result import ChartSpec, Result
 from bot.engine.validate import validate
 from bot.errors import DataUnavailable, ParseError
@@ -250,16 +251,35 @@ def _window(query: Query, coverage: Coverage, *, complete_only: bool | None = No
             if year_from == year_to
             else f"{year_from}–{year_to}"
         )
-        raise ParseError(
-            f"The data covers {first}–{last}{' (complete years)' if complete_only else ''}, "
-            f"so {asked} has nothing. Try `from {max(first, last - 9)}`."
-        )
+        raise ParseError(_no_years(query, coverage, asked, first, last, complete_only))
     clamped = ""
     if year_from < first or year_to > last:
         clamped = f"You asked for {year_from}–{year_to}; the data covers {first}–{last}, so that is what is shown."
         year_from, year_to = max(year_from, first), min(year_to, last)
     incomplete = tuple(y for y in coverage.incomplete_years if year_from <= y <= year_to)
     return Window(year_from, year_to, () if complete_only else incomplete, complete_only, clamped)
+
+
+def _no_years(query: Query, coverage: Coverage, asked: str, first: int, last: int, complete_only: bool) -> str:
+    """Why the asked years have nothing, and the question that comes closest: the same one in the
+    latest year with data (the latest complete year with `complete`), or the earliest."""
+    later = (query.year_from if query.year_from is not None else first) > last
+    nearest = last if later else first
+    instead = canonical(replace(query, year_from=nearest, year_to=nearest, text=""))
+    which = "latest" if later else "earliest"
+    if complete_only and later:
+        unfinished = tuple(y for y in coverage.incomplete_years if y > last)
+        so_far = (
+            f"; or drop `complete` to see {asked} as published so far"
+            if query.year_from is not None and query.year_from <= coverage.last_year
+            else ""
+        )
+        return (
+            f"The complete years are {first}–{last} ({_years_text(unfinished)} "
+            f"{'is' if len(unfinished) == 1 else 'are'} incomplete), so {asked} has nothing with `complete`. "
+            f"The latest complete year is {last}: try `{instead}`{so_far}."
+        )
+    return f"The data covers {first}–{last}, so {asked} has nothing. The {which} year with data is {nearest}: try `{instead}`."
 
 
 def _setup(query: Query, db: Database, **window: Any) -> tuple[DataFacts, str, Window, list[str]]:
@@ -455,8 +475,10 @@ def _group_notes(
 
 
 def _group_words(code: str) -> str:
+    """The countries of a group as a title reads them: "Western countries", "countries in Africa",
+    "countries in the European Union"."""
     name = all_groups()[code].name
-    return name if name.lower().endswith("countries") else f"{name} countries"
+    return name if name.lower().endswith("countries") else f"countries in {_name(code)}"
 
 
 def _result(query: Query, facts: DataFacts, source: str, **fields: Any) -> Result:
@@ -1017,13 +1039,41 @@ def _rising_window(query: Query, coverage: Coverage) -> Window:
         clamped.append(f"the data starts in {coverage.first_year}")
         year_from = coverage.first_year
     if year_from >= year_to:
-        raise ParseError(
-            f"Growth needs a window of at least two complete years, and {year_from}–{year_to} is not one "
-            f"(the last complete year is {last_complete}). Try `rising` without years, "
-            f"or `rising from {last_complete - 4}`."
-        )
+        raise ParseError(_too_few_complete_years(query, coverage, last_complete))
     note = f"The window was cut to complete years with data ({'; '.join(clamped)})." if clamped else ""
     return Window(year_from, year_to, (), True, note)
+
+
+def _too_few_complete_years(query: Query, coverage: Coverage, last_complete: int) -> str:
+    """The refusal for a growth window with fewer than two complete years: which complete years exist,
+    and the nearest window of five that does."""
+    first = coverage.first_year
+    asked_from = query.year_from if query.year_from is not None else first
+    asked_to = query.year_to if query.year_to is not None else coverage.last_year
+    if query.year_from is not None and query.year_to is not None:
+        asked = f"in {asked_from}" if asked_from == asked_to else f"{asked_from}–{asked_to}"
+    else:
+        asked = f"from {asked_from}" if query.year_from is not None else f"to {asked_to}"
+    inside = list(range(max(asked_from, first), min(asked_to, last_complete) + 1))
+    covers = "no complete year" if not inside else f"only {inside[0]}"
+    unfinished = tuple(y for y in coverage.incomplete_years if y > last_complete)
+    incomplete = (
+        f" ({_years_text(unfinished)} {'is' if len(unfinished) == 1 else 'are'} incomplete, so growth leaves "
+        f"{'it' if len(unfinished) == 1 else 'them'} out)"
+        if unfinished
+        else ""
+    )
+    latest = canonical(replace(query, year_from=None, year_to=None, text=""))
+    start = max(first, last_complete - (RISING_WINDOW_YEARS - 1))
+    suggestion = f"`{latest}` ({start}–{last_complete}, the last {RISING_WINDOW_YEARS} complete years)"
+    if asked_to < last_complete - 1:  # the early years were asked for: offer the first five too
+        end = min(last_complete, first + RISING_WINDOW_YEARS - 1)
+        earliest = canonical(replace(query, year_from=first, year_to=end, text=""))
+        suggestion = f"`{earliest}` ({first}–{end}, the first {RISING_WINDOW_YEARS}) or " + suggestion
+    return (
+        f"Growth needs a window of at least two complete years, and {asked} covers {covers}: the complete years "
+        f"are {first}–{last_complete}{incomplete}. Try {suggestion}."
+    )
 
 
 def _rising(query: Query, db: Database) -> Result:
@@ -1081,8 +1131,7 @@ def _rising(query: Query, db: Database) -> Result:
     extra = notes + [
         f"Growth: compound annual growth rate of joint articles from {start} to {end}, the same window for every row: "
         f"(last / first)^(1/{end - start}) − 1. Only complete years are used.",
-        f"Ranked: collaborations published in both {start} and {end}, "
-        f"with at least {min_volume} joint articles in {end}" + (" (every pair of countries)." if not code else "."),
+        _rising_ranked_note(query, start, end, min_volume),
     ]
     if code and is_group(code):
         extra.append(_METRIC_NOTES["links"])
@@ -1121,6 +1170,19 @@ def _rising(query: Query, db: Database) -> Result:
             y="cagr",
             y_label="Compound annual growth",
         ),
+    )
+
+
+def _rising_ranked_note(query: Query, start: int, end: int, min_volume: int) -> str:
+    """Which collaborations rank, and the minimum that applies to them."""
+    published = f"published in both {start} and {end} with at least {min_volume} joint articles in {end}"
+    if query.countries:
+        return f"Ranked: collaborations {published}."
+    pairs = f"pairs of countries both in {_name(query.group)}" if query.group else "pairs of countries"
+    return (
+        f"Ranked: {pairs} {published} (a ranking of pairs needs {RISING_MIN_VOLUME_ALL_PAIRS}, where one country's "
+        f"or group's partners need {RISING_MIN_VOLUME}: pairs are far more numerous, and small counts grow "
+        "fastest by chance)."
     )
 
 

@@ -257,6 +257,16 @@ def check(query: Query) -> Query:
                 )
             )
         raise OptionRefused(f"`{verb}` can't use `{_OPTION_WORDS[option]}`: {reason}")
+    if not 1 <= query.limit <= MAX_LIMIT:
+        raise OptionRefused(_limit_refusal(str(query.limit)))
+    if query.between and query.between[0] == query.between[1]:
+        group = country_ref.all_groups()[query.between[0]]
+        typed = group.code.replace("_", " ")
+        raise OptionRefused(
+            f"`between {typed} and {typed}` names the same group twice; `between` takes two different "
+            f"groups (one country in each). For pairs with both countries in {group.name}, try "
+            f"`pairs among {typed}`."
+        )
     metrics = VERB_METRICS.get(verb, ("joint",))
     if query.metric not in metrics:
         raise OptionRefused(_metric_refusal(verb, query.metric, metrics))
@@ -520,9 +530,16 @@ def _year(text: str, word: str) -> int:
 
 
 def _limit(text: str | None) -> int:
-    if text is None or not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_LIMIT:
-        raise ParseError(f"The number of rows must be a whole number from 1 to {MAX_LIMIT}, not '{(text or '')[:20]}'.")
+    if text is None or not (text.isascii() and text.isdigit()):
+        raise ParseError(_limit_refusal(text or ""))
+    if not 1 <= int(text) <= MAX_LIMIT:
+        # a count out of range is refused as typed, never reread as a question without it
+        raise Refused(_limit_refusal(text))
     return int(text)
+
+
+def _limit_refusal(typed: str) -> str:
+    return f"The number of rows must be a whole number from 1 to {MAX_LIMIT}, not '{typed[:20]}'."
 
 
 def _choice(text: str, choices: tuple[str, ...], word: str, aliases: dict[str, str]) -> str:

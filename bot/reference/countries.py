@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from bot.errors import UnknownName
+from bot.errors import UnknownGroup, UnknownName
 from bot.paths import DATA_DIR
 
 DATASETS = ("cross_border", "activity")
@@ -208,7 +208,7 @@ def resolve_country(text: str) -> Country:
         if group.kind == "office":
             raise UnknownName(f"'{shown}' is a patent office, not a country.")
         if group.kind == "undefined":
-            raise UnknownName(_no_list(group), tuple(usable_group_names()))
+            raise UnknownGroup(_no_list(group), tuple(usable_group_names()), typed=text, undefined=True)
         raise UnknownName(
             f"'{shown}' is a group, not a country — " + _GROUP_HINT.format(name=group.name),
             (group.name,),
@@ -233,11 +233,11 @@ def resolve_group(text: str, *, need_members: bool = False) -> Group:
     if group_code:
         group = all_groups()[group_code]
         if group.kind == "undefined":
-            raise UnknownName(_no_list(group), tuple(usable))
+            raise UnknownGroup(_no_list(group), tuple(usable), typed=text, undefined=True)
         if group.kind not in USABLE_GROUP_KINDS:
-            raise UnknownName(f"'{shown}' is not a group of countries: {group.definition}")
+            raise UnknownGroup(f"'{shown}' is not a group of countries: {group.definition}", typed=text)
         if need_members and not group.members:
-            raise UnknownName(
+            raise UnknownGroup(
                 f"'{group.name}' has no member list here: {group.definition} Groups with members: {', '.join(usable)}.",
                 tuple(usable),
             )
@@ -245,11 +245,11 @@ def resolve_group(text: str, *, need_members: bool = False) -> Group:
     if key in _country_index():
         country = all_countries()[_country_index()[key]]
         message = f"'{country.name}' is a country, not a group. Groups: {', '.join(usable)}."
-        raise UnknownName(message, tuple(usable))
+        raise UnknownGroup(message, tuple(usable), typed=text)
     found = suggest(text, _group_choices()) if key else []
     if found:
-        raise UnknownName(f"no group '{shown}' — did you mean {_or_list(found)}?", tuple(found))
-    raise UnknownName(f"no group '{shown}'. Groups: {', '.join(usable)}.", tuple(usable))
+        raise UnknownGroup(f"no group '{shown}' — did you mean {_or_list(found)}?", tuple(found), typed=text)
+    raise UnknownGroup(f"no group '{shown}'. Groups: {', '.join(usable)}.", tuple(usable), typed=text)
 
 
 @lru_cache(maxsize=2)

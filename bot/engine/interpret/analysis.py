@@ -47,6 +47,7 @@ class Analysis:
     unknown: list[str] = field(default_factory=list)  # words that look like names but are none
     unplaced: list[str] = field(default_factory=list)  # of those, the ones where a name was expected
     corrected: list[str] = field(default_factory=list)  # typos read as names: "Malasia -> Malaysia"
+    undefined: list[str] = field(default_factory=list)  # groups with no member list, as typed ("Global South")
     skeleton: str = ""
     scores: dict[str, int] = field(default_factory=dict)  # verb -> sum of cue weights
     strongest: dict[str, int] = field(default_factory=dict)  # verb -> its strongest cue's weight
@@ -97,6 +98,9 @@ def analyse(raw: str) -> Analysis:
     for name in names:
         by_start[name.start] = name
         if name.kind == "word":
+            continue
+        if name.kind == "undefined":
+            analysis.undefined.append(name.typed)
             continue
         if name.kind in ("country", "group") and _excluded(words, name.start):
             analysis.excluded.append(name.code)

@@ -39,7 +39,9 @@ find_country = lru_cache(maxsize=8192)(country_ref.find_country)
 
 @dataclass(frozen=True)
 class Name:
-    kind: str  # "country" | "group" | "field" | "ambiguous" (code: the countries it may mean, "|"-joined)
+    # "country" | "group" | "field" | "ambiguous" (code: the countries it may mean, "|"-joined) |
+    # "undefined" (a group with no member list, refused by the reader)
+    kind: str
     code: str
     start: int  # token span
     end: int
@@ -69,6 +71,17 @@ def _group_keys() -> dict[str, str]:
                 keys.setdefault(normalise(key), g.code)
     for key, code in GROUP_SYNONYMS.items():
         keys.setdefault(normalise(key), code)
+    return keys
+
+
+@lru_cache(maxsize=1)
+def _undefined_keys() -> dict[str, str]:
+    """Names of groups with no agreed member list ("Global South"): read so they can be refused."""
+    keys: dict[str, str] = {}
+    for g in country_ref.all_groups().values():
+        if g.kind == "undefined":
+            for key in (g.code, g.code.replace("_", " "), g.name, *g.aliases):
+                keys.setdefault(normalise(key), g.code)
     return keys
 
 
@@ -127,6 +140,8 @@ def _lookup(span: str, typed: str, before: str, after: str) -> tuple[str, str] |
             return "field", _field_keys()[key]
         if key in _group_keys():
             return "group", _group_keys()[key]
+        if key in _undefined_keys():
+            return "undefined", _undefined_keys()[key]
         code = _country(text, typed, before, after)
         if code:
             return "country", code

@@ -22,7 +22,7 @@ from bot.engine.interpret.canonical import canonical
 from bot.engine.interpret.intent import ARITY, CONFLICTS, available, default_verb, rank_verbs, takes
 from bot.engine.interpret.names import WORD_CODES, known_word
 from bot.engine.interpret.vocabulary import FOLLOW_UP
-from bot.errors import Refused, UnknownField, UserError
+from bot.errors import Refused, UnknownField, UnknownGroup, UserError
 from bot.reference import countries as country_ref
 from bot.reference import fields as field_ref
 
@@ -396,6 +396,10 @@ def _canonical_attempt(text: str) -> tuple[Query | None, str]:
         if not _may_be_a_name(error):
             raise  # "partners Malaysia in biology": a field no table knows is named, never dropped
         return None, error.message
+    except UnknownGroup as error:
+        if error.undefined or not _may_be_read(error.typed):
+            raise  # "pairs among global south", "top atlantis": a group no table knows is named, never dropped
+        return None, error.message
     except UserError as error:
         if query_verb_is_help(cleaned) and len(cleaned.split()) == 2 and not known_word(cleaned.split()[1]):
             # "help nonsense": one word that is no verb
@@ -422,6 +426,13 @@ def _may_be_a_name(error: UnknownField) -> bool:
     """An unknown field that the interpreter reads as something ("in Afirca", "in the last five
     years") is for it to read; one it finds nothing in ("in biology") is refused as a field."""
     return analyse(f"in {error.typed}").said_anything()
+
+
+def _may_be_read(typed: str) -> bool:
+    """Words where a group was expected that the interpreter reads as something ("top countries in
+    cv", "top partners of Malaysia"), or that are all ordinary words; a name-like word nothing knows
+    ("among atlantis") is not."""
+    return analyse(typed).said_anything() or all(known_word(word) for word in text_tools.tokens(typed.lower()))
 
 
 def query_verb_is_help(cleaned: str) -> bool:
@@ -453,6 +464,9 @@ def read(text: str, previous: Query | Reading | None = None) -> Reading:
         # Reading costs a lookup per span of words: a cap on words is what bounds it.
         return Reading(None, "", (), f"That is {words} words long; {_TOO_LONG}", False)
     analysis = analyse(text)
+    if analysis.undefined:
+        # "which global south countries…": a group with no member list is refused, never dropped
+        country_ref.resolve_group(analysis.undefined[0])
     if previous is not None and previous.verb not in ("sql", "help") and _is_follow_up(analysis):
         if not analysis.said_anything():
             return Reading(None, "", (), "I didn't find anything to change in the last question.", False)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from bot.engine.interpret.vocabulary import NUMBER_WORDS
 
 _Y = r"((?:19|20)\d\d)"
-_NUM = r"(\d{1,3}|" + "|".join(sorted((re.escape(w) for w in NUMBER_WORDS), key=len, reverse=True)) + r")"
+_NUM = r"(\d{1,5}|" + "|".join(sorted((re.escape(w) for w in NUMBER_WORDS), key=len, reverse=True)) + r")"
 
 
 @dataclass
