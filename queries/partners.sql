@@ -11,6 +11,7 @@
 --   metric         ranking: joint | share | affinity
 --   count          full | fractional (paper-level sources: 1/(k-1) per pair of a k-country paper)
 --   limit          rows to return (1-100)
+--   min_joint      by affinity, only partners with this many joint articles in the span are ranked
 -- affinity: C(i,j) * T / (L(i) * L(j)), L = cross-border links, T = the sum of L (README: Metrics).
 -- link_years has every year of the span for each pair, the year's totals beside the pair's count,
 -- so the span's L(i), L(j), T and the subject's articles are sums over the pair's own rows: one scan,
@@ -31,6 +32,7 @@ FROM (
     GROUP BY partner, partner_name
     HAVING count(joint_articles) > 0
 )
+WHERE $metric <> 'affinity' OR joint_articles >= $min_joint
 ORDER BY
     CASE $metric
         WHEN 'share' THEN partner_share

@@ -13,6 +13,7 @@ from bot.engine.answer import MIN_ARTICLES_FOR_RATIO, MIN_JOINT_FOR_AFFINITY, an
 from bot.engine.commands import parse
 from bot.engine.interpret import read
 from bot.errors import OptionRefused, Refused, UnknownField, UnknownName, UserError
+from bot.reference import countries as country_ref
 
 
 @pytest.mark.parametrize(
@@ -224,3 +225,63 @@ def test_rising_among_a_group_states_the_pair_minimum_for_pairs_inside_it(db) ->
     ranked = next(note for note in answer("rising among gcc", db).notes if note.startswith("Ranked"))
     assert "pairs of countries both in the Gulf Cooperation Council" in ranked
     assert "every pair of countries" not in ranked and "at least 100 joint articles" in ranked
+
+
+@pytest.mark.parametrize(
+    "text,years",
+    [
+        ("top by share among africa", range(2015, 2026)),
+        ("top by share among sub-saharan africa top 20", range(2015, 2026)),
+        ("top by share among asean since 2022", range(2022, 2026)),
+    ],
+)
+def test_a_ratio_ranking_names_members_left_out_by_the_article_minimum_apart_from_the_floor(
+    db, eto, text, years
+) -> None:
+    result = answer(text, db)
+    shown = next(note for note in result.notes if note.startswith("Shown:"))
+    group = result.params["among"]
+    ranked = set(result.frame["country_code"])
+    under_minimum = 0
+    for code in (c for c in country_ref.all_groups()[group].members if c not in ranked):
+        name = country_ref.all_countries()[code].name
+        published = eto.partners(eto.code_cb.get(code, ""), "ai", list(years))
+        articles = eto.country_articles(code, "ai", list(years))
+        if published and articles is not None:  # has pair-years, too few articles: the minimum, not the floor
+            under_minimum += 1
+            assert articles < MIN_ARTICLES_FOR_RATIO
+            said = shown[shown.index("Not ranked:") : shown.index("needs")]
+            assert f"{name} ({articles:,} articles)" in said
+            assert f"fewer than the {MIN_ARTICLES_FOR_RATIO:,} articles" in said
+    assert under_minimum
+    floor = shown[shown.index("No published pair-year") :] if "No published pair-year" in shown else ""
+    assert "Rwanda" not in floor and "Brunei" not in floor
+
+
+def test_partners_by_affinity_say_strongest_give_the_value_and_rank_only_the_minimum(db) -> None:
+    result = answer("partners Malaysia by affinity", db)
+    top = result.frame.iloc[0]
+    assert result.summary.startswith("Malaysia's strongest AI partner by affinity in 2015–2025 was Indonesia")
+    assert f"affinity {top['affinity']:.2f}" in result.summary
+    assert result.frame["joint_articles"].min() >= MIN_JOINT_FOR_AFFINITY
+    assert any(f"at least {MIN_JOINT_FOR_AFFINITY} joint articles" in note for note in result.notes)
+    assert answer("partners Malaysia by affinity top 100", db).frame["joint_articles"].min() >= MIN_JOINT_FOR_AFFINITY
+    assert answer("partners Malaysia top 100", db).frame["joint_articles"].min() < MIN_JOINT_FOR_AFFINITY
+    none = answer("partners Brunei by affinity", db)
+    assert none.frame.empty and f"the {MIN_JOINT_FOR_AFFINITY} AI joint articles" in none.summary
+    assert "`partners Brunei`" in none.summary and "floor" not in none.summary
+
+
+@pytest.mark.parametrize(
+    "text,said",
+    [
+        ("pair Malaysia asean", "the ASEAN side here is its other members"),
+        ("partners Malaysia among asean", "its partners there are its other members"),
+        ("fields Malaysia asean", "the ASEAN side here is its other members"),
+        ("compare Malaysia asean", "ASEAN's links (its members' with countries outside it) include Malaysia's"),
+    ],
+)
+def test_a_country_asked_with_its_own_group_is_told_the_group_side_is_its_other_members(db, text, said) -> None:
+    result = answer(text, db)
+    assert any(note.startswith("Malaysia is a member of ASEAN: ") and said in note for note in result.notes)
+    assert not any("is a member of" in note for note in answer("pair Japan asean", db).notes)

@@ -447,9 +447,19 @@ def _absent(facts: DataFacts, source: str, codes: tuple[str, ...] | list[str]) -
 
 
 def _group_notes(
-    facts: DataFacts, source: str, code: str | None, *, shown: set[str] | None = None, window: Window | None = None
+    facts: DataFacts,
+    source: str,
+    code: str | None,
+    *,
+    shown: set[str] | None = None,
+    window: Window | None = None,
+    under_minimum: dict[str, Any] | None = None,
+    minimum: str = "",
 ) -> list[str]:
-    """A group's members, those the data does not list, and (with shown) members an answer has no row for."""
+    """A group's members, those the data does not list, and (with shown) members an answer has no row for.
+
+    under_minimum: members with published pair-years that a ratio ranking left out for too few articles
+    (code -> their articles in the span), and `minimum` the phrase saying what the ranking needs."""
     if code is None or not is_group(code):
         return []
     group = all_groups()[code]
@@ -460,18 +470,59 @@ def _group_notes(
     if absent:
         notes.append(f"Not in {_dataset_title(facts, source, 'pairs')} at all: {_listed(absent)}.")
     if shown is not None and window is not None:
-        silent = [all_countries()[c].name for c in members if facts.in_pairs(c, source) and c not in shown]
-        if silent:
-            reason = (
-                f"each of their pair-years was under the {PAIR_FLOOR}-article floor"
-                if source == DEFAULT_SOURCE
-                else "no joint article in this data"
-            )
-            notes.append(
-                f"Shown: {len(shown & group.members)} of {len(members)} members. No row in {window.label} for "
-                f"{_listed(silent)} ({reason})."
-            )
+        under = under_minimum or {}
+        few = [c for c in members if c in under and c not in shown]
+        silent = [
+            all_countries()[c].name for c in members if facts.in_pairs(c, source) and c not in shown and c not in under
+        ]
+        if few or silent:
+            said = [f"Shown: {len(shown & group.members)} of {len(members)} members."]
+            if few:
+                counted = [
+                    f"{all_countries()[c].name} ({count(under[c])} articles)"
+                    if known(under[c])
+                    else all_countries()[c].name
+                    for c in few
+                ]
+                no_count = [all_countries()[c].name for c in few if not known(under[c])]
+                said.append(
+                    f"Not ranked: {_listed(counted)} {'has' if len(few) == 1 else 'have'} published pair-years in "
+                    f"{window.label} but fewer than {minimum}"
+                    + (f" ({joined(no_count)}: no article count at all)" if no_count else "")
+                    + "."
+                )
+            if silent:
+                reason = (
+                    f"each of their pair-years was under the {PAIR_FLOOR}-article floor"
+                    if source == DEFAULT_SOURCE
+                    else "no joint article in this data"
+                )
+                said.append(f"No published pair-year in {window.label} for {_listed(silent)} ({reason}).")
+            notes.append(" ".join(said))
     return notes
+
+
+def _inside(country: str | None, group: str | None) -> bool:
+    """Whether a country is asked together with a group it belongs to (`pair Malaysia asean`)."""
+    return bool(
+        country and group and not is_group(country) and is_group(group) and country in all_groups()[group].members
+    )
+
+
+def _membership_note(verb: str, country: str, group: str) -> str:
+    """What a group means beside one of its own members: its other members (no country pairs with itself)."""
+    member, name = _name(country), _name(group)
+    if verb == "compare":
+        return (
+            f"{_capital(member)} is a member of {name}: {_possessive(name)} links (its members' with countries "
+            f"outside it) include {_possessive(member)} links outside {name}, and {_possessive(member)} links include "
+            f"those with the other members, so the two overlap."
+        )
+    side = "its partners there are" if verb in ("partners", "among") else f"the {name} side here is"
+    return (
+        f"{_capital(member)} is a member of {name}: {side} its other members (a country has no joint articles "
+        "with itself)."
+    )
 
 
 def _group_words(code: str) -> str:
@@ -549,7 +600,11 @@ def _partners(query: Query, db: Database) -> Result:
     if group:
         frame, sql, params = _execute(db, "group_partners", {**_common_params(query, source, window), "subject": code})
     else:
-        frame, sql, params = _execute(db, "partners", {**_common_params(query, source, window), "subject": code})
+        frame, sql, params = _execute(
+            db,
+            "partners",
+            {**_common_params(query, source, window), "subject": code, "min_joint": MIN_JOINT_FOR_AFFINITY},
+        )
         drop = [] if fractional else ["fractional_articles"]
         if not _has_articles(query.field, source):
             drop.append("partner_share")
@@ -559,8 +614,15 @@ def _partners(query: Query, db: Database) -> Result:
     among = f" in {_name(query.group)}" if query.group else ""
     outside = " outside it" if group else ""
     title = f"{_possessive(name)} {_top_words(query)} {field} research partners{outside}{among}, {window.label}"
+    by_affinity = query.metric == "affinity"
     if absent:
         summary = absent
+    elif frame.empty and by_affinity and _partners_published(query, db, source, window):
+        summary = (
+            f"No partner of {name}{among} has the {MIN_JOINT_FOR_AFFINITY} {field} joint articles in {window.label} "
+            "that ranking by affinity needs (affinity over fewer ranks first by noise). Try "
+            f"`{canonical(replace(query, metric='joint', text=''))}` to rank its partners by joint articles."
+        )
     elif frame.empty and source in PAPER_LEVEL_SOURCES:
         summary = (
             f"{name} has no {field} co-authored articles with another country{among} in {window.label} in this data."
@@ -586,10 +648,12 @@ def _partners(query: Query, db: Database) -> Result:
         )
         counted = f", {top['fractional_articles']:,.1f} fractional" if fractional else ""
         what = "links" if group else "joint articles"
+        strength = f"affinity {top['affinity']:.2f}, " if by_affinity else ""
         summary = (
-            f"{_possessive(name)} top {field} partner{outside}{among} in {window.label} was "
-            f"{_name(top['partner_code'])} "
-            f"({count(top[value])} {what}{counted}{share})" + (f", followed by {' and '.join(rest)}." if rest else ".")
+            f"{_possessive(name)} {'strongest' if by_affinity else 'top'} {field} partner{outside}{among}"
+            f"{' by affinity' if by_affinity else ''} in {window.label} was {_name(top['partner_code'])} "
+            f"({strength}{count(top[value])} {what}{counted}{share})"
+            + (f", followed by {' and '.join(rest)}." if rest else ".")
         )
     extra = notes + [_METRIC_NOTES["links"] if group else _METRIC_NOTES["joint"]]
     if fractional:
@@ -599,11 +663,15 @@ def _partners(query: Query, db: Database) -> Result:
     if not group:
         extra.append(_METRIC_NOTES["affinity"])
     extra.append("Ranked by links." if group else _ranked_note(query, fractional))
+    if by_affinity:
+        extra.append(f"Only partners with at least {MIN_JOINT_FOR_AFFINITY} joint articles in the span are ranked.")
     if group:
         extra.append("members: how many of the group's members have a published pair-year with the partner.")
     if not group and not _has_articles(query.field, source):
         extra.append(f"ETO publishes no article counts for {field_words(query.field)}, so there is no partner share.")
     extra += _group_notes(facts, source, code)
+    if _inside(code, query.group):
+        extra.append(_membership_note("partners", code, query.group))  # type: ignore[arg-type]  # _inside: set
     extra += _group_notes(facts, source, query.group)
     by_fraction = fractional and query.metric == "joint"
     y = (
@@ -624,6 +692,22 @@ def _partners(query: Query, db: Database) -> Result:
         incomplete_years=list(window.incomplete),
         chart=ChartSpec("bar", x="partner", y=y, x_label="", y_label=_metric_label(y)),
     )
+
+
+def _partners_published(query: Query, db: Database, source: str, window: Window) -> bool:
+    """Whether the subject has any published partner in the span (asked when none reaches a minimum)."""
+    frame, _, _ = _execute(
+        db,
+        "partners",
+        {
+            **_common_params(query, source, window),
+            "subject": query.countries[0],
+            "metric": "joint",
+            "limit": 1,
+            "min_joint": MIN_JOINT_FOR_AFFINITY,
+        },
+    )
+    return not frame.empty
 
 
 def _metric_label(column: str) -> str:
@@ -701,7 +785,35 @@ def _top(query: Query, db: Database) -> Result:
             f"ETO publishes no article counts for {field_words(query.field)}, so there are no per-article figures."
         )
     shown = set(frame["country_code"])
-    extra += _group_notes(facts, source, query.group, shown=shown if len(frame) < query.limit else None, window=window)
+    under_minimum: dict[str, Any] = {}
+    if query.group and (per_article or international) and len(frame) < query.limit:
+        # members with published pair-years that the article minimum left out: ranked by links, all of them
+        members = all_groups()[query.group].members
+        unranked, _, _ = _execute(
+            db,
+            "top",
+            {
+                **_common_params(query, source, window),
+                "metric": "joint",
+                "limit": len(members),
+                "min_articles": MIN_ARTICLES_FOR_RATIO,
+            },
+        )
+        under_minimum = {
+            row["country_code"]: row["articles"]
+            for row in unranked.to_dict("records")
+            if row["country_code"] not in shown
+        }
+    ranking = "international share" if international else "links per article"
+    extra += _group_notes(
+        facts,
+        source,
+        query.group,
+        shown=shown if len(frame) < query.limit else None,
+        window=window,
+        under_minimum=under_minimum,
+        minimum=f"the {MIN_ARTICLES_FOR_RATIO:,} articles that ranking by {ranking} needs",
+    )
     y = "links_per_article" if per_article else "international_share" if international else "cross_border_links"
     return _result(
         query,
@@ -815,6 +927,11 @@ def _pair(query: Query, db: Database) -> Result:
             frame = frame.drop(columns=["country_share", "partner_share"])
     value = "links" if groups else "joint_articles"
     field, name_a, name_b = field_words(query.field), _name(a), _name(b)
+    # a country beside its own group pairs with the group's other members: the summary says so too
+    if _inside(a, b):
+        name_b = f"the rest of {name_b}"
+    elif _inside(b, a):
+        name_a = f"the rest of {name_a}"
     published = frame.dropna(subset=[value])
     what = "links" if groups else "articles"
     title = (
@@ -862,6 +979,9 @@ def _pair(query: Query, db: Database) -> Result:
         extra.append(
             f"No published count for {_years_text(tuple(int(y) for y in missing))}: under the floor, not zero."
         )
+    for country, group in ((a, b), (b, a)):
+        if _inside(country, group):
+            extra.append(_membership_note("pair", country, group))
     extra += _group_notes(facts, source, a) + _group_notes(facts, source, b)
     return _result(
         query,
@@ -925,6 +1045,12 @@ def _compare(query: Query, db: Database) -> Result:
         )
     if query.group:
         extra.append(f"Only links with partners in {_name(query.group)} are counted.")
+    for country in query.countries:
+        for group in query.countries:
+            if _inside(country, group):
+                extra.append(_membership_note("compare", country, group))
+        if _inside(country, query.group):
+            extra.append(_membership_note("among", country, query.group))  # type: ignore[arg-type]  # _inside: set
     for code in (*query.countries, query.group):
         extra += _group_notes(facts, source, code)
     y = "links_per_article" if per_article else "cross_border_links"
@@ -1008,6 +1134,10 @@ def _fields(query: Query, db: Database) -> Result:
             "with several partner countries counts once per partner, so it can exceed 1 (it is not a share)."
         )
     extra.append("Fields with no article counts (chips, cybersecurity at ETO) have no per-article figure.")
+    if _inside(code, partner):
+        extra.append(_membership_note("pair", code, partner))  # type: ignore[arg-type]  # _inside: set
+    if _inside(code, query.group):
+        extra.append(_membership_note("among", code, query.group))  # type: ignore[arg-type]  # _inside: set
     extra += _group_notes(facts, source, partner) + _group_notes(facts, source, query.group)
     return _result(
         query,
