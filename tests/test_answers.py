@@ -653,6 +653,31 @@ def test_ranking_by_share_needs_article_counts(db, text):
         answer(text, db)
 
 
+@pytest.mark.parametrize("words", ["", "since 2015", "complete"])
+def test_fields_count_each_fields_articles_over_the_years_its_pair_data_covers(db, eto, words):
+    # ETO's llm and ai_safety pairs start in 2016, their article counts in 2015: dividing 2016-on links by
+    # 2015-on articles understated links per article, and disagreed with `profile Germany in llm`.
+    result = _ask(db, f"fields Germany {words}")
+    rows = result.frame.set_index("field_code")
+    complete = words == "complete"
+    for fld in ("ai", "llm", "ai_safety"):
+        years = eto.window(fld, 2015, None, complete)
+        links = sum(eto.partners(eto.code_cb["DEU"], fld, years).values())
+        articles = eto.country_articles("DEU", fld, years)
+        assert rows.loc[fld, "joint_articles"] == links
+        assert rows.loc[fld, "articles"] == articles
+        assert math.isclose(rows.loc[fld, "links_per_article"], links / articles)
+    assert eto.years("llm")[0] == 2016
+    profile = _ask(db, f"profile Germany in llm {words}").frame.iloc[0]
+    assert math.isclose(rows.loc["llm", "links_per_article"], profile["links_per_article"])
+    last = 2023 if complete else 2025
+    assert any(
+        note.startswith(f"Large language models and AI safety: the cross-border data covers only 2016–{last} of 2015–")
+        for note in result.notes
+    )
+    assert not any("covers only" in note for note in _ask(db, "fields Germany since 2016").notes)
+
+
 def test_fields_refuses_a_field_rather_than_ignoring_it(db):
     with pytest.raises(UserError, match="drop `in"):
         answer("fields Malaysia in llm", db)

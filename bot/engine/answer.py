@@ -1134,6 +1134,7 @@ def _fields(query: Query, db: Database) -> Result:
             "with several partner countries counts once per partner, so it can exceed 1 (it is not a share)."
         )
     extra.append("Fields with no article counts (chips, cybersecurity at ETO) have no per-article figure.")
+    extra += _field_span_notes(facts, source, window, frame)
     if _inside(code, partner):
         extra.append(_membership_note("pair", code, partner))  # type: ignore[arg-type]  # _inside: set
     if _inside(code, query.group):
@@ -1152,6 +1153,24 @@ def _fields(query: Query, db: Database) -> Result:
         incomplete_years=list(window.incomplete),
         chart=ChartSpec("bar", x="field", y="joint_articles", y_label="Joint articles"),
     )
+
+
+def _field_span_notes(facts: DataFacts, source: str, window: Window, frame: Any) -> list[str]:
+    """Fields whose pair data covers fewer of the window's years than the title says: their rows,
+    articles included, count only those years (fields.sql), and the note says which."""
+    spans: dict[str, list[str]] = {}
+    for row in frame.to_dict("records"):
+        covered = facts.coverage.get((row["field_code"], source))
+        if covered is None:
+            continue
+        first, last = max(window.year_from, covered.first_year), min(window.year_to, covered.last_year)
+        if (first, last) != (window.year_from, window.year_to):
+            spans.setdefault(_years_text(tuple(range(first, last + 1))), []).append(row["field"])
+    return [
+        f"{joined(names)}: the cross-border data covers only {span} of {window.label}, so "
+        f"{'its row counts' if len(names) == 1 else 'their rows count'} {span} only, articles included."
+        for span, names in spans.items()
+    ]
 
 
 def _rising_window(query: Query, coverage: Coverage) -> Window:
