@@ -406,86 +406,83 @@ def _derive(
     files = list_works_files(spark, locations)
     report = IngestReport(files=len(files), all_works=all_works, written_to=f"Parquet in {out}")
     params = query_params(all_works)
-    cached: list[DataFrame] = []
+
+    def materialised(frame: DataFrame) -> DataFrame:
+        """The frame computed now and read from executors' storage (memory, spilling to disk) by
+        every later step. persist() did not hold: later steps recomputed persisted frames from the
+        JSON, parsing each file six times or more (seen in Spark's stage metrics)."""
+        return frame.localCheckpoint(eager=True, storageLevel=StorageLevel.MEMORY_AND_DISK)
 
     def run(name: str, view: str | None = None, keep: bool = False) -> DataFrame:
         query = derivation.load(name)
         frame = spark.sql(query.spark, args=query.values(params))
         if keep:
-            frame = frame.persist(StorageLevel.MEMORY_AND_DISK)
-            cached.append(frame)
+            frame = materialised(frame)
         if view:
             frame.createOrReplaceTempView(view)
         return frame
 
     with _whole_files(spark):
-        try:
-            _lines(spark, files).createOrReplaceTempView("lines")
-            # The two small relations are broadcast: without the hint Spark can't size a Python-made
-            # DataFrame and plans works.sql's CROSS JOIN as a Cartesian product that reads the input twice.
-            rules_type = _spark_type(mapping.RULES_TYPE)
-            rules = spark.createDataFrame([(mapping.rules_value(),)], f"rules {rules_type}")
-            F.broadcast(rules).createOrReplaceTempView("field_rules")
-            F.broadcast(spark.createDataFrame(_iso2_rows(), "iso2 STRING, code STRING")).createOrReplaceTempView("iso2")
-            # One read of the input: the lines, parsed and sorted out, are kept until works.sql has run.
-            classified = spark.sql(_classify_sql()).persist(StorageLevel.MEMORY_AND_DISK)
-            classified.createOrReplaceTempView("classified")
-            spark.sql("SELECT w.*, seq FROM classified WHERE kind IS NULL").createOrReplaceTempView("work_source")
-            works = run("works", "works", keep=True)
-            works.count()
-            run("bad_works", "bad_works")
-            problems = spark.sql("""SELECT seq, kind, message FROM classified WHERE kind IS NOT NULL
-                                    UNION ALL SELECT seq, 'work' AS kind, message FROM bad_works""")
-            for row in problems.groupBy("kind").count().collect():
-                setattr(report, "malformed_lines" if row["kind"] == "line" else "malformed_works", row["count"])
-            shown = problems.orderBy("seq").limit(MAX_REPORTED).collect() if report.malformed else []
-            classified.unpersist()
-            names = dict(enumerate(read_path for read_path, _ in files))
-            line_mask = (1 << SEQ_FILE_SHIFT) - 1
-            report.problems = [
-                Problem(_display(names[r["seq"] >> SEQ_FILE_SHIFT]), r["seq"] & line_mask, r["kind"], r["message"])
-                for r in shown
-            ]
-            log(f"parsed {len(files):,} file(s): {report.malformed:,} malformed line(s) or work(s)")
-            if strict and report.malformed:
-                raise IngestError(strict_message(report), report)
-            stage = works.where("work_id <> '' AND year IS NOT NULL")
-            stage.createOrReplaceTempView("stage")
-            staged, report.not_in_a_field = stage.selectExpr("count(*)", "count_if(size(fields) = 0)").first()
-            report.works_read = staged
-            report.unknown_codes = Counter({r["code"]: r["works"] for r in run("unknown_codes").collect()})
-            incoming = run("latest", "incoming", keep=True)
-            report.duplicates_in_input = staged - incoming.count()
-            run("work_countries", "work_countries", keep=True)
-            spark.sql(
-                "SELECT work_id, year, title, updated_date, fields, :all_works AS in_all FROM incoming "
-                "WHERE size(fields) > 0 OR :all_works",
-                args={"all_works": all_works},
-            ).createOrReplaceTempView("kept")
-            for table in papers.PAPER_TABLES:
-                run(table, table, keep=True)
-            papers_count, latest, without_country = spark.sql(
-                "SELECT count(*), max(updated_date), count_if(countries = 0) FROM papers"
-            ).first()
-            report.added, report.without_country = papers_count, without_country
-            first_incomplete = papers.first_incomplete_year(latest)
-            params.update(first_incomplete=first_incomplete)
-            for table in ("pairs", "country_articles"):
-                run(table, table, keep=True)
-            counts = {table: spark.table(table).count() for table in TABLES}
-            log(f"writing {counts['papers']:,} papers, {counts['pairs']:,} pair rows and the other tables to {out}")
-            for table in TABLES:
-                frame = spark.table(table)
-                if table in PARTITION_BY:  # one file per partition: the aggregates are small
-                    frame = frame.repartition(*PARTITION_BY[table])
-                writer = frame.write.mode("overwrite")
-                if table in PARTITION_BY:
-                    writer = writer.partitionBy(*PARTITION_BY[table])
-                writer.parquet(f"{out.rstrip('/')}/{table}")
-        finally:
-            with _jvm_may_be_gone():
-                for frame in cached:
-                    frame.unpersist()
+        _lines(spark, files).createOrReplaceTempView("lines")
+        # The two small relations are broadcast: without the hint Spark can't size a Python-made
+        # DataFrame and plans works.sql's CROSS JOIN as a Cartesian product that reads the input twice.
+        rules_type = _spark_type(mapping.RULES_TYPE)
+        rules = spark.createDataFrame([(mapping.rules_value(),)], f"rules {rules_type}")
+        F.broadcast(rules).createOrReplaceTempView("field_rules")
+        F.broadcast(spark.createDataFrame(_iso2_rows(), "iso2 STRING, code STRING")).createOrReplaceTempView("iso2")
+        # One read of the input: the lines, parsed and sorted out, are kept for works.sql and the problems.
+        classified = materialised(spark.sql(_classify_sql()))
+        classified.createOrReplaceTempView("classified")
+        spark.sql("SELECT w.*, seq FROM classified WHERE kind IS NULL").createOrReplaceTempView("work_source")
+        works = run("works", "works", keep=True)
+        run("bad_works", "bad_works")
+        problems = spark.sql("""SELECT seq, kind, message FROM classified WHERE kind IS NOT NULL
+                                UNION ALL SELECT seq, 'work' AS kind, message FROM bad_works""")
+        for row in problems.groupBy("kind").count().collect():
+            setattr(report, "malformed_lines" if row["kind"] == "line" else "malformed_works", row["count"])
+        shown = problems.orderBy("seq").limit(MAX_REPORTED).collect() if report.malformed else []
+        names = dict(enumerate(read_path for read_path, _ in files))
+        line_mask = (1 << SEQ_FILE_SHIFT) - 1
+        report.problems = [
+            Problem(_display(names[r["seq"] >> SEQ_FILE_SHIFT]), r["seq"] & line_mask, r["kind"], r["message"])
+            for r in shown
+        ]
+        log(f"parsed {len(files):,} file(s): {report.malformed:,} malformed line(s) or work(s)")
+        if strict and report.malformed:
+            raise IngestError(strict_message(report), report)
+        stage = works.where("work_id <> '' AND year IS NOT NULL")
+        stage.createOrReplaceTempView("stage")
+        staged, report.not_in_a_field = stage.selectExpr("count(*)", "count_if(size(fields) = 0)").first()
+        report.works_read = staged
+        report.unknown_codes = Counter({r["code"]: r["works"] for r in run("unknown_codes").collect()})
+        incoming = run("latest", "incoming", keep=True)
+        report.duplicates_in_input = staged - incoming.count()
+        run("work_countries", "work_countries", keep=True)
+        spark.sql(
+            "SELECT work_id, year, title, updated_date, fields, :all_works AS in_all FROM incoming "
+            "WHERE size(fields) > 0 OR :all_works",
+            args={"all_works": all_works},
+        ).createOrReplaceTempView("kept")
+        for table in papers.PAPER_TABLES:
+            run(table, table, keep=True)
+        papers_count, latest, without_country = spark.sql(
+            "SELECT count(*), max(updated_date), count_if(countries = 0) FROM papers"
+        ).first()
+        report.added, report.without_country = papers_count, without_country
+        first_incomplete = papers.first_incomplete_year(latest)
+        params.update(first_incomplete=first_incomplete)
+        for table in ("pairs", "country_articles"):
+            run(table, table, keep=True)
+        counts = {table: spark.table(table).count() for table in TABLES}
+        log(f"writing {counts['papers']:,} papers, {counts['pairs']:,} pair rows and the other tables to {out}")
+        for table in TABLES:
+            frame = spark.table(table)
+            if table in PARTITION_BY:  # one file per partition: the aggregates are small
+                frame = frame.repartition(*PARTITION_BY[table])
+            writer = frame.write.mode("overwrite")
+            if table in PARTITION_BY:
+                writer = writer.partitionBy(*PARTITION_BY[table])
+            writer.parquet(f"{out.rstrip('/')}/{table}")
     report.papers, report.pairs, report.country_articles = counts["papers"], counts["pairs"], counts["country_articles"]
     report.seconds = time.perf_counter() - started
     manifest = {
