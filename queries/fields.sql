@@ -10,14 +10,9 @@
 --   complete_only  true to use complete years only
 -- Fields overlap (computer vision is part of AI), so the rows must not be added up.
 -- A field's articles are counted over the years its pair data covers within the span (ETO's llm and
--- ai_safety pairs start in 2016, their article counts in 2015), so per_article divides like by like.
-WITH pair_span AS (
-    SELECT field, min(year) AS first_year, max(year) AS last_year
-    FROM pairs
-    WHERE source = $source
-    GROUP BY field
-),
-links AS (
+-- ai_safety pairs start in 2016, their article counts in 2015), so per_article divides like by like:
+-- country_years holds exactly those years.
+WITH links AS (
     SELECT field, CAST(sum(joint_articles) AS BIGINT) AS joint_articles,
            count(DISTINCT partner) FILTER (WHERE joint_articles IS NOT NULL) AS partners
     FROM link_years
@@ -29,12 +24,11 @@ links AS (
     HAVING count(joint_articles) > 0
 ),
 articles AS (
-    SELECT a.field, CAST(sum(a.articles) AS BIGINT) AS articles
-    FROM country_articles AS a
-    JOIN pair_span AS span ON span.field = a.field AND a.year BETWEEN span.first_year AND span.last_year
-    WHERE a.country = $country AND a.source = $source
-      AND a.year BETWEEN $year_from AND $year_to AND (a.complete OR NOT $complete_only)
-    GROUP BY a.field
+    SELECT field, CAST(sum(articles) AS BIGINT) AS articles
+    FROM country_years
+    WHERE country = $country AND source = $source
+      AND year BETWEEN $year_from AND $year_to AND (complete OR NOT $complete_only)
+    GROUP BY field
 )
 SELECT f.name AS field,
        links.joint_articles,

@@ -158,15 +158,15 @@ def link_partners(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(COUNTRY_YEARS)
 
 
-# Every (country, partner) pair with a published pair-year, in every year its field and source cover,
+# Every (country, partner) pair with a published pair-year, in every year its field's pairs cover,
 # with that year's totals beside it: an answer over any span is then one scan and one GROUP BY, with
 # no join or window for DuckDB to plan (planning, not reading, is what an answer costs). A year the
 # pair was not published has joint_articles NULL; the totals are there whatever the pair's count.
 LINK_YEARS = """CREATE OR REPLACE TABLE link_years AS
-WITH years AS (
-    SELECT field, source, year, bool_and(complete) AS complete
-    FROM (SELECT field, source, year, complete FROM pairs
-          UNION ALL SELECT field, source, year, complete FROM country_articles)
+WITH years AS (  -- the years the field's pair data covers (articles may start earlier: ETO's llm)
+    SELECT p.field, p.source, p.year, bool_and(p.complete) AND coalesce(bool_and(a.complete), true) AS complete
+    FROM pairs AS p
+    LEFT JOIN country_articles AS a ON a.field = p.field AND a.source = p.source AND a.year = p.year
     GROUP BY ALL
 ),
 linked AS (SELECT DISTINCT country, partner, field, source FROM partner_links),

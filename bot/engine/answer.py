@@ -864,7 +864,7 @@ def _pairs(query: Query, db: Database) -> Result:
         summary = f"No {field} country pair{scope} has a published pair-year in {window.label}."
     else:
         top = frame.iloc[0]
-        rest = [f"{r['country_a']} – {r['country_b']}" for _, r in frame.iloc[1:3].iterrows()]
+        rest = [f"{a} – {b}" for a, b in zip(frame["country_a"].iloc[1:3], frame["country_b"].iloc[1:3], strict=True)]
         value = (
             f"affinity {top['affinity']:.2f}, {count(top['joint_articles'])} joint articles"
             if query.metric == "affinity"
@@ -1106,7 +1106,10 @@ def _fields(query: Query, db: Database) -> Result:
         summary = f"{name} has no published cross-border pair-years{with_whom}{among} in any field in {window.label}."
     else:
         lead = frame.iloc[0]
-        others = [f"{r['field']} ({count(r['joint_articles'])})" for _, r in frame.iloc[1:3].iterrows()]
+        others = [
+            f"{f} ({count(n)})"
+            for f, n in zip(frame["field"].iloc[1:3], frame["joint_articles"].iloc[1:3], strict=True)
+        ]
         summary = (
             f"{_possessive(name)} cross-border work{with_whom}{among} in {window.label} is largest in {lead['field']} "
             f"({count(lead['joint_articles'])} joint articles)" + (f", then {' and '.join(others)}." if others else ".")
@@ -1159,13 +1162,13 @@ def _field_span_notes(facts: DataFacts, source: str, window: Window, frame: Any)
     """Fields whose pair data covers fewer of the window's years than the title says: their rows,
     articles included, count only those years (fields.sql), and the note says which."""
     spans: dict[str, list[str]] = {}
-    for row in frame.to_dict("records"):
-        covered = facts.coverage.get((row["field_code"], source))
+    for code, field in zip(frame["field_code"], frame["field"], strict=True):
+        covered = facts.coverage.get((code, source))
         if covered is None:
             continue
         first, last = max(window.year_from, covered.first_year), min(window.year_to, covered.last_year)
         if (first, last) != (window.year_from, window.year_to):
-            spans.setdefault(_years_text(tuple(range(first, last + 1))), []).append(row["field"])
+            spans.setdefault(_years_text(tuple(range(first, last + 1))), []).append(field)
     return [
         f"{joined(names)}: the cross-border data covers only {span} of {window.label}, so "
         f"{'its row counts' if len(names) == 1 else 'their rows count'} {span} only, articles included."
@@ -1242,15 +1245,27 @@ def _rising(query: Query, db: Database) -> Result:
         },
     )
     start, end = window.year_from, window.year_to
-    new = frame[frame["first_value"].isna()]
-    ranked = frame[frame["first_value"].notna()].head(query.limit).reset_index(drop=True)
-    ranked.insert(ranked.columns.get_loc("first_value"), "first_year", start)
-    ranked.insert(ranked.columns.get_loc("last_value"), "last_year", end)
-    if code:
-        ranked = ranked.drop(columns=["country_a", "country_a_code"]).rename(
-            columns={"country_b": "partner", "country_b_code": "partner_code"}
-        )
-        ranked = ranked[["partner", "cagr", "first_year", "first_value", "last_year", "last_value", "partner_code"]]
+    import pandas as pd
+
+    published = frame["first_value"].notna()
+    new, top_rows = frame[~published], frame[published].head(query.limit)
+    name_columns = {"partner": top_rows["country_b"]} if code else {k: top_rows[k] for k in ("country_a", "country_b")}
+    code_columns = (
+        {"partner_code": top_rows["country_b_code"]}
+        if code
+        else {k: top_rows[k] for k in ("country_a_code", "country_b_code")}
+    )
+    ranked = pd.DataFrame(
+        {
+            **name_columns,
+            "cagr": top_rows["cagr"],
+            "first_year": start,
+            "first_value": top_rows["first_value"],
+            "last_year": end,
+            "last_value": top_rows["last_value"],
+            **code_columns,
+        }
+    ).reset_index(drop=True)
     field = field_words(query.field)
     who = f"{_possessive(_name(code))} " if code else ""
     among = f" in {_name(query.group)}" if query.group else ""
