@@ -229,6 +229,9 @@ def test_charts_are_drawn_outside_the_processes_that_acknowledge(server: SlackSe
     answer_posted(standin, sent["key"])  # the chart arrived
     drawn_by = {int(pid) for pid in re.findall(r"chart for \w+: .* by process (\d+)", server.log(tail=0))}
     assert drawn_by and not drawn_by & set(server.pids()), (drawn_by, server.pids())
+    # and far below their CPU priority: while acks wait for a core, the charts wait for them
+    ack_niceness = max(os.getpriority(os.PRIO_PROCESS, pid) for pid in server.pids())
+    assert all(os.getpriority(os.PRIO_PROCESS, pid) >= ack_niceness + 10 for pid in drawn_by)
 
 
 def test_markup_in_the_command_text_is_unescaped_before_parsing(server: SlackServer) -> None:

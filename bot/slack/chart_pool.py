@@ -24,9 +24,9 @@ from bot.engine.result import Result
 log = logging.getLogger("collab.slack")
 
 ORPHAN_CHECK_SECONDS = 2.0
-DRAWING_NICENESS = 10  # well below the web process: an ack waiting for CPU gets nearly all of it (Linux
-# gives nice 10 about a tenth of a core's share against nice 0), while a web process that is only waiting
-# on Slack leaves the cores to the charts
+DRAWING_NICENESS = 15  # far below the web process: while acks wait for CPU, Linux gives a nice-15
+# process about 1/30 of a nice-0 one's share (charts barely move during a burst of acks, then take
+# the cores), and a web process that is only waiting on Slack leaves the cores to the charts
 
 
 def _start_drawing(web_process: int) -> None:
