@@ -167,8 +167,9 @@ class IngestReport:
     def summary(self) -> list[str]:
         rate = self.works_read / self.seconds if self.seconds else 0
         lines = [
-            f"read {self.works_read:,} works from {self.files:,} file(s), {self.bytes / 1e6:,.1f} MB, in "
-            f"{self.seconds:,.1f} s ({rate:,.0f} works/s)",
+            f"read {self.works_read:,} works from {self.files:,} file(s), "
+            + (f"{self.bytes / 1e6:,.1f} MB, " if self.bytes else "")  # Spark and Parquet loads don't count bytes
+            + f"in {self.seconds:,.1f} s ({rate:,.0f} works/s)",
             f"papers: {self.added:,} added, {self.replaced:,} replaced by a newer copy, "
             f"{self.older_than_stored:,} older than the copy held (kept the held one), {self.removed:,} removed "
             f"(newer copy in no field); {self.duplicates_in_input:,} duplicate copies in the input",
