@@ -305,3 +305,22 @@ def test_a_jvm_out_of_memory_says_which_setting_gives_it_more(db_path, tmp_path)
     assert said.startswith("collab ingest failed: Spark") and "COLLAB_SPARK_DRIVER_MEMORY (now 600m" in said, said
     assert "Traceback" not in run.stderr and "something went wrong" not in run.stderr
     assert not (tmp_path / "out" / "manifest.json").exists()
+
+
+def test_a_derivation_of_no_valid_work_never_replaces_the_papers_held(spark, two_dbs, tmp_path):
+    """Spark's derivation replaces what the database holds: one that read nothing valid is refused,
+    in one go and by `ingest parquet`, instead of emptying the database (the local engine merges)."""
+    _, spark_db = two_dbs
+    _local(spark_db, SAMPLE, all_works=True)
+    before = spark_db.read_bytes()
+    not_json = tmp_path / "notes.jsonl"
+    not_json.write_text("these are my notes\nnot works at all\n", encoding="utf-8")
+    with pytest.raises(IngestError, match=r"read no valid work .*2 malformed line\(s\).*notes\.jsonl:1") as one_go:
+        _on_spark(spark_db, not_json)
+    assert "would remove the 177 OpenAlex paper" in one_go.value.message
+    assert spark_db.read_bytes() == before
+    out = tmp_path / "empty"
+    _on_spark(spark_db, not_json, out=str(out))
+    with pytest.raises(IngestError, match="would remove the 177 OpenAlex paper"):
+        load_parquet(out, spark_db, log=_quiet)
+    assert spark_db.read_bytes() == before

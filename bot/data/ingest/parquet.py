@@ -5,7 +5,8 @@ country_articles, the last two partitioned by field) and manifest.json. The load
 same atomic swap as the local ingest (openalex.swapped_database): the database's OpenAlex papers
 and aggregates are replaced by DIR's, the datasets row and the data version are written as the
 local ingest writes them, and `about` and every verb answer from it unchanged. A Spark derivation
-covers all of its input, so the directory replaces what was held rather than merging into it.
+covers all of its input, so the directory replaces what was held rather than merging into it;
+a derivation of no papers is refused while the database holds some (it would empty it).
 
 Every table's row count is checked against the manifest before the swap, so a directory copied
 half-way fails instead of loading.
@@ -75,6 +76,8 @@ def load_parquet(
     report.database = str(db_path)
     with swapped_database(db_path, memory_limit) as (con, _):
         report.held_before = con.execute("SELECT count(*) FROM papers").fetchone()[0] or None
+        if report.held_before and not manifest["counts"].get("papers"):
+            raise IngestError(empty_derivation_message(report, report.held_before))
         papers.clear_aggregates(con)
         for table in papers.PAPER_TABLES:
             con.execute(f"DELETE FROM {table}")
@@ -101,6 +104,25 @@ def load_parquet(
     report.papers, report.pairs, report.country_articles = counts["papers"], counts["pairs"], counts["country_articles"]
     report.seconds = time.perf_counter() - started
     return report
+
+
+def empty_derivation_message(report: IngestReport, held: int) -> str:
+    """Why a derivation of no papers is not loaded over held ones: what its input lacked."""
+    if report.works_read == 0:
+        found = f"the derivation read no valid work from its {report.files:,} file(s)"
+        if report.malformed:
+            found += f": {report.malformed_lines:,} malformed line(s) and {report.malformed_works:,} malformed work(s)"
+            if report.problems:
+                found += f" (first: {report.problems[0]})"
+        found += "; OpenAlex works files hold one JSON work object a line"
+    else:
+        found = (
+            f"none of the {report.works_read:,} works the derivation read is in an AI field (--all-works keeps them)"
+        )
+    return (
+        f"{found}; loading it would remove the {held:,} OpenAlex paper(s) the database holds, "
+        "so nothing was loaded and the database is unchanged."
+    )
 
 
 def report_from_manifest(manifest: dict[str, Any]) -> IngestReport:
