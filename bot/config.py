@@ -7,9 +7,20 @@ checked against this list, so a new setting is added here (and only here) with i
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
+
+SPARK_MIN_DRIVER_MEMORY_MB = 512  # Spark refuses a driver heap under ~450 MiB (471859200 bytes)
+_MB_PER_UNIT = {"k": 1 / 1024, "m": 1, "g": 1024, "t": 1024 * 1024}
+
+
+def jvm_memory_mb(value: str) -> float | None:
+    """A JVM memory size (4g, 8192m) in MiB; None if it is not one. A unit is needed: the JVM's
+    -Xmx, which Spark's launcher passes it to, reads a bare number as bytes."""
+    found = re.fullmatch(r"([0-9]+)([kmgt])", value.strip(), re.IGNORECASE)
+    return int(found.group(1)) * _MB_PER_UNIT[found.group(2).lower()] if found else None
 
 
 def setting(env: str, default: Any, meaning: str, *, empty_is_value: bool = False) -> Any:
@@ -58,8 +69,8 @@ class Settings:
     spark_driver_memory: str = setting(
         "COLLAB_SPARK_DRIVER_MEMORY",
         "4g",
-        "Heap of the JVM that `--engine spark` starts for a local master, whose executors run inside it "
-        "(spark-submit's and a running session's own settings are kept).",
+        "Heap of the JVM that `--engine spark` starts for a local master, whose executors run inside it; "
+        "at least 512m (spark-submit's and a running session's own settings are kept).",
     )
     # State
     database_url: str = setting(
@@ -103,6 +114,15 @@ class Settings:
     digest_pace_seconds: float = setting(
         "COLLAB_DIGEST_PACE_SECONDS", 1.0, "Pause between posts to one channel, in seconds."
     )
+
+    def __post_init__(self) -> None:
+        size = jvm_memory_mb(self.spark_driver_memory)
+        if size is None or size < SPARK_MIN_DRIVER_MEMORY_MB:
+            what = "is not a JVM memory size" if size is None else "is too small for Spark's driver"
+            raise ValueError(
+                f"COLLAB_SPARK_DRIVER_MEMORY={self.spark_driver_memory!r} {what}; write it like 4g or 8192m "
+                f"(at least {SPARK_MIN_DRIVER_MEMORY_MB}m)"
+            )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

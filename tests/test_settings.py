@@ -110,3 +110,12 @@ def test_the_cli_refuses_a_malformed_value_in_one_line(monkeypatch: pytest.Monke
     assert main(["ask", "about"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("collab: COLLAB_DIGEST_MAX_ATTEMPTS='three' is not a valid int") and "Traceback" not in err
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "4096", "4gb", "64m", "511m", "0g"])
+def test_a_spark_driver_memory_spark_cannot_start_on_is_refused(value: str) -> None:
+    what = "too small" if value[-1] in "mg" else "not a JVM memory size"
+    with pytest.raises(ValueError, match=rf"COLLAB_SPARK_DRIVER_MEMORY='{value}' is {what}.*write it like 4g.*512m"):
+        Settings.from_env({"COLLAB_SPARK_DRIVER_MEMORY": value})
+    for fine in ("512m", "4g", "8192M", "1T"):
+        assert Settings.from_env({"COLLAB_SPARK_DRIVER_MEMORY": fine}).spark_driver_memory == fine

@@ -105,10 +105,11 @@ def spark_session(master: str | None = None, driver_memory: str = Settings().spa
     from pyspark.sql import SparkSession
 
     wanted = master or DEFAULT_MASTER
-    if wanted.startswith("local") and not re.fullmatch(r"[0-9]+[kmgt]?", driver_memory, re.IGNORECASE):
-        raise IngestError(
-            f"COLLAB_SPARK_DRIVER_MEMORY={driver_memory!r} is not a JVM memory size; write it like 4g or 8192m."
-        )
+    if wanted.startswith("local"):
+        try:
+            Settings(spark_driver_memory=driver_memory)  # the check COLLAB_SPARK_DRIVER_MEMORY gets
+        except ValueError as error:
+            raise IngestError(f"{error}.") from None
     try:
         active = SparkSession.getActiveSession()
         if active is not None and (master is None or active.sparkContext.master == master):
