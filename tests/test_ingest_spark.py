@@ -324,3 +324,17 @@ def test_a_derivation_of_no_valid_work_never_replaces_the_papers_held(spark, two
     with pytest.raises(IngestError, match="would remove the 177 OpenAlex paper"):
         load_parquet(out, spark_db, log=_quiet)
     assert spark_db.read_bytes() == before
+
+
+def test_an_out_that_cannot_be_written_is_refused_before_deriving(tmp_path):
+    a_file = tmp_path / "taken"
+    a_file.write_text("not a directory", encoding="utf-8")
+    for out, said in ((a_file, "--out is a file"), (a_file / "sub", f"--out's parent {a_file} is a file")):
+        with pytest.raises(IngestError, match=said):
+            _on_spark(tmp_path / "unused.duckdb", SAMPLE, out=str(out))
+    assert not list(tmp_path.glob("taken*/manifest.json"))
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o555)
+    if not os.access(locked, os.W_OK):  # root writes anywhere
+        with pytest.raises(IngestError, match="is not writable"):
+            _on_spark(tmp_path / "unused.duckdb", SAMPLE, out=str(locked / "out"))

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import sys
 import tempfile
@@ -518,6 +519,19 @@ def _display(read_path: str) -> str:
     return read_path[len("file:") :] if read_path.startswith("file:/") else read_path
 
 
+def check_local_out(out: str) -> None:
+    """Refuse a local --out that can't be written before deriving, not after (URLs: Spark's own checks)."""
+    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", out) and not out.startswith("file://"):
+        return
+    target = Path(out.removeprefix("file://"))
+    existing = next(p for p in (target, *target.parents) if p.exists())
+    if not existing.is_dir():
+        what = "--out" if existing == target else f"--out's parent {existing}"
+        raise IngestError(f"{what} is a file; --out needs a directory (new or existing) to write the Parquet tables to.")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise IngestError(f"{existing} is not writable; give --out a directory you can write to.")
+
+
 def ingest_with_spark(
     locations: list[str],
     db_path: Path | None,
@@ -533,6 +547,8 @@ def ingest_with_spark(
     """`collab ingest openalex ... --engine spark`: derive to `out`; without `out`, derive to a
     temporary folder beside the database and load it (one go, like the local engine)."""
     require_pyspark()
+    if out is not None:
+        check_local_out(out)
     if out is None:
         if db_path is None:
             raise IngestError("give the database to load into, or --out to write Parquet only.")
