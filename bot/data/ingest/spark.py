@@ -527,7 +527,9 @@ def check_local_out(out: str) -> None:
     existing = next(p for p in (target, *target.parents) if p.exists())
     if not existing.is_dir():
         what = "--out" if existing == target else f"--out's parent {existing}"
-        raise IngestError(f"{what} is a file; --out needs a directory (new or existing) to write the Parquet tables to.")
+        raise IngestError(
+            f"{what} is a file; --out needs a directory (new or existing) to write the Parquet tables to."
+        )
     if not os.access(existing, os.W_OK | os.X_OK):
         raise IngestError(f"{existing} is not writable; give --out a directory you can write to.")
 
