@@ -191,8 +191,6 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
                 strict=args.strict,
                 log=log,
             )
-            if args.out:
-                log(f"wrote Parquet tables and manifest.json to {args.out}; load them with: collab ingest parquet DIR")
         else:
             from bot.data.ingest import ingest_openalex
 

@@ -228,6 +228,9 @@ def test_out_writes_parquet_with_a_manifest_and_load_swaps_it_in(spark, two_dbs,
     )
     # Nothing was loaded by --out; the CLI's load then makes the two databases equal.
     assert _tables(spark_db)["papers"] == []
+    derived = "\n".join(report.summary())
+    assert "papers: 177 derived and written;" in derived and " added" not in derived
+    assert derived.endswith(f"nothing was loaded; load them with: collab ingest parquet {out}")
     run = subprocess.run(
         [sys.executable, "-m", "bot.cli", "ingest", "parquet", str(out), "--db", str(spark_db)],
         capture_output=True,
@@ -235,7 +238,9 @@ def test_out_writes_parquet_with_a_manifest_and_load_swaps_it_in(spark, two_dbs,
         cwd=ROOT,
     )
     assert run.returncode == 0, run.stderr
-    assert "177 papers" in run.stderr
+    assert f"loaded 177 papers, {len(_tables(local_db)['pairs']):,} pair rows" in run.stderr
+    assert f"from the Parquet in {out} in " in run.stderr
+    assert "works/s" not in run.stderr and "read " not in run.stderr  # it read Parquet, not works
     assert_same_tables(local_db, spark_db)
     # Neither Spark nor the Parquet load counts the bytes read: their summaries say no size, not "0.0 MB".
     assert " MB" not in "\n".join(report.summary()) and " MB" not in run.stderr

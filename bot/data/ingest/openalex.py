@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import tempfile
 import threading
@@ -151,6 +152,7 @@ class IngestReport:
     all_works: bool = False
     held_before: int | None = None  # loading Parquet: the OpenAlex papers it replaced
     written_to: str = ""  # deriving on Spark with --out: where the Parquet went (no database)
+    loaded_from: str = ""  # `collab ingest parquet DIR`: the directory loaded (no works read here)
 
     @property
     def malformed(self) -> int:
@@ -166,13 +168,25 @@ class IngestReport:
 
     def summary(self) -> list[str]:
         rate = self.works_read / self.seconds if self.seconds else 0
-        lines = [
-            f"read {self.works_read:,} works from {self.files:,} file(s), "
-            + (f"{self.bytes / 1e6:,.1f} MB, " if self.bytes else "")  # Spark and Parquet loads don't count bytes
-            + f"in {self.seconds:,.1f} s ({rate:,.0f} works/s)",
-            f"papers: {self.added:,} added, {self.replaced:,} replaced by a newer copy, "
-            f"{self.older_than_stored:,} older than the copy held (kept the held one), {self.removed:,} removed "
-            f"(newer copy in no field); {self.duplicates_in_input:,} duplicate copies in the input",
+        duplicates = f"{self.duplicates_in_input:,} duplicate copies in the input"
+        if self.loaded_from:  # only Parquet was read here; the works were read when it was derived
+            lines = [
+                f"loaded {self.papers:,} papers, {self.pairs:,} pair rows and {self.country_articles:,} country rows "
+                f"from the Parquet in {self.loaded_from} in {self.seconds:,.1f} s",
+                f"derived from {self.works_read:,} works in {self.files:,} file(s); {duplicates}",
+            ]
+        else:
+            lines = [
+                f"read {self.works_read:,} works from {self.files:,} file(s), "
+                + (f"{self.bytes / 1e6:,.1f} MB, " if self.bytes else "")  # Spark doesn't count bytes
+                + f"in {self.seconds:,.1f} s ({rate:,.0f} works/s)",
+                f"papers: {self.added:,} derived and written; {duplicates}"
+                if self.written_to
+                else f"papers: {self.added:,} added, {self.replaced:,} replaced by a newer copy, "
+                f"{self.older_than_stored:,} older than the copy held (kept the held one), {self.removed:,} removed "
+                f"(newer copy in no field); {duplicates}",
+            ]
+        lines += [
             f"{self.not_in_a_field:,} works in no AI field"
             + (
                 " (kept under `all`)"
@@ -180,8 +194,9 @@ class IngestReport:
                 else " (skipped; --all-works keeps them)"
             ),
             f"{self.without_country:,} works with no country",
-            f"{self.written_to or 'database ' + self.database}: {self.papers:,} papers, {self.pairs:,} pair rows and "
-            f"{self.country_articles:,} country rows with source 'openalex'",
+            f"{'Parquet in ' + self.written_to if self.written_to else 'database ' + self.database}: "
+            f"{self.papers:,} papers, {self.pairs:,} pair rows and {self.country_articles:,} country rows "
+            "with source 'openalex'",
         ]
         if self.unknown_codes:
             codes = ", ".join(f"{c} ({n:,})" for c, n in self.unknown_codes.most_common(20))
@@ -199,6 +214,14 @@ class IngestReport:
         lines += [f"read error: {e}" for e in self.read_errors]
         if self.held_before is not None:
             lines.append(f"replaced the {self.held_before:,} OpenAlex papers the database held before")
+        if self.written_to and "://" in self.written_to and not self.written_to.startswith("file:"):
+            lines.append(
+                "nothing was loaded; copy the directory where the bot runs (e.g. aws s3 sync), then load it with: "
+                "collab ingest parquet DIR"
+            )
+        elif self.written_to:
+            local = shlex.quote(self.written_to.removeprefix("file://"))
+            lines.append(f"nothing was loaded; load them with: collab ingest parquet {local}")
         return lines
 
 

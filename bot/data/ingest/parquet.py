@@ -74,6 +74,7 @@ def load_parquet(
     db_path = Path(db_path)
     report = report_from_manifest(manifest)
     report.database = str(db_path)
+    report.loaded_from = str(directory)
     with swapped_database(db_path, memory_limit) as (con, _):
         report.held_before = con.execute("SELECT count(*) FROM papers").fetchone()[0] or None
         if report.held_before and not manifest["counts"].get("papers"):

@@ -406,7 +406,7 @@ def _derive(
 
     started = time.perf_counter()
     files = list_works_files(spark, locations)
-    report = IngestReport(files=len(files), all_works=all_works, written_to=f"Parquet in {out}")
+    report = IngestReport(files=len(files), all_works=all_works, written_to=out)
     params = query_params(all_works)
 
     def materialised(frame: DataFrame) -> DataFrame:
@@ -572,7 +572,7 @@ def ingest_with_spark(
         log(f"deriving on Spark ({spark.sparkContext.master}) ...")
         derived = derive(spark, locations, folder, all_works=all_works, strict=strict, log=log)
         loaded = load_parquet(Path(folder), db_path, memory_limit=memory_limit, log=log)
-    loaded.written_to = ""
+    loaded.loaded_from = ""  # the works were read in this run: its summary is the local engine's
     loaded.problems = derived.problems  # all that were kept, not only those the manifest names
     loaded.seconds = derived.seconds + loaded.seconds
     return loaded
