@@ -186,14 +186,19 @@ def _rows(db: Database, name: str, params: dict[str, Any]) -> list[dict[str, Any
 
 def _source(query: Query, facts: DataFacts) -> tuple[str, list[str]]:
     """The one source an answer uses, and a note when it was not the default; refusals say what works."""
-    field_name = all_fields()[query.field].name
+    field_name = field_words(query.field)
     having = facts.sources_with(query.field)
     notes: list[str] = []
     if query.source is not None:
         source = query.source
         if source not in having:
+            load = (
+                " Load OpenAlex works with `collab ingest openalex PATH` (the README's OpenAlex section)."
+                if source in PAPER_LEVEL_SOURCES and not facts.datasets_of(source)
+                else ""
+            )
             others = f" Source {joined(having, 'or')} has it: ask without `source {source}`." if having else ""
-            raise DataUnavailable(f"There is no {field_name} data from source '{source}'.{others}")
+            raise DataUnavailable(f"There is no {field_name} data from source '{source}'.{load}{others}")
     elif DEFAULT_SOURCE in having:
         source = DEFAULT_SOURCE
     elif having:
