@@ -285,3 +285,11 @@ def test_a_country_asked_with_its_own_group_is_told_the_group_side_is_its_other_
     result = answer(text, db)
     assert any(note.startswith("Malaysia is a member of ASEAN: ") and said in note for note in result.notes)
     assert not any("is a member of" in note for note in answer("pair Japan asean", db).notes)
+
+
+def test_a_source_not_loaded_says_how_to_load_it_in_plain_words() -> None:
+    with pytest.raises(UserError) as refused:
+        answer("partners Malaysia source openalex")
+    message = refused.value.message
+    assert "There is no AI data from source 'openalex'" in message  # the field as a word, not "Artificial intelligence"
+    assert "collab ingest openalex PATH" in message and "ask without `source openalex`" in message
