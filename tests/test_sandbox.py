@@ -134,6 +134,26 @@ def test_runaway_query_is_interrupted_and_the_database_still_works(db_path):
 
 
 @pytest.mark.slow
+def test_reviewed_queries_still_answer_after_one_was_interrupted(db_path):
+    # Validated SELECTs keep their cursor for the next one; an interrupted one is closed, not kept.
+    from bot.engine.validate import ValidatedSQL
+
+    database = Database(db_path, query_seconds=0.5)
+    quick = ValidatedSQL(sql="SELECT count(*) AS n FROM pairs", params=(), row_cap=1)
+    runaway = ValidatedSQL(
+        sql="SELECT count(*) AS n FROM range(1000000000) a, range(1000000000) b WHERE a.range + b.range = -1",
+        params=(),
+        row_cap=1,
+    )
+    assert int(database.query(quick)["n"].iloc[0]) > 10_000
+    with pytest.raises(QueryFailed, match="0.5 s"):
+        database.query(runaway)
+    for _ in range(3):
+        assert int(database.query(quick)["n"].iloc[0]) > 10_000
+    database.close()
+
+
+@pytest.mark.slow
 def test_runaway_recursive_cte_is_interrupted(db_path):
     database = Database(db_path, query_seconds=0.5)
     started = time.monotonic()

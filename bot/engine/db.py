@@ -61,9 +61,10 @@ class Watchdog:
             self._changed.notify()
             return self._next
 
-    def release(self, ticket: int) -> None:
+    def release(self, ticket: int) -> bool:
+        """Stop watching; False if the deadline had already passed (the cursor was interrupted)."""
         with self._changed:
-            self._deadlines.pop(ticket, None)
+            return self._deadlines.pop(ticket, None) is not None
 
     def _run(self) -> None:
         with self._changed:
@@ -188,9 +189,10 @@ class Database:
             message = str(error).splitlines()[0][:300]
             raise QueryFailed(f"The query failed: {message}") from None
         finally:
-            WATCHDOG.release(ticket)
+            # A cursor interrupted just as its statement ended is not kept: the interrupt must not reach the next.
+            in_time = WATCHDOG.release(ticket)
             with self._lock:
-                if validated and succeeded and connection is self._connection:
+                if validated and succeeded and in_time and connection is self._connection:
                     self._idle.append(cursor)
                 else:
                     cursor.close()
