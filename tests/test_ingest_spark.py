@@ -343,3 +343,32 @@ def test_an_out_that_cannot_be_written_is_refused_before_deriving(tmp_path):
     if not os.access(locked, os.W_OK):  # root writes anywhere
         with pytest.raises(IngestError, match="is not writable"):
             _on_spark(tmp_path / "unused.duckdb", SAMPLE, out=str(locked / "out"))
+
+
+@pytest.mark.parametrize(
+    ("master", "said"),
+    [
+        ("bogus[2]", r"--master 'bogus\[2\]' is not a Spark master URL; the forms that work: local\[N\]"),
+        ("spark://", "is not a Spark master URL"),
+        ("spark://nohost.invalid:7077", r"the Spark master spark://nohost.invalid:7077 does not answer \(nohost"),
+        ("spark://127.0.0.1:9", r"spark://127.0.0.1:9 does not answer .*forms that work: .*yarn, k8s://"),
+    ],
+)
+def test_a_master_spark_cannot_use_is_named_with_the_forms_that_work(spark, master, said):
+    with pytest.raises(IngestError, match=said) as refused:
+        spark_engine.spark_session(master)
+    assert "Java" not in refused.value.message
+
+
+def test_a_driver_memory_under_spark_minimum_names_the_setting_not_java(tmp_path):
+    run = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "ingest", "openalex", str(SAMPLE), "--engine", "spark"]
+        + ["--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "COLLAB_SPARK_DRIVER_MEMORY": "64m"},
+    )
+    assert run.returncode == 2
+    assert "COLLAB_SPARK_DRIVER_MEMORY='64m' is too small" in run.stderr and "at least 512m" in run.stderr
+    assert "Java" not in run.stderr and "Traceback" not in run.stderr

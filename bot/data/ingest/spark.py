@@ -28,6 +28,7 @@ import csv
 import json
 import os
 import re
+import socket
 import sys
 import tempfile
 import time
@@ -41,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
-from bot.config import Settings
+from bot.config import SPARK_MIN_DRIVER_MEMORY_MB, Settings
 from bot.data import derivation, papers
 from bot.data.ingest import mapping
 from bot.data.ingest.openalex import (
@@ -106,6 +107,8 @@ def spark_session(master: str | None = None, driver_memory: str = Settings().spa
     from pyspark.sql import SparkSession
 
     wanted = master or DEFAULT_MASTER
+    if master is not None:  # before a JVM starts; one spark-defaults.conf names is checked below
+        check_master(master)
     if wanted.startswith("local"):
         try:
             Settings(spark_driver_memory=driver_memory)  # the check COLLAB_SPARK_DRIVER_MEMORY gets
@@ -123,22 +126,68 @@ def spark_session(master: str | None = None, driver_memory: str = Settings().spa
             launch.set("spark.driver.memory", driver_memory)
         SparkContext._ensure_initialized(conf=launch)
         chosen = master or SparkConf().get("spark.master", None) or DEFAULT_MASTER
+    except Exception as error:
+        raise _start_failure(error, wanted) from None
+    if master is None:
+        check_master(chosen)
+    try:
         spark = (
             SparkSession.builder.master(chosen)
             .appName("collab ingest openalex")
             .config("spark.ui.showConsoleProgress", "false")
             .getOrCreate()
         )
-    except Exception as error:  # no Java, or a master that doesn't answer: say which
-        raise IngestError(
-            f"Spark could not start on {wanted} ({_first_line(error)}). Spark needs Java 17 or 21: check with "
-            "`java -version`."
-        ) from None
+    except Exception as error:
+        raise _start_failure(error, chosen) from None
     if chosen.startswith("local"):  # a few shuffle partitions per core, not the 200 meant for clusters
         spark.conf.set("spark.sql.shuffle.partitions", "8")
     spark.sparkContext.setLogLevel("ERROR")
     _quiet_when_the_jvm_hangs_up(spark)
     return spark
+
+
+MASTER_FORMS = "local[N] (or local[*]), spark://host:port, yarn, k8s://https://host:port"
+MASTER_ANSWER_SECONDS = 5.0  # Spark's standalone client waits 3 x 20 s (not configurable) for a dead master
+
+
+def check_master(master: str) -> None:
+    """Refuse a master URL Spark can't use, before Spark tries: one of an unknown form, or a
+    standalone master (spark://) no address of which accepts a connection."""
+    local = r"local(\[(\*|[1-9][0-9]*)(,[0-9]+)?\])?|local-cluster\[[0-9]+, *[0-9]+, *[0-9]+\]"
+    if re.fullmatch(rf"{local}|yarn|k8s://\S+", master):
+        return
+    standalone = re.fullmatch(r"spark://([^\s,:/]+:[0-9]+(,[^\s,:/]+:[0-9]+)*)", master)
+    if standalone is None:
+        raise IngestError(f"--master {master!r} is not a Spark master URL; the forms that work: {MASTER_FORMS}.")
+    failures = []
+    for address in standalone.group(1).split(","):
+        host, port = address.rsplit(":", 1)
+        try:
+            socket.create_connection((host, int(port)), timeout=MASTER_ANSWER_SECONDS).close()
+            return
+        except OSError as error:
+            failures.append(f"{address}: {error.strerror or error}")
+    raise IngestError(
+        f"the Spark master {master} does not answer ({'; '.join(failures)}). Check the host and port "
+        f"(a standalone master listens on 7077) and that it runs; the forms that work: {MASTER_FORMS}."
+    )
+
+
+def _start_failure(error: BaseException, master: str) -> IngestError:
+    """Why Spark did not start, from its error: a master URL it can't parse, a driver heap under
+    its minimum, else (no JVM at all) Java."""
+    text = _java_text(error) or ""
+    if "Could not parse Master URL" in text:
+        return IngestError(f"--master {master!r} is not a Spark master URL; the forms that work: {MASTER_FORMS}.")
+    if "INVALID_DRIVER_MEMORY" in text or "Insufficient driver memory" in text:
+        return IngestError(
+            f"Spark's driver has too little memory ({_first_line(error)}): set COLLAB_SPARK_DRIVER_MEMORY "
+            f"(at least {SPARK_MIN_DRIVER_MEMORY_MB}m, e.g. 4g), or --driver-memory on spark-submit."
+        )
+    return IngestError(
+        f"Spark could not start on {master} ({_first_line(error)}). Spark needs Java 17 or 21: check with "
+        "`java -version`."
+    )
 
 
 def _quiet_when_the_jvm_hangs_up(spark: SparkSession) -> None:
