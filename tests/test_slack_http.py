@@ -593,6 +593,7 @@ def test_socket_mode_opens_its_connection_with_the_app_token(standin: SlackStand
         SLACK_APP_TOKEN="xapp-1-test",
         SLACK_API_URL=standin.api_url,
         COLLAB_DB=str(collab_db),
+        DATABASE_URL=f"sqlite:///{collab_db.parent / 'socket-mode-state.sqlite'}",  # not the checkout's default
     )
     process = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "serve", "--socket"],
