@@ -1310,9 +1310,11 @@ def _rising(query: Query, db: Database) -> Result:
             "count as growth otherwise); a partner with no such pair is new."
         )
     if not new.empty:
-        names = [
-            _name(r["country_b_code"]) if code else f"{r['country_a']} – {r['country_b']}" for _, r in new.iterrows()
-        ]
+        names = (
+            [_name(partner) for partner in new["country_b_code"]]
+            if code
+            else [f"{a} – {b}" for a, b in zip(new["country_a"], new["country_b"], strict=True)]
+        )
         extra.append(
             f"New since {start} (unpublished in {start}, under the floor, and at least {min_volume} in {end}; "
             f"no growth rate): {_listed(names, NEW_PARTNERSHIPS_LISTED)}."
