@@ -653,6 +653,9 @@ VERBS = [
     "fields Malaysia USA source openalex",
     "rising source openalex in all",
     "rising USA source openalex in all",
+    "rising asean source openalex in all",
+    "pairs source openalex in all",
+    "partners asean source openalex in all",
     "profile Malaysia source openalex in all",
     "about",
     "sql SELECT field, count(*) AS n FROM paper_fields GROUP BY field",
@@ -682,6 +685,11 @@ def test_every_verb_answers_from_ingested_data(fresh_db, sample, tmp_path):
             if text.startswith(("partners", "top", "pair", "compare", "fields", "rising", "profile")):
                 notes = " ".join(result.notes)
                 assert "OpenAlex works" in notes and "exact" in notes and "fewer than 25" not in notes, text
+                # paper-level data has every count: nothing in it is "published" or "under the floor"
+                said = " ".join([result.title, result.summary, *result.notes])
+                for floor_words in ("published pair-year", "was published", "count was published", "unpublished"):
+                    assert floor_words not in said, (text, floor_words)
+                assert "the floor" not in said.replace("no publication floor", ""), text
         pair = answer("pair Malaysia USA source openalex in all", db)
         assert "at least" not in pair.summary
     finally:

@@ -237,6 +237,19 @@ def _has_articles(field: str, source: str) -> bool:
     return bool(all_fields()[field].eto_activity_name) or source in PAPER_LEVEL_SOURCES
 
 
+def _present_in(source: str) -> str:
+    """How a pair's having a count in a year reads: ETO publishes only counts of PAIR_FLOOR or more;
+    paper-level data counts every joint article, so there it simply means it had some."""
+    return "with joint articles" if source in PAPER_LEVEL_SOURCES else "published"
+
+
+def _at_both_ends(source: str, start: int, end: int, min_volume: int) -> str:
+    """The collaborations a growth ranking takes: counted at both ends of its window, enough at the last."""
+    if source in PAPER_LEVEL_SOURCES:
+        return f"with joint articles in both {start} and {end} and at least {min_volume} in {end}"
+    return f"published in both {start} and {end} with at least {min_volume} joint articles in {end}"
+
+
 def _window(query: Query, coverage: Coverage, *, complete_only: bool | None = None) -> Window:
     complete_only = query.complete_only if complete_only is None else complete_only
     first, last = coverage.first_year, coverage.last_year
@@ -671,7 +684,11 @@ def _partners(query: Query, db: Database) -> Result:
     if by_affinity:
         extra.append(f"Only partners with at least {MIN_JOINT_FOR_AFFINITY} joint articles in the span are ranked.")
     if group:
-        extra.append("members: how many of the group's members have a published pair-year with the partner.")
+        extra.append(
+            "members: how many of the group's members have a "
+            + ("pair-year with joint articles" if source in PAPER_LEVEL_SOURCES else "published pair-year")
+            + " with the partner."
+        )
     if not group and not _has_articles(query.field, source):
         extra.append(f"ETO publishes no article counts for {field_words(query.field)}, so there is no partner share.")
     extra += _group_notes(facts, source, code)
@@ -886,7 +903,11 @@ def _pairs(query: Query, db: Database) -> Result:
     extra.append(_ranked_note(query, fractional))
     if query.metric == "affinity":
         extra.append(f"Only pairs with at least {MIN_JOINT_FOR_AFFINITY} joint articles in the span are ranked.")
-    extra.append("published_years: the years in which the pair's count was published.")
+    extra.append(
+        "published_years: the years in which the pair had joint articles."
+        if source in PAPER_LEVEL_SOURCES
+        else "published_years: the years in which the pair's count was published."
+    )
     if query.between:
         first, second = (_name(code) for code in query.between)
         extra.append(f"country_a is the country in {first}, country_b the one in {second}.")
@@ -1285,9 +1306,10 @@ def _rising(query: Query, db: Database) -> Result:
     if absent:
         summary = absent
     elif ranked.empty:
-        summary = (
-            f"No {field} collaboration{' of ' + _name(code) if code else ''}{among} was published in both {start} "
-            f"and {end} with at least {min_volume} joint articles in {end}."
+        summary = f"No {field} collaboration{' of ' + _name(code) if code else ''}{among} " + (
+            f"had joint articles in both {start} and {end} and at least {min_volume} in {end}."
+            if source in PAPER_LEVEL_SOURCES
+            else f"was {_at_both_ends(source, start, end, min_volume)}."
         )
     else:
         top = ranked.iloc[0]
@@ -1300,14 +1322,19 @@ def _rising(query: Query, db: Database) -> Result:
     extra = notes + [
         f"Growth: compound annual growth rate of joint articles from {start} to {end}, the same window for every row: "
         f"(last / first)^(1/{end - start}) − 1. Only complete years are used.",
-        _rising_ranked_note(query, start, end, min_volume),
+        _rising_ranked_note(query, source, start, end, min_volume),
     ]
     if code and is_group(code):
         extra.append(_METRIC_NOTES["links"])
         extra.append(
-            f"Growth of a group is on one basis: only member–partner pairs published in both {start} and {end} "
-            f"are summed (a member pair that crossed the {PAIR_FLOOR}-article floor inside the window would "
-            "count as growth otherwise); a partner with no such pair is new."
+            f"Growth of a group is on one basis: only member–partner pairs {_present_in(source)} in both {start} "
+            f"and {end} are summed (a member pair "
+            + (
+                "that first had joint articles"
+                if source in PAPER_LEVEL_SOURCES
+                else f"that crossed the {PAIR_FLOOR}-article floor"
+            )
+            + " inside the window would count as growth otherwise); a partner with no such pair is new."
         )
     if not new.empty:
         names = (
@@ -1316,8 +1343,13 @@ def _rising(query: Query, db: Database) -> Result:
             else [f"{a} – {b}" for a, b in zip(new["country_a"], new["country_b"], strict=True)]
         )
         extra.append(
-            f"New since {start} (unpublished in {start}, under the floor, and at least {min_volume} in {end}; "
-            f"no growth rate): {_listed(names, NEW_PARTNERSHIPS_LISTED)}."
+            f"New since {start} ("
+            + (
+                f"no joint articles in {start}"
+                if source in PAPER_LEVEL_SOURCES
+                else f"unpublished in {start}, under the floor"
+            )
+            + f", and at least {min_volume} in {end}; no growth rate): {_listed(names, NEW_PARTNERSHIPS_LISTED)}."
         )
     if window.clamped:
         extra.append(window.clamped)
@@ -1344,9 +1376,9 @@ def _rising(query: Query, db: Database) -> Result:
     )
 
 
-def _rising_ranked_note(query: Query, start: int, end: int, min_volume: int) -> str:
+def _rising_ranked_note(query: Query, source: str, start: int, end: int, min_volume: int) -> str:
     """Which collaborations rank, and the minimum that applies to them."""
-    published = f"published in both {start} and {end} with at least {min_volume} joint articles in {end}"
+    published = _at_both_ends(source, start, end, min_volume)
     if query.countries:
         return f"Ranked: collaborations {published}."
     pairs = f"pairs of countries both in {_name(query.group)}" if query.group else "pairs of countries"
