@@ -237,3 +237,11 @@ def test_text_cuts_long_cells_so_a_large_result_renders_quickly():
     assert time.process_time() - started < 2.0
     assert len(text) < 1_000 * (MAX_TEXT_CELL + 200) and "…" in text
     assert "Malaysia China Malaysia" in text  # the start of each cell is kept
+
+
+def test_headings_read_as_words_but_typed_sql_names_stay_as_duckdb_gave_them() -> None:
+    from bot.render.text import heading
+
+    assert heading("joint_articles") == "joint articles"
+    assert heading("count_star()") == "count_star()"  # not "count star()"
+    assert heading("sum(joint_articles)") == "sum(joint_articles)"

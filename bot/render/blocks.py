@@ -23,7 +23,7 @@ from bot.engine.result import Result
 from bot.engine.validate import readable
 from bot.errors import UserError
 from bot.render.mrkdwn import escape
-from bot.render.text import MISSING, display_columns, display_rows, text_table
+from bot.render.text import MISSING, display_columns, display_rows, heading, text_table
 
 MAX_BLOCKS = 50
 MAX_HOME_BLOCKS = 100
@@ -191,7 +191,7 @@ def fit(
 def table_cells(result: Result) -> tuple[list[str], list[list[str]]]:
     """Column headings and formatted rows, as people read them (no *_code columns)."""
     columns = display_columns(result)
-    return [c.replace("_", " ") for c in columns], display_rows(result)
+    return [heading(c) for c in columns], display_rows(result)
 
 
 def table_block(result: Result, max_text: int = TABLE_MAX_CHARS) -> tuple[dict[str, Any] | None, int]:

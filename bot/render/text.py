@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import textwrap
 from typing import Any
 
@@ -58,8 +59,10 @@ def display_rows(result: Result) -> list[list[str]]:
     return [[format_value(c, row[c]) for c in columns] for _, row in result.frame[columns].iterrows()]
 
 
-def _heading(column: str) -> str:
-    return column.replace("_", " ")
+def heading(column: str) -> str:
+    """A column's name as people read it: `joint_articles` → "joint articles"; a name that isn't a plain
+    identifier (typed SQL's `count_star()`, `sum(x)`) is shown as DuckDB gave it."""
+    return column.replace("_", " ") if re.fullmatch(r"[a-z][a-z0-9_]*", column) else column
 
 
 def text_table(result: Result, max_width: int = 48) -> str:
@@ -72,9 +75,9 @@ def text_table(result: Result, max_width: int = 48) -> str:
     if not rows:
         return "(no rows)"
     if len(rows) == 1 and len(columns) > 4:
-        width = max(len(_heading(c)) for c in columns)
-        return "\n".join(f"{_heading(c):<{width}}  {v}" for c, v in zip(columns, rows[0], strict=True))
-    cells = [[_heading(c) for c in columns]] + rows
+        width = max(len(heading(c)) for c in columns)
+        return "\n".join(f"{heading(c):<{width}}  {v}" for c, v in zip(columns, rows[0], strict=True))
+    cells = [[heading(c) for c in columns]] + rows
     numeric = [all(_looks_numeric(r[i]) for r in cells[1:]) for i in range(len(columns))]
     cut = [[v if len(v) <= MAX_TEXT_CELL else v[: MAX_TEXT_CELL - 1] + "…" for v in row] for row in cells]
     wrapped = [[textwrap.wrap(v, max_width) or [""] for v in row] for row in cut]
