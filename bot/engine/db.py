@@ -50,15 +50,18 @@ class Watchdog:
         self._deadlines: dict[int, tuple[float, duckdb.DuckDBPyConnection]] = {}
         self._next = 0
         self._thread: threading.Thread | None = None
+        self._wake_at = 0.0  # when the watchdog thread wakes next, unless notified
 
     def watch(self, cursor: duckdb.DuckDBPyConnection, seconds: float) -> int:
         with self._changed:
             self._next += 1
-            self._deadlines[self._next] = (time.monotonic() + seconds, cursor)
+            deadline = time.monotonic() + seconds
+            self._deadlines[self._next] = (deadline, cursor)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="query-watchdog", daemon=True)
                 self._thread.start()
-            self._changed.notify()
+            elif deadline < self._wake_at:  # else it wakes in time anyway: no thread switch per query
+                self._changed.notify()
             return self._next
 
     def release(self, ticket: int) -> bool:
@@ -74,8 +77,8 @@ class Watchdog:
                     if deadline <= now:
                         del self._deadlines[ticket]
                         cursor.interrupt()
-                soonest = min((deadline for deadline, _ in self._deadlines.values()), default=now + 60)
-                self._changed.wait(timeout=max(soonest - now, 0.001))
+                self._wake_at = min((deadline for deadline, _ in self._deadlines.values()), default=now + 60)
+                self._changed.wait(timeout=max(self._wake_at - now, 0.001))
 
 
 WATCHDOG = Watchdog()

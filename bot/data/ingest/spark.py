@@ -158,7 +158,7 @@ def check_master(master: str) -> None:
         return
     standalone = re.fullmatch(r"spark://([^\s,:/]+:[0-9]+(,[^\s,:/]+:[0-9]+)*)", master)
     if standalone is None:
-        raise IngestError(f"--master {master!r} is not a Spark master URL; the forms that work: {MASTER_FORMS}.")
+        raise _not_a_master(master)
     failures = []
     for address in standalone.group(1).split(","):
         host, port = address.rsplit(":", 1)
@@ -173,12 +173,16 @@ def check_master(master: str) -> None:
     )
 
 
+def _not_a_master(master: str) -> IngestError:
+    return IngestError(f"--master {master!r} is not a Spark master URL; the forms that work: {MASTER_FORMS}.")
+
+
 def _start_failure(error: BaseException, master: str) -> IngestError:
     """Why Spark did not start, from its error: a master URL it can't parse, a driver heap under
     its minimum, else (no JVM at all) Java."""
     text = _java_text(error) or ""
     if "Could not parse Master URL" in text:
-        return IngestError(f"--master {master!r} is not a Spark master URL; the forms that work: {MASTER_FORMS}.")
+        return _not_a_master(master)
     if "INVALID_DRIVER_MEMORY" in text or "Insufficient driver memory" in text:
         return IngestError(
             f"Spark's driver has too little memory ({_first_line(error)}): set COLLAB_SPARK_DRIVER_MEMORY "
