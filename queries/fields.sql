@@ -11,15 +11,19 @@
 -- Fields overlap (computer vision is part of AI), so the rows must not be added up.
 -- A field's articles are counted over the years its pair data covers within the span (ETO's llm and
 -- ai_safety pairs start in 2016, their article counts in 2015), so per_article divides like by like:
--- country_years holds exactly those years.
+-- country_years holds exactly those years. Partners are counted as rows of a per-partner sum, not with
+-- a DISTINCT aggregate (which DuckDB plans as a join of two aggregates).
 WITH links AS (
-    SELECT field, CAST(sum(joint_articles) AS BIGINT) AS joint_articles,
-           count(DISTINCT partner) FILTER (WHERE joint_articles IS NOT NULL) AS partners
-    FROM link_years
-    WHERE country = $country AND source = $source
-      AND ($partner_members IS NULL OR list_contains($partner_members, partner))
-      AND ($among IS NULL OR list_contains(partner_groups, $among))
-      AND year BETWEEN $year_from AND $year_to AND (complete OR NOT $complete_only)
+    SELECT field, CAST(sum(joint_articles) AS BIGINT) AS joint_articles, count(joint_articles) AS partners
+    FROM (
+        SELECT field, partner, sum(joint_articles) AS joint_articles
+        FROM link_years
+        WHERE country = $country AND source = $source
+          AND ($partner_members IS NULL OR list_contains($partner_members, partner))
+          AND ($among IS NULL OR list_contains(partner_groups, $among))
+          AND year BETWEEN $year_from AND $year_to AND (complete OR NOT $complete_only)
+        GROUP BY field, partner
+    )
     GROUP BY field
     HAVING count(joint_articles) > 0
 ),

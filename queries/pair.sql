@@ -23,8 +23,8 @@ SELECT years.year,
        joint.joint_articles / joint.partner_articles AS partner_share,
        joint.pairs
 FROM (
-    SELECT DISTINCT year, complete
-    FROM pairs
+    SELECT year, complete
+    FROM field_years
     WHERE field = $field AND source = $source
       AND year BETWEEN $year_from AND $year_to AND (complete OR NOT $complete_only)
 ) AS years

@@ -12,12 +12,13 @@
 --   min_articles   ratio rankings (share, international) rank only countries with this many articles
 -- Partners are counted whatever group they are in: "top non-western" ranks non-western countries
 -- by all their cross-border work.
--- One scan of country_years (each country's links, partners and articles per year).
+-- One scan of country_years (each country's links, partners and articles per year; distinct partners
+-- over the span from the partners' bits).
 SELECT *
 FROM (
     SELECT country_name AS country,
            CAST(sum(links) AS BIGINT) AS cross_border_links,
-           len(list_distinct(flatten(list(partners)))) AS partners,
+           bit_count(bit_or(partner_bits)) AS partners,
            CAST(sum(articles) AS BIGINT) AS articles,
            sum(links) / sum(articles) AS links_per_article,
            sum(international_articles) / sum(articles) AS international_share,

@@ -22,9 +22,9 @@ from bot.paths import ETO_DIR, source_files
 from bot.reference import countries as country_ref
 from bot.reference import fields as field_ref
 
-SCHEMA_VERSION = (
-    "4"  # 2: paper-level tables (papers, paper_countries, paper_fields); 3: partner_links a table; 4: link_years
-)
+# 2: paper-level tables (papers, paper_countries, paper_fields); 3: partner_links a table; 4: link_years;
+# 5: field_years, country_years.partner_bits
+SCHEMA_VERSION = "5"
 CROSS_BORDER = "cross_border"
 ACTIVITY = "activity"
 DEFAULTS = Settings()

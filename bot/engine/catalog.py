@@ -83,8 +83,23 @@ PUBLISHED: tuple[Table, ...] = (
             ("complete", "complete year?"),
             ("links", "cross-border links: joint articles summed over partners, NULL if none was published"),
             ("partners", "the partners with a published pair-year that year (ISO codes)"),
+            (
+                "partner_bits",
+                "the same partners as bits, bit i for the i-th country by code: "
+                "bit_count(bit_or(partner_bits)) counts distinct partners over years",
+            ),
             ("articles", "the country's articles that year (NULL where the source has none)"),
             ("international_articles", "articles with a foreign co-author (paper-level sources only)"),
+        ),
+    ),
+    Table(
+        "field_years",
+        "The years each field's pair data covers: one row per field, source and year.",
+        (
+            ("field", "field code"),
+            ("source", "dataset"),
+            ("year", "year"),
+            ("complete", "false if the source considers the year's pairs or articles incomplete"),
         ),
     ),
     Table(
@@ -277,6 +292,7 @@ FUNCTION_GROUPS: dict[str, tuple[str, ...]] = {
         "list_sort", "array_sort", "list_reverse_sort", "array_reverse_sort", "list_distinct", "array_distinct", "unnest", "list_min", "list_max",
         "list_sum", "list_count", "list_avg", "flatten", "struct_extract",
     ),
+    "bits": ("bit_or", "bit_and", "bit_count", "get_bit"),  # partner_bits: no function here makes a longer bitstring
 }  # fmt: skip
 ALLOWED_FUNCTIONS: frozenset[str] = frozenset(name for names in FUNCTION_GROUPS.values() for name in names)
 

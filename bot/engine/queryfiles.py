@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
+from typing import Any
 
 from bot.engine.catalog import ALLOWED_TABLES
+from bot.engine.specialise import shape, specialise
 from bot.engine.validate import ValidatedSQL, validate
 from bot.paths import QUERIES_DIR
 
@@ -42,6 +45,18 @@ def load(name: str) -> QueryFile:
     if undeclared:
         raise ValueError(f"queries/{name}.sql declares parameters it never uses: {sorted(undeclared)}")
     return QueryFile(name=name, summary=meta.get("summary", ""), params=params, text=text, validated=validated)
+
+
+def statement(name: str, values: Mapping[str, Any]) -> ValidatedSQL:
+    """The file's statement specialised to the shape of these values (which are NULL, which choices),
+    validated once per shape: the statement DuckDB plans for an answer."""
+    return _specialised(name, shape(values))
+
+
+@lru_cache(maxsize=1024)  # shapes are few: choices from closed sets, and which values are NULL
+def _specialised(name: str, values_shape: tuple[tuple[str, Any], ...]) -> ValidatedSQL:
+    qf = load(name)
+    return validate(specialise(qf.text, dict(values_shape)), ALLOWED_TABLES, params=frozenset(qf.params))
 
 
 def names() -> list[str]:

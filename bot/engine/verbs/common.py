@@ -124,10 +124,11 @@ class Window:
 
 
 def _execute(db: Database, name: str, params: dict[str, Any]) -> tuple[Any, str, dict[str, Any]]:
-    qf = queryfiles.load(name)  # parsed and validated once per process
-    bound = {key: params[key] for key in qf.validated.params}
-    frame = db.query(qf.validated, bound)
-    return frame, qf.validated.sql, bound
+    declared = queryfiles.load(name).validated.params
+    statement = queryfiles.statement(name, {key: params[key] for key in declared})  # validated once per shape
+    bound = {key: params[key] for key in statement.params}
+    frame = db.query(statement, bound)
+    return frame, statement.sql, bound
 
 
 def _rows(db: Database, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
