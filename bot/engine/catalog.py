@@ -265,7 +265,7 @@ FUNCTION_GROUPS: dict[str, tuple[str, ...]] = {
         "substr", "substring", "left", "right", "trim", "ltrim", "rtrim", "starts_with", "ends_with", "prefix",
         "suffix", "contains", "strpos", "position", "instr", "split_part", "concat", "concat_ws", "reverse",
         "ascii", "chr", "regexp_matches", "regexp_extract", "regexp_full_match", "strip_accents",
-        "nfc_normalize", "string_split", "str_split",
+        "nfc_normalize", "string_split", "str_split", "array_to_string",
     ),
     "dates": (
         "year", "month", "day", "quarter", "week", "weekday", "dayofweek", "dayofyear", "dayofmonth", "isodow",

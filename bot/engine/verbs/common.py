@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.engine import queryfiles
@@ -57,6 +57,7 @@ class DataFacts:
     datasets: tuple[dict[str, Any], ...]
     listed: dict[tuple[str, str], frozenset[str]]  # (source, "pairs" | "articles") -> countries present
     activity_incomplete: tuple[tuple[str, tuple[int, ...]], ...]  # (metric, its incomplete years) for profile
+    memo: dict[tuple[str, ...], Any] = field(default_factory=dict, compare=False)  # text derived from these facts
 
     def sources_with(self, field: str) -> list[str]:
         found = sorted(source for f, source in self.coverage if f == field)
@@ -432,13 +433,12 @@ def _group_notes(
     (code -> their articles in the span), and `minimum` the phrase saying what the ranking needs."""
     if code is None or not is_group(code):
         return []
+    key = ("group notes", source, code)  # the same for every answer on this data: written once
+    if key not in facts.memo:
+        facts.memo[key] = _membership_notes(facts, source, code)
+    notes: list[str] = list(facts.memo[key])
     group = all_groups()[code]
     members = sorted(group.members, key=lambda c: all_countries()[c].name)
-    names = [all_countries()[c].name for c in members]
-    notes = [f"{group.name} ({len(members)} members): {group.definition} Members: {_listed(names)}."]
-    absent = [all_countries()[c].name for c in members if not facts.in_pairs(c, source)]
-    if absent:
-        notes.append(f"Not in {_dataset_title(facts, source, 'pairs')} at all: {_listed(absent)}.")
     if shown is not None and window is not None:
         under = under_minimum or {}
         few = [c for c in members if c in under and c not in shown]
@@ -470,6 +470,17 @@ def _group_notes(
                 said.append(f"No published pair-year in {window.label} for {_listed(silent)} ({reason}).")
             notes.append(" ".join(said))
     return notes
+
+
+def _membership_notes(facts: DataFacts, source: str, code: str) -> tuple[str, ...]:
+    """A group's definition and members, and those the source lists nowhere."""
+    group = all_groups()[code]
+    names = sorted(all_countries()[c].name for c in group.members)
+    notes = [f"{group.name} ({len(names)} members): {group.definition} Members: {_listed(names)}."]
+    absent = sorted(all_countries()[c].name for c in group.members if not facts.in_pairs(c, source))
+    if absent:
+        notes.append(f"Not in {_dataset_title(facts, source, 'pairs')} at all: {_listed(absent)}.")
+    return tuple(notes)
 
 
 def _inside(country: str | None, group: str | None) -> bool:

@@ -65,21 +65,26 @@ def pair(query: Query, db: Database) -> Result:
             "partner_members": _members(b),
         },
     )
+    import numpy as np
+
     groups = is_group(a) or is_group(b)
+    # the frame is this answer's own: columns go in place (a copy per drop is a tenth of the Python time)
+    unused = ["pairs"] if not groups else []
+    if groups or not _has_articles(query.field, source):
+        unused += ["country_share", "partner_share"]
+    for column in unused:
+        del frame[column]
     if groups:
-        frame = frame.drop(columns=["country_share", "partner_share"]).rename(columns={"joint_articles": "links"})
-    else:
-        frame = frame.drop(columns=["pairs"])
-        if not _has_articles(query.field, source):
-            frame = frame.drop(columns=["country_share", "partner_share"])
+        frame = frame.rename(columns={"joint_articles": "links"})
     value = "links" if groups else "joint_articles"
+    counts = frame[value].to_numpy(dtype="float64", na_value=np.nan)
+    published = ~np.isnan(counts)
     field, name_a, name_b = field_words(query.field), _name(a), _name(b)
     # a country beside its own group pairs with the group's other members: the summary says so too
     if _inside(a, b):
         name_b = f"the rest of {name_b}"
     elif _inside(b, a):
         name_a = f"the rest of {name_a}"
-    published = frame.dropna(subset=[value])
     what = "links" if groups else "articles"
     title = (
         f"{_capital(name_a)} – {name_b}: {f'{field} links' if groups else f'joint {field} articles'}, {window.label}"
@@ -87,23 +92,23 @@ def pair(query: Query, db: Database) -> Result:
     paper_level = source in PAPER_LEVEL_SOURCES
     if absent:
         summary = absent
-    elif published.empty and paper_level:
+    elif not published.any() and paper_level:
         summary = f"{name_a} and {name_b} have no joint {field} articles in {window.label} in this data."
-    elif published.empty:
+    elif not published.any():
         summary = (
             f"{name_a} and {name_b} have no published {field} pair-year in {window.label}: "
             f"each year was under ETO's floor of {PAIR_FLOOR} joint articles."
         )
     else:
-        peak = published.loc[published[value].idxmax()]
+        peak = int(np.nanargmax(counts))  # the first year of the most, as pandas' idxmax
         verb = "had" if groups else "co-authored"
         # the peak year says something only when more than one year was published
-        peak_words = f", most in {int(peak['year'])} ({count(peak[value])})" if len(published) > 1 else ""
+        peak_words = f", most in {int(frame['year'].iloc[peak])} ({count(counts[peak])})" if published.sum() > 1 else ""
         summary = (
-            f"{name_a} and {name_b} {verb} {'' if paper_level else 'at least '}{count(published[value].sum())} {field} "
+            f"{name_a} and {name_b} {verb} {'' if paper_level else 'at least '}{count(np.nansum(counts))} {field} "
             f"{'links' if groups else what} in {window.label}{peak_words}."
         )
-    missing = frame[frame[value].isna()]["year"].tolist()
+    missing = frame["year"].to_numpy()[~published].tolist()
     extra = notes[:]
     if groups:
         extra.append(
@@ -392,27 +397,20 @@ def rising(query: Query, db: Database) -> Result:
         },
     )
     start, end = window.year_from, window.year_to
-    import pandas as pd
-
-    published = frame["first_value"].notna()
-    new, top_rows = frame[~published], frame[published].head(query.limit)
-    name_columns = {"partner": top_rows["country_b"]} if code else {k: top_rows[k] for k in ("country_a", "country_b")}
-    code_columns = (
-        {"partner_code": top_rows["country_b_code"]}
+    published = frame["first_value"].notna().to_numpy()
+    new = frame.iloc[(~published).nonzero()[0]]
+    names, codes = (
+        (["country_b"], ["country_b_code"])
         if code
-        else {k: top_rows[k] for k in ("country_a_code", "country_b_code")}
+        else (["country_a", "country_b"], ["country_a_code", "country_b_code"])
     )
-    ranked = pd.DataFrame(
-        {
-            **name_columns,
-            "cagr": top_rows["cagr"],
-            "first_year": start,
-            "first_value": top_rows["first_value"],
-            "last_year": end,
-            "last_value": top_rows["last_value"],
-            **code_columns,
-        }
-    ).reset_index(drop=True)
+    # positions, not boolean masks and a frame of aligned Series: a fifth of this answer's Python time
+    ranked = frame.iloc[published.nonzero()[0][: query.limit]][[*names, "cagr", "first_value", "last_value", *codes]]
+    ranked = ranked.reset_index(drop=True).rename(
+        columns={"country_b": "partner", "country_b_code": "partner_code"} if code else {}
+    )
+    ranked.insert(len(names) + 1, "first_year", start)
+    ranked.insert(len(names) + 3, "last_year", end)
     field = field_words(query.field)
     who = f"{_possessive(_name(code))} " if code else ""
     among = f" in {_name(query.group)}" if query.group else ""
