@@ -124,11 +124,17 @@ class Window:
         return str(self.year_from) if self.year_from == self.year_to else f"{self.year_from}–{self.year_to}"
 
 
-def _execute(db: Database, name: str, params: dict[str, Any]) -> tuple[Any, str, dict[str, Any]]:
+def _execute(
+    db: Database, name: str, params: dict[str, Any], leave_out: Sequence[str] = ()
+) -> tuple[Any, str, dict[str, Any]]:
+    """Run a reviewed query; leave_out: columns this answer doesn't show (removed in place: a copy of
+    the frame per drop costs more than building it)."""
     declared = queryfiles.load(name).validated.params
     statement = queryfiles.statement(name, {key: params[key] for key in declared})  # validated once per shape
     bound = {key: params[key] for key in statement.params}
     frame = db.query(statement, bound)
+    for column in leave_out:
+        del frame[column]
     return frame, statement.sql, bound
 
 
@@ -437,9 +443,9 @@ def _group_notes(
     if key not in facts.memo:
         facts.memo[key] = _membership_notes(facts, source, code)
     notes: list[str] = list(facts.memo[key])
-    group = all_groups()[code]
-    members = sorted(group.members, key=lambda c: all_countries()[c].name)
     if shown is not None and window is not None:
+        group = all_groups()[code]
+        members = sorted(group.members, key=lambda c: all_countries()[c].name)
         under = under_minimum or {}
         few = [c for c in members if c in under and c not in shown]
         silent = [

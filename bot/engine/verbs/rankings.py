@@ -61,15 +61,15 @@ def partners(query: Query, db: Database) -> Result:
     if group:
         frame, sql, params = _execute(db, "group_partners", {**_common_params(query, source, window), "subject": code})
     else:
+        drop = [] if fractional else ["fractional_articles"]
+        if not _has_articles(query.field, source):
+            drop.append("partner_share")
         frame, sql, params = _execute(
             db,
             "partners",
             {**_common_params(query, source, window), "subject": code, "min_joint": MIN_JOINT_FOR_AFFINITY},
+            leave_out=drop,
         )
-        drop = [] if fractional else ["fractional_articles"]
-        if not _has_articles(query.field, source):
-            drop.append("partner_share")
-        frame = frame.drop(columns=drop)
     value = "links" if group else "joint_articles"
     name, field = _name(code), field_words(query.field)
     among = f" in {_name(query.group)}" if query.group else ""
@@ -177,15 +177,14 @@ def _partners_published(query: Query, db: Database, source: str, window: Window)
 
 def top(query: Query, db: Database) -> Result:
     facts, source, window, notes = _setup(query, db)
-    frame, sql, params = _execute(
-        db, "top", {**_common_params(query, source, window), "min_articles": MIN_ARTICLES_FOR_RATIO}
-    )
     drop = []
     if source not in PAPER_LEVEL_SOURCES:
         drop.append("international_share")
     if not _has_articles(query.field, source):
         drop += ["articles", "links_per_article"]
-    frame = frame.drop(columns=drop)
+    frame, sql, params = _execute(
+        db, "top", {**_common_params(query, source, window), "min_articles": MIN_ARTICLES_FOR_RATIO}, leave_out=drop
+    )
     field = field_words(query.field)
     group = _group_words(query.group) if query.group else ""
     per_article = query.metric == "share"
@@ -286,6 +285,7 @@ def top(query: Query, db: Database) -> Result:
 def pairs(query: Query, db: Database) -> Result:
     facts, source, window, notes = _setup(query, db)
     group_a, group_b = query.between if query.between else (None, None)  # NULL: no `between`
+    fractional = query.count == "fractional"
     frame, sql, params = _execute(
         db,
         "pairs",
@@ -295,10 +295,8 @@ def pairs(query: Query, db: Database) -> Result:
             "group_a": group_a,
             "group_b": group_b,
         },
+        leave_out=[] if fractional else ["fractional_articles"],
     )
-    fractional = query.count == "fractional"
-    if not fractional:
-        frame = frame.drop(columns=["fractional_articles"])
     field = field_words(query.field)
     if query.group:
         scope = f" within {_name(query.group)}"

@@ -54,6 +54,10 @@ def pair(query: Query, db: Database) -> Result:
     facts, source, window, notes = _setup(query, db)
     a, b = query.countries
     absent = _absent(facts, source, (a, b))
+    groups = is_group(a) or is_group(b)
+    unused = ["pairs"] if not groups else []
+    if groups or not _has_articles(query.field, source):
+        unused += ["country_share", "partner_share"]
     frame, sql, params = _execute(
         db,
         "pair",
@@ -64,16 +68,10 @@ def pair(query: Query, db: Database) -> Result:
             "country_members": _members(a),
             "partner_members": _members(b),
         },
+        leave_out=unused,
     )
     import numpy as np
 
-    groups = is_group(a) or is_group(b)
-    # the frame is this answer's own: columns go in place (a copy per drop is a tenth of the Python time)
-    unused = ["pairs"] if not groups else []
-    if groups or not _has_articles(query.field, source):
-        unused += ["country_share", "partner_share"]
-    for column in unused:
-        del frame[column]
     if groups:
         frame = frame.rename(columns={"joint_articles": "links"})
     value = "links" if groups else "joint_articles"
@@ -161,11 +159,13 @@ def compare(query: Query, db: Database) -> Result:
         )
     facts, source, window, notes = _setup(query, db)
     absent = [c for c in query.countries if not is_group(c) and not facts.in_pairs(c, source)]
+    no_articles = not _has_articles(query.field, source) or all(is_group(c) for c in query.countries)
     frame, sql, params = _execute(
-        db, "compare", {**_common_params(query, source, window), "subjects": list(query.countries)}
+        db,
+        "compare",
+        {**_common_params(query, source, window), "subjects": list(query.countries)},
+        leave_out=["articles", "links_per_article"] if no_articles else [],
     )
-    if not _has_articles(query.field, source) or all(is_group(c) for c in query.countries):
-        frame = frame.drop(columns=["articles", "links_per_article"])
     names = [_plain_name(c) for c in query.countries]
     field = field_words(query.field)
     among = f" with partners in {_name(query.group)}" if query.group else ""
@@ -234,6 +234,7 @@ def fields(query: Query, db: Database) -> Result:
     code = query.countries[0]
     partner = query.countries[1] if len(query.countries) > 1 else None
     absent = _absent(facts, source, query.countries)
+    one_partner = partner is not None and not is_group(partner)
     frame, sql, params = _execute(
         db,
         "fields",
@@ -242,12 +243,10 @@ def fields(query: Query, db: Database) -> Result:
             "country": code,
             "partner_members": _members(partner) if partner else None,
         },
+        leave_out=["partners"] if one_partner else [],
     )
-    one_partner = partner is not None and not is_group(partner)
     ratio = "partner_share" if one_partner and not query.group else "links_per_article"
     frame = frame.rename(columns={"per_article": ratio})
-    if one_partner:
-        frame = frame.drop(columns=["partners"])
     name = _name(code)
     with_whom = f" with {_name(partner)}" if partner else ""
     among = f" with partners in {_name(query.group)}" if query.group else ""
