@@ -32,8 +32,8 @@ FROM (
     FROM countries AS c,
          (SELECT CAST(sum(joint_articles) AS BIGINT) AS cross_border_links,
                  count(*) AS partners,
-                 array_to_string(list(partner_name ORDER BY joint_articles DESC, partner_name)[1:3], ', ') AS top_partners
-          FROM (SELECT partner_name, sum(joint_articles) AS joint_articles
+                 array_to_string(list(partner_name ORDER BY joint_articles DESC, partner)[1:3], ', ') AS top_partners
+          FROM (SELECT partner, partner_name, sum(joint_articles) AS joint_articles
                 FROM link_years
                 WHERE country = $subject AND field = $field AND source = $source
                   AND year BETWEEN $year_from AND $year_to AND (complete OR NOT $complete_only)

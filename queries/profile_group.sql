@@ -28,8 +28,8 @@ SELECT g.name AS "group",
 FROM groups AS g,
      (SELECT CAST(sum(joint_articles) AS BIGINT) AS cross_border_links,
              count(*) AS partners,
-             array_to_string(list(partner_name ORDER BY joint_articles DESC, partner_name)[1:3], ', ') AS top_partners
-      FROM (SELECT partner_name, sum(joint_articles) AS joint_articles
+             array_to_string(list(partner_name ORDER BY joint_articles DESC, partner)[1:3], ', ') AS top_partners
+      FROM (SELECT partner, partner_name, sum(joint_articles) AS joint_articles
             FROM link_years
             WHERE list_contains(country_groups, $subject) AND NOT list_contains(partner_groups, $subject)
               AND field = $field AND source = $source

@@ -269,6 +269,9 @@ def test_top_cross_border_links(db, eto, fld, window):
     assert _by_code(result.frame, "country_code", "cross_border_links") == expected
     links = list(result.frame["cross_border_links"])
     assert links == sorted(links, reverse=True)
+    # distinct partners over the whole span, not summed per year
+    partners = {code: len(eto.partners(eto.code_cb[code], fld, years)) for code in expected}
+    assert _by_code(result.frame, "country_code", "partners") == partners
 
 
 def test_top_non_western_members(db, eto):
