@@ -35,13 +35,15 @@ class UnknownName(UserError):
 
 
 class UnknownGroup(UnknownName):
-    """A group name that is not in the reference tables, or one with no agreed member list ("Global
-    South": `undefined`); `typed` is the name as given."""
+    """A group name that is not in the reference tables, or one with no member list to use ("Global
+    South", GPAI after `among`: `undefined`); `typed` is the name as given; `after_keyword` when it
+    followed `among` or `between`, where nothing but a group can be meant."""
 
     def __init__(self, message: str, suggestions: tuple[str, ...] = (), typed: str = "", undefined: bool = False):
         super().__init__(message, suggestions)
         self.typed = typed
         self.undefined = undefined
+        self.after_keyword = False
 
 
 class UnknownField(UnknownName):

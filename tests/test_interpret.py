@@ -11,7 +11,7 @@ import pytest
 from bot.engine.answer import NotUnderstood, answer
 from bot.engine.commands import Query, parse
 from bot.engine.interpret import canonical, read, read_as_line
-from bot.errors import Refused
+from bot.errors import Refused, UserError
 from bot.reference.countries import all_countries, all_groups, find_group
 from bot.reference.fields import all_fields
 
@@ -266,3 +266,44 @@ def test_any_text_up_to_the_length_limit_is_read_in_milliseconds(text):
 def test_a_question_longer_than_any_question_says_how_long_a_question_may_be():
     reading = read("who does Malaysia work with " * 13)
     assert reading.query is None and "up to 60 words" in reading.understood
+
+
+# A command whose group, count or year can't be used is refused as typed: reading it as plain English
+# would answer without the group (GPAI has no member list), with a wider one (Asia for "south asia"),
+# or with one of two counts.
+@pytest.mark.parametrize(
+    "text",
+    [
+        "top among gpai",
+        "partners Malaysia among gpai",
+        "pairs between gpai and eu",
+        "rising among gpai",
+        "compare China India among gpai",
+        "partners gpai",
+        "top among south asia",
+        "top south asia",
+        "top among north africa",
+        "top among nordic countries",
+        "top 5 top 10",
+        "top 5 limit 10",
+        "partners Malaysia from 99999999999999999999",
+        "pairs from -5",
+    ],
+)
+def test_a_group_count_or_year_that_cant_be_used_is_refused_not_reread(db, text):
+    with pytest.raises(UserError) as refused:
+        answer(text, db)
+    assert not isinstance(refused.value, NotUnderstood)  # the refusal names what was wrong
+
+
+@pytest.mark.parametrize(
+    ("text", "read_as"),
+    [
+        ("growth leaders among partners of India", "rising India"),
+        ("top countries of the West", "top western"),
+        ("partners of Malaysia between 2016 and 2020", "partners Malaysia 2016-2020"),
+        ("top countries in asaen", "top ASEAN"),
+    ],
+)
+def test_plain_english_around_those_words_is_still_read(db, text, read_as):
+    assert answer(text, db).read_as.startswith(f"Read as `{read_as}`")

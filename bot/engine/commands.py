@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
-from bot.errors import OptionRefused, ParseError, Refused, UnknownName
+from bot.errors import OptionRefused, ParseError, Refused, UnknownGroup, UnknownName
 from bot.reference import countries as country_ref
 from bot.reference import fields as field_ref
 
@@ -415,13 +415,13 @@ def _options(query: Query, tokens: list[str]) -> tuple[Query, list[str]]:
             query = replace(query, field=field.code)
             i += used
         elif word == "among" and following:
-            group, used = _group_at(tokens, i + 1)
+            group, used = _group_at(tokens, i + 1, after_keyword=True)
             if query.group is not None and query.group != group.code:
                 raise OptionRefused(_two_groups(query.verb))
             query = replace(query, group=group.code)
             i += used
         elif word == "between" and following:
-            first, used = _group_at(tokens, i + 1, in_pair=True)
+            first, used = _group_at(tokens, i + 1, in_pair=True, after_keyword=True)
             i += used
             if i + 2 >= len(tokens) or tokens[i + 1].lower() not in _CONNECTORS:
                 raise Refused(
@@ -429,11 +429,14 @@ def _options(query: Query, tokens: list[str]) -> tuple[Query, list[str]]:
                     f"for pairs with both countries in {first.name}, try `pairs among {first.code}`."
                 )
             i += 1
-            second, used = _group_at(tokens, i + 1, in_pair=True)
+            second, used = _group_at(tokens, i + 1, in_pair=True, after_keyword=True)
             i += used
             said.once(("between",), ((first.code, second.code),), f"between {first.code} and {second.code}")
             query = replace(query, between=(first.code, second.code))
-        elif (word == "limit" or (word == "top" and query.verb != "top")) and following:
+        elif query.verb == "top" and i == 0 and word.isdigit():  # `top 5 …`
+            said.once(("limit",), (_limit(word),), f"top {word}")
+            query = replace(query, limit=_limit(word))
+        elif following and (word == "limit" or (word == "top" and (query.verb != "top" or following.isdigit()))):
             said.once(("limit",), (_limit(following),), f"{word} {following}")
             query = replace(query, limit=_limit(following))
             i += 1
@@ -525,7 +528,10 @@ def _longest(
 
 def _year(text: str, word: str) -> int:
     if not _YEAR.match(text):
-        raise ParseError(f"`{word}` needs a year such as 2016, not '{text[:20]}'.")
+        message = f"`{word}` needs a year such as 2016, not '{text[:20]}'."
+        # a number that is no year is refused as typed, never reread as a question without it;
+        # words ("from last year") may still be plain English
+        raise Refused(message) if re.fullmatch(r"[-+]?\d+([.,]\d+)?", text) else ParseError(message)
     return int(text)
 
 
@@ -550,18 +556,25 @@ def _choice(text: str, choices: tuple[str, ...], word: str, aliases: dict[str, s
     return key
 
 
-def _group_at(tokens: list[str], start: int, *, in_pair: bool = False) -> tuple[country_ref.Group, int]:
+def _group_at(
+    tokens: list[str], start: int, *, in_pair: bool = False, after_keyword: bool = False
+) -> tuple[country_ref.Group, int]:
     """The group named from tokens[start] on (a country there gets a friendly refusal).
 
-    in_pair: the name is one of `between A and B`, so a connector ends it.
+    in_pair: the name is one of `between A and B`, so a connector ends it. after_keyword: it
+    follows `among` or `between`, so a name that is no usable group is refused, never reread.
     """
-    return _longest(
-        tokens,
-        start,
-        country_ref_lookup=country_ref.find_group,
-        resolve=lambda t: country_ref.resolve_group(t, need_members=True),
-        stop=_KEYWORDS | _CONNECTORS if in_pair else _KEYWORDS,
-    )
+    try:
+        return _longest(
+            tokens,
+            start,
+            country_ref_lookup=country_ref.find_group,
+            resolve=lambda t: country_ref.resolve_group(t, need_members=True),
+            stop=_KEYWORDS | _CONNECTORS if in_pair else _KEYWORDS,
+        )
+    except UnknownGroup as error:
+        error.after_keyword = after_keyword and not tokens[start].isdigit()  # "between 2015 and 2024" is years
+        raise
 
 
 def _two_groups(verb: str) -> str:
@@ -586,9 +599,6 @@ _ARITY = {  # verb: (fewest subjects, most subjects)
 def _positional(query: Query, tokens: list[str]) -> Query:
     verb = query.verb
     if verb == "top":
-        if tokens and tokens[0].isdigit():  # _limit refuses digits that are not 0-9
-            query = replace(query, limit=_limit(tokens[0]))
-            tokens = tokens[1:]
         if tokens:
             group, used = _group_at(tokens, 0)
             if used < len(tokens):

@@ -209,6 +209,8 @@ def resolve_country(text: str) -> Country:
             raise UnknownName(f"'{shown}' is a patent office, not a country.")
         if group.kind == "undefined":
             raise UnknownGroup(_no_list(group), tuple(usable_group_names()), typed=text, undefined=True)
+        if not group.members:  # ETO's aggregate rows only: nothing to rank or sum
+            raise UnknownGroup(_no_list(group), tuple(usable_group_names()), typed=text, undefined=True)
         raise UnknownName(
             f"'{shown}' is a group, not a country — " + _GROUP_HINT.format(name=group.name),
             (group.name,),
@@ -240,6 +242,8 @@ def resolve_group(text: str, *, need_members: bool = False) -> Group:
             raise UnknownGroup(
                 f"'{group.name}' has no member list here: {group.definition} Groups with members: {', '.join(usable)}.",
                 tuple(usable),
+                typed=text,
+                undefined=True,
             )
         return group
     if key in _country_index():

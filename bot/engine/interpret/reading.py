@@ -397,8 +397,10 @@ def _canonical_attempt(text: str) -> tuple[Query | None, str]:
             raise  # "partners Malaysia in biology": a field no table knows is named, never dropped
         return None, error.message
     except UnknownGroup as error:
-        if error.undefined or not _may_be_read(error.typed):
-            raise  # "pairs among global south", "top atlantis": a group no table knows is named, never dropped
+        if error.undefined or not _may_be_read(error.typed, after_keyword=error.after_keyword):
+            # "pairs among global south", "top among gpai", "top atlantis", "top south asia": a group
+            # that can't be used, or a name no table knows, is refused, never dropped or widened
+            raise
         return None, error.message
     except UserError as error:
         if query_verb_is_help(cleaned) and len(cleaned.split()) == 2 and not known_word(cleaned.split()[1]):
@@ -428,11 +430,22 @@ def _may_be_a_name(error: UnknownField) -> bool:
     return analyse(f"in {error.typed}").said_anything()
 
 
-def _may_be_read(typed: str) -> bool:
+# A compass word before a name names a smaller region ("south asia" is not Asia, "the West" is).
+_PART_OF_A_REGION = re.compile(r"\b(north|south|east|west|central)(ern)?\s+\w", re.IGNORECASE)
+
+
+def _may_be_read(typed: str, *, after_keyword: bool) -> bool:
     """Words where a group was expected that the interpreter reads as something ("top countries in
-    cv", "top partners of Malaysia"), or that are all ordinary words; a name-like word nothing knows
-    ("among atlantis") is not."""
-    return analyse(typed).said_anything() or all(known_word(word) for word in text_tools.tokens(typed.lower()))
+    cv", "top partners of Malaysia"), or that are all ordinary words; not a name-like word nothing
+    knows ("top atlantis"), nor a part of a region it would read as the whole ("top south asia").
+    After `among` or `between` only a group is meant, unless the words name a country ("among
+    partners of India"): "among nordic countries" is refused, never read as no group at all."""
+    analysis = analyse(typed)
+    if _PART_OF_A_REGION.search(typed) and any(commands.is_group(c) for c in analysis.subjects + analysis.among):
+        return False
+    if after_keyword:
+        return any(not commands.is_group(code) for code in analysis.subjects)
+    return analysis.said_anything() or all(known_word(word) for word in text_tools.tokens(typed.lower()))
 
 
 def query_verb_is_help(cleaned: str) -> bool:
