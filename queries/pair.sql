@@ -13,7 +13,8 @@
 -- Every year of the span is listed: a year with no row was under the source's publication floor
 -- (joint_articles is NULL there), not zero. With a group, joint_articles is the sum over its
 -- members of their joint articles with the other side (an article with two members counts twice);
--- pairs counts the member pairs published that year.
+-- pairs counts the member pairs published that year. With overlapping groups each member pair is
+-- counted once, whichever side each country is taken on.
 -- The pair's counts and each side's articles come from one scan of link_years (a group's articles
 -- can't be summed from its members', so its share is NULL).
 SELECT years.year,
@@ -36,6 +37,8 @@ LEFT JOIN (
            max(partner_articles) FILTER (WHERE partner = $partner) AS partner_articles
     FROM link_years
     WHERE list_contains($country_members, country) AND list_contains($partner_members, partner)
+      -- a pair whose countries are each on both sides (overlapping groups) is in link_years both ways: once
+      AND (country < partner OR NOT (list_contains($partner_members, country) AND list_contains($country_members, partner)))
       AND field = $field AND source = $source
     GROUP BY year
     HAVING count(joint_articles) > 0

@@ -704,3 +704,25 @@ def test_chart_source_line_carries_the_publication_floor(db):
 def test_sql_answers_name_the_sources_loaded(db):
     notes = " ".join(answer("sql SELECT count(*) AS n FROM pairs", db).notes)
     assert "ETO Cross-Border Tech Research Metrics" in notes and "CC BY-NC 4.0" in notes
+
+
+def test_compare_by_share_names_the_leader_by_links_per_article(db):
+    result = _ask(db, "compare India Pakistan by share")
+    frame = result.frame
+    by_code = frame.groupby("country_code")
+    ratio = by_code["cross_border_links"].sum() / by_code["articles"].sum()
+    assert ratio.idxmax() == "PAK" and ratio["PAK"] > 2 * ratio["IND"]  # India has far more links
+    assert result.summary.startswith("Of India and Pakistan, Pakistan had the most cross-border AI links per article")
+    assert f"({ratio['PAK']:.2f}," in result.summary
+
+
+def test_compare_says_which_years_a_subject_has_no_row_for(db, eto):
+    result = _ask(db, "compare India Pakistan Bangladesh in llm")
+    years = set(eto.years("llm"))
+    for name in ("Pakistan", "Bangladesh"):
+        code = eto.cb_code[name]
+        shown = set(result.frame.loc[result.frame["country_code"] == code, "year"])
+        published = {y for y in years if eto.partners(name, "llm", [y])}
+        assert shown == published and shown != years
+    note = next(n for n in result.notes if n.startswith("No published links for"))
+    assert "Pakistan in " in note and "Bangladesh in " in note and "not zero" in note

@@ -176,6 +176,25 @@ def test_group_pair_sums_member_pairs_year_by_year(db, eto):
             assert row["pairs"] == len(expected)
 
 
+@pytest.mark.parametrize(("first", "second"), [("eu", "nato"), ("gcc", "brics"), ("g20", "asean")])
+def test_overlapping_groups_pair_counts_each_member_pair_once(db, eto, first, second):
+    result = answer(f"pair {first} {second}", db)
+    a, b = _members(first), _members(second)
+    for year, links, pairs in zip(result.frame["year"], result.frame["links"], result.frame["pairs"], strict=True):
+        expected = [
+            n
+            for (f, x, y, yr), (n, _) in eto.pairs.items()
+            if f == "ai"
+            and yr == year
+            and ((eto.cb_code[x] in a and eto.cb_code[y] in b) or (eto.cb_code[y] in a and eto.cb_code[x] in b))
+        ]
+        assert (links, pairs) == ((sum(expected), len(expected)) if expected else (pd.NA, pd.NA)) or (
+            not expected and pd.isna(links)
+        )
+    shared = a & b
+    assert any(note.endswith("each member pair once.") and "in both" in note for note in result.notes) == bool(shared)
+
+
 def test_compare_a_group_counts_links_outside_it(db, eto):
     result = answer("compare eu China 2019-2021", db)
     eu = _members("eu")

@@ -132,6 +132,12 @@ def pair(query: Query, db: Database) -> Result:
     for country, group in ((a, b), (b, a)):
         if _inside(country, group):
             extra.append(_membership_note("pair", country, group))
+    if is_group(a) and is_group(b) and (shared := set(_members(a)) & set(_members(b))):
+        extra.append(
+            f"{_capital(_listed(sorted(_name(c) for c in shared)))} {'is' if len(shared) == 1 else 'are'} in both "
+            f"{name_a} and {name_b}: {'its' if len(shared) == 1 else 'their'} links with the other side's members "
+            "count as links between the groups, each member pair once."
+        )
     extra += _group_notes(facts, source, a) + _group_notes(facts, source, b)
     return _result(
         query,
@@ -171,15 +177,26 @@ def compare(query: Query, db: Database) -> Result:
     among = f" with partners in {_name(query.group)}" if query.group else ""
     measure = "links per article" if per_article else "links"
     title = f"Cross-border {field} {measure}{among}: {', '.join(names)}, {window.label}"
-    totals = frame.groupby("country_code", sort=False)["cross_border_links"].sum().sort_values(ascending=False)
+    by_subject = frame.groupby("country_code", sort=False)
+    totals = by_subject["cross_border_links"].sum().sort_values(ascending=False)
     listed = joined([_name(c) for c in query.countries])
     if totals.empty:
         summary = f"None of {listed} has published {field} pair-years{among} in {window.label}."
     else:
         silent = [_name(c) for c in query.countries if c not in totals.index and c not in absent]
+        if per_article:  # ranked as charted: links over articles, in the years each has a row
+            ratios = (totals / by_subject["articles"].sum()).dropna().sort_values(ascending=False)
+            lead = (
+                f"{_name(ratios.index[0])} had the most cross-border {field} links per article{among} in "
+                f"{window.label} ({ratios.iloc[0]:.2f}, over its years with published links)"
+            )
+        else:
+            lead = (
+                f"{_name(totals.index[0])} had the most cross-border {field} links{among} in "
+                f"{window.label} ({count(totals.iloc[0])})"
+            )
         summary = (
-            f"Of {listed}, {_name(totals.index[0])} had the most cross-border {field} links{among} in "
-            f"{window.label} ({count(totals.iloc[0])})"
+            f"Of {listed}, {lead}"
             + (f"; {joined(silent)} had none published" if silent else "")
             + (
                 f"; {joined([_name(c) for c in absent])} {'is' if len(absent) == 1 else 'are'} not in "
@@ -197,6 +214,7 @@ def compare(query: Query, db: Database) -> Result:
         )
     if query.group:
         extra.append(f"Only links with partners in {_name(query.group)} are counted.")
+    extra += _years_without_rows(query, facts, source, window, frame)
     for country in query.countries:
         for group in query.countries:
             if _inside(country, group):
@@ -227,6 +245,28 @@ def compare(query: Query, db: Database) -> Result:
             complete_column="complete",
         ),
     )
+
+
+def _years_without_rows(query: Query, facts: DataFacts, source: str, window: Window, frame: Any) -> list[str]:
+    """compare lists a subject only in years with links: the years it has no row for, said, not hidden."""
+    years = [
+        y for y in range(window.year_from, window.year_to + 1) if not (window.complete_only and y in window.incomplete)
+    ]
+    shown = frame.groupby("country_code")["year"].agg(set).to_dict()
+    gaps = []
+    for code in query.countries:
+        missing = tuple(y for y in years if y not in shown.get(code, set()))
+        if missing and code in shown:  # one with no row at all is named in the summary
+            gaps.append(f"{_name(code)} in {_years_text(missing)}")
+    if not gaps:
+        return []
+    if source in PAPER_LEVEL_SOURCES:
+        return [
+            f"No joint articles{' with partners in ' + _name(query.group) if query.group else ''} for {joined(gaps)} (paper-level data: that is zero)."
+        ]
+    return [
+        f"No published links for {joined(gaps)}: every pair-year was under the {PAIR_FLOOR}-article floor, not zero."
+    ]
 
 
 def fields(query: Query, db: Database) -> Result:
