@@ -6,6 +6,8 @@ partners, pair, top and pairs, the two taken in turn in every run so both face t
 faster than the peer on each verb it can express. Also times a whole `collab ask` process.
 
     python bench/bench_engine.py [--runs 50] [--process-runs 5]
+
+Exits 1 when a target is missed (the line says which), 0 when all are met.
 """
 
 from __future__ import annotations
@@ -199,7 +201,7 @@ def main() -> int:
         flags = []
         if peer:
             theirs, theirs_cpu = timings[1]
-            line += f"{theirs:>10.2f} {theirs / ours:>5.1f}x {ours_cpu:>10.2f} {theirs_cpu:>11.2f} {theirs_cpu / ours_cpu:>5.1f}x"
+            line += f"{theirs:>10.2f} {theirs / ours:>5.2f}x {ours_cpu:>10.2f} {theirs_cpu:>11.2f} {theirs_cpu / ours_cpu:>5.2f}x"
             if theirs / ours < PEER_RATIO:
                 flags.append("under 2x")
         else:

@@ -277,3 +277,15 @@ def test_csv_carries_its_notes_on_stderr_and_stays_clean(db_path, capsys, monkey
     assert rows[0][:2] == ["partner", "joint_articles"] and len(rows) == 11
     assert "fewer than 25 joint articles" in run.err and "Source:" in run.err
     assert "Source:" not in run.out
+
+
+def test_a_database_path_that_cant_be_written_exits_2_saying_so(tmp_path, capsys, monkeypatch):
+    from bot.cli import main
+
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv("COLLAB_DB", str(blocked / "collab.duckdb"))  # its folder is a file
+    code = main(["ask", "top"])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert "can't be written at" in err and "COLLAB_DB" in err

@@ -18,6 +18,7 @@ import duckdb
 
 from bot.config import Settings
 from bot.data import papers
+from bot.errors import DataUnavailable
 from bot.paths import ETO_DIR, source_files
 from bot.reference import countries as country_ref
 from bot.reference import fields as field_ref
@@ -91,7 +92,13 @@ def is_stale(path: Path, memory_limit: str = DEFAULTS.memory_limit) -> bool:
 
 def build(path: Path, log: Callable[[str], None] = print) -> Path:
 
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DataUnavailable(
+            f"The database can't be written at {path} ({error.strerror or error}). Set COLLAB_DB to a file in a "
+            "folder you can write to (the README's settings table), or run collab from the project's folder."
+        ) from None
     temporary = path.with_name(f".{path.name}.{os.getpid()}.building")
     with papers.writer_lock(path):  # one writer at a time: an ingest can't be lost to a rebuild
         temporary.unlink(missing_ok=True)

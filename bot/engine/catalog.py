@@ -67,7 +67,11 @@ PUBLISHED: tuple[Table, ...] = (
             ("country_articles", "the country's articles that year (NULL where the source has none)"),
             ("country_international_articles", "the country's articles with a foreign co-author (paper-level)"),
             ("partner_articles", "the partner's articles that year"),
-            ("lead", "true on one partner's row per country and year: sum the country's totals over these"),
+            (
+                "lead",
+                "true on one row per country, field, source and year (its first partner's): sum a country's "
+                "per-year totals (country_links, country_articles) over these rows, or each counts once per partner",
+            ),
         ),
     ),
     Table(
@@ -82,11 +86,11 @@ PUBLISHED: tuple[Table, ...] = (
             ("year", "year"),
             ("complete", "complete year?"),
             ("links", "cross-border links: joint articles summed over partners, NULL if none was published"),
-            ("partners", "the partners with a published pair-year that year (ISO codes)"),
+            ("partners", "a list: the ISO codes of the partners with a published pair-year that year"),
             (
                 "partner_bits",
-                "the same partners as bits, bit i for the i-th country by code: "
-                "bit_count(bit_or(partner_bits)) counts distinct partners over years",
+                "the same partners as a bit string, one bit per country in the countries table in code order "
+                "(NULL when none was published): bit_count(bit_or(partner_bits)) counts distinct partners over years",
             ),
             ("articles", "the country's articles that year (NULL where the source has none)"),
             ("international_articles", "articles with a foreign co-author (paper-level sources only)"),

@@ -214,7 +214,8 @@ def about(query: Query, db: Database) -> Result:
         + "; ".join(f'{r["title"]}: "{r["citation"]}", {r["licence"]}, {r["url"]}' for _, r in frame.iterrows()),
     ]
     details = ["Published tables (for `sql`):"] + [
-        f"{t.name} — {t.description} Columns: " + ", ".join(c for c, _ in t.columns) for t in catalog.PUBLISHED
+        f"{t.name} — {t.description} Columns: " + "; ".join(f"{c} ({meaning})" for c, meaning in t.columns)
+        for t in catalog.PUBLISHED
     ]
     details.append(
         "Functions `sql` may call: "
