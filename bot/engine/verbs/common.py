@@ -505,7 +505,7 @@ def _membership_note(verb: str, country: str, group: str) -> str:
             f"outside it) include {_possessive(member)} links outside {name}, and {_possessive(member)} links include "
             f"those with the other members, so the two overlap."
         )
-    side = "its partners there are" if verb in ("partners", "among") else f"the {name} side here is"
+    side = "its partners there are" if verb in ("partners", "among") else f"the side of {name} here is"
     return (
         f"{_capital(member)} is a member of {name}: {side} its other members (a country has no joint articles "
         "with itself)."
@@ -526,7 +526,10 @@ def _result(query: Query, facts: DataFacts, source: str, **fields: Any) -> Resul
 
 
 def _pct(value: Any) -> str:
-    return f"{value:.1%}" if known(value) else "n/a"
+    """A share as a percentage, with the digits a small one needs (0.045%, not 0.0%)."""
+    if not known(value):
+        return "n/a"
+    return f"{value:.1%}" if value == 0 or abs(value) >= 0.001 else f"{value * 100:.2g}%"
 
 
 _METRIC_NOTES = {

@@ -101,7 +101,13 @@ def pair(query: Query, db: Database) -> Result:
         peak = int(np.nanargmax(counts))  # the first year of the most, as pandas' idxmax
         verb = "had" if groups else "co-authored"
         # the peak year says something only when more than one year was published
-        peak_words = f", most in {int(frame['year'].iloc[peak])} ({count(counts[peak])})" if published.sum() > 1 else ""
+        peak_year = int(frame["year"].iloc[peak])
+        peak_words = (
+            f", most in {peak_year} ({count(counts[peak])}"
+            + (", an incomplete year)" if peak_year in window.incomplete else ")")
+            if published.sum() > 1
+            else ""
+        )
         summary = (
             f"{name_a} and {name_b} {verb} {'' if paper_level else 'at least '}{count(np.nansum(counts))} {field} "
             f"{'links' if groups else what} in {window.label}{peak_words}."
@@ -121,6 +127,8 @@ def pair(query: Query, db: Database) -> Result:
                 "country_share and partner_share: joint articles as a share of "
                 f"{_possessive(name_a)} and of {_possessive(name_b)} articles."
             )
+        else:
+            extra.append(f"No shares: the source has no article counts for {field}.")
     if missing and paper_level:
         extra.append(
             f"No joint articles in {_years_text(tuple(int(y) for y in missing))} (paper-level data: that is zero)."
