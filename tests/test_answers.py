@@ -726,3 +726,15 @@ def test_compare_says_which_years_a_subject_has_no_row_for(db, eto):
         assert shown == published and shown != years
     note = next(n for n in result.notes if n.startswith("No published links for"))
     assert "Pakistan in " in note and "Bangladesh in " in note and "not zero" in note
+
+
+def test_a_ranking_names_a_row_its_cut_leaves_out_on_a_tie(db, eto):
+    result = _ask(db, "partners Türkiye from 2016 to 2020")
+    partners = eto.partners("Turkey" if "Turkey" in eto.cb_code else "Türkiye", "ai", list(range(2016, 2021)))
+    ranked = sorted(partners.items(), key=lambda item: -item[1])
+    assert len(result.frame) == 10 and ranked[9][1] == ranked[10][1]  # the cut falls inside a tie
+    shown = set(result.frame["partner_code"])
+    left_out = [eto.code_name[eto.cb_code[p]] for p, n in ranked if n == ranked[9][1] and eto.cb_code[p] not in shown]
+    note = next(n for n in result.notes if "ties with" in n)
+    assert note.startswith(left_out[0]) and f"joint_articles {ranked[9][1]}" in note
+    assert not [n for n in _ask(db, "partners Malaysia").notes if "ties with" in n]

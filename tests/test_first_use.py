@@ -275,9 +275,9 @@ def test_partners_by_affinity_say_strongest_give_the_value_and_rank_only_the_min
 @pytest.mark.parametrize(
     "text,said",
     [
-        ("pair Malaysia asean", "the ASEAN side here is its other members"),
+        ("pair Malaysia asean", "the side of ASEAN here is its other members"),
         ("partners Malaysia among asean", "its partners there are its other members"),
-        ("fields Malaysia asean", "the ASEAN side here is its other members"),
+        ("fields Malaysia asean", "the side of ASEAN here is its other members"),
         ("compare Malaysia asean", "ASEAN's links (its members' with countries outside it) include Malaysia's"),
     ],
 )

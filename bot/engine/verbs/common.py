@@ -5,7 +5,7 @@ leading underscore are for the verb modules beside this one, not for the rest of
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -136,6 +136,25 @@ def _execute(
     for column in leave_out:
         del frame[column]
     return frame, statement.sql, bound
+
+
+def _cut(frame: Any, limit: int, column: str, label: Callable[[Any], str]) -> tuple[Any, list[str]]:
+    """A ranking asked one row past its limit, cut to the limit; a note when the row cut off ties with
+    the last one shown (ties rank by name, so the cut alone would decide which one is shown)."""
+    if len(frame) <= limit:
+        return frame, []
+    cut_off, last = frame.iloc[limit], frame.iloc[limit - 1]
+    frame = frame.iloc[:limit]
+    if not (known(cut_off[column]) and cut_off[column] == last[column]):
+        return frame, []
+    return frame, [
+        f"{label(cut_off)} ties with {label(last)}, the last row shown ({column} {_figure(last[column])}); ties are "
+        f"in name order, so `top {limit + 1}` (or more) shows it and any others tied."
+    ]
+
+
+def _figure(value: Any) -> str:
+    return count(value) if float(value).is_integer() else f"{value:.3g}"
 
 
 def _rows(db: Database, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:

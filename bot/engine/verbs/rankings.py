@@ -18,6 +18,7 @@ from bot.engine.verbs.common import (
     Window,
     _absent,
     _common_params,
+    _cut,
     _execute,
     _group_notes,
     _group_words,
@@ -58,19 +59,22 @@ def partners(query: Query, db: Database) -> Result:
     facts, source, window, notes = _setup(query, db)
     absent = _absent(facts, source, [code])
     fractional = query.count == "fractional"
+    one_more = {**_common_params(query, source, window), "subject": code, "limit": query.limit + 1}  # see _cut
     if group:
-        frame, sql, params = _execute(db, "group_partners", {**_common_params(query, source, window), "subject": code})
+        frame, sql, params = _execute(db, "group_partners", one_more)
     else:
         drop = [] if fractional else ["fractional_articles"]
         if not _has_articles(query.field, source):
             drop.append("partner_share")
-        frame, sql, params = _execute(
-            db,
-            "partners",
-            {**_common_params(query, source, window), "subject": code, "min_joint": MIN_JOINT_FOR_AFFINITY},
-            leave_out=drop,
-        )
+        frame, sql, params = _execute(db, "partners", {**one_more, "min_joint": MIN_JOINT_FOR_AFFINITY}, leave_out=drop)
     value = "links" if group else "joint_articles"
+    by_fraction = fractional and query.metric == "joint"
+    y = (
+        "fractional_articles"
+        if by_fraction
+        else {"share": "partner_share", "affinity": "affinity"}.get(query.metric, value)
+    )
+    frame, tie = _cut(frame, query.limit, y, lambda row: _name(row["partner_code"]))
     name, field = _name(code), field_words(query.field)
     among = f" in {_name(query.group)}" if query.group else ""
     outside = " outside it" if group else ""
@@ -137,13 +141,7 @@ def partners(query: Query, db: Database) -> Result:
     extra += _group_notes(facts, source, code)
     if _inside(code, query.group):
         extra.append(_membership_note("partners", code, query.group))  # type: ignore[arg-type]  # _inside: set
-    extra += _group_notes(facts, source, query.group)
-    by_fraction = fractional and query.metric == "joint"
-    y = (
-        "fractional_articles"
-        if by_fraction
-        else {"share": "partner_share", "affinity": "affinity"}.get(query.metric, value)
-    )
+    extra += _group_notes(facts, source, query.group) + tie
     return _result(
         query,
         facts,
@@ -183,12 +181,21 @@ def top(query: Query, db: Database) -> Result:
     if not _has_articles(query.field, source):
         drop += ["articles", "links_per_article"]
     frame, sql, params = _execute(
-        db, "top", {**_common_params(query, source, window), "min_articles": MIN_ARTICLES_FOR_RATIO}, leave_out=drop
+        db,
+        "top",
+        {
+            **_common_params(query, source, window),
+            "min_articles": MIN_ARTICLES_FOR_RATIO,
+            "limit": query.limit + 1,  # see _cut
+        },
+        leave_out=drop,
     )
     field = field_words(query.field)
     group = _group_words(query.group) if query.group else ""
     per_article = query.metric == "share"
     international = query.metric == "international"  # paper-level sources only (_source)
+    y = "links_per_article" if per_article else "international_share" if international else "cross_border_links"
+    frame, tie = _cut(frame, query.limit, y, lambda row: _name(row["country_code"]))
     measure = (
         f"share of {field} articles with a foreign co-author"
         if international
@@ -266,7 +273,7 @@ def top(query: Query, db: Database) -> Result:
         under_minimum=under_minimum,
         minimum=f"the {MIN_ARTICLES_FOR_RATIO:,} articles that ranking by {ranking} needs",
     )
-    y = "links_per_article" if per_article else "international_share" if international else "cross_border_links"
+    extra += tie
     return _result(
         query,
         facts,
@@ -294,9 +301,12 @@ def pairs(query: Query, db: Database) -> Result:
             "min_joint": MIN_JOINT_FOR_AFFINITY,
             "group_a": group_a,
             "group_b": group_b,
+            "limit": query.limit + 1,  # see _cut
         },
         leave_out=[] if fractional else ["fractional_articles"],
     )
+    y = {"affinity": "affinity"}.get(query.metric, "fractional_articles" if fractional else "joint_articles")
+    frame, tie = _cut(frame, query.limit, y, lambda row: f"{row['country_a']} – {row['country_b']}")
     field = field_words(query.field)
     if query.group:
         scope = f" within {_name(query.group)}"
@@ -342,7 +352,7 @@ def pairs(query: Query, db: Database) -> Result:
         extra.append(f"country_a is the country in {first}, country_b the one in {second}.")
     for code in (query.group, group_a, group_b):
         extra += _group_notes(facts, source, code)
-    y = {"affinity": "affinity"}.get(query.metric, "fractional_articles" if fractional else "joint_articles")
+    extra += tie
     return _result(
         query,
         facts,
