@@ -210,7 +210,13 @@ def resolve_country(text: str) -> Country:
         if group.kind == "undefined":
             raise UnknownGroup(_no_list(group), tuple(usable_group_names()), typed=text, undefined=True)
         if not group.members:  # ETO's aggregate rows only: nothing to rank or sum
-            raise UnknownGroup(_no_list(group), tuple(usable_group_names()), typed=text, undefined=True)
+            raise UnknownGroup(
+                f"'{shown}' is a group with no member list here, so nothing can be ranked or summed over its "
+                f"members: {group.definition} Groups with a documented membership: {', '.join(usable_group_names())}.",
+                tuple(usable_group_names()),
+                typed=text,
+                undefined=True,
+            )
         raise UnknownName(
             f"'{shown}' is a group, not a country — " + _GROUP_HINT.format(name=group.name),
             (group.name,),
