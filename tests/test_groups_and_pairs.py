@@ -371,3 +371,11 @@ def test_group_growth_sums_only_member_pairs_published_in_both_end_years(db, eto
     india = result.frame[result.frame["partner_code"] == "IND"].iloc[0]
     assert india["cagr"] < 1.0
     assert any("only member–partner pairs published in both 2019 and 2023" in note for note in result.notes)
+
+
+def test_a_group_ranking_with_fewer_rows_than_members_says_how_many_it_shows(db, eto):
+    result = answer("top asean", db)
+    listed = {eto.cb_code[name] for (_, a, b, _) in eto.pairs for name in (a, b)}
+    shown = _members("asean") & listed
+    assert set(result.frame["country_code"]) == shown
+    assert f"Shown: {len(shown)} of {len(_members('asean'))} members." in result.notes

@@ -470,7 +470,7 @@ def _group_notes(
         silent = [
             all_countries()[c].name for c in members if facts.in_pairs(c, source) and c not in shown and c not in under
         ]
-        if few or silent:
+        if few or silent or len(shown & group.members) < len(members):
             said = [f"Shown: {len(shown & group.members)} of {len(members)} members."]
             if few:
                 counted = [
