@@ -13,6 +13,9 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 SPARK_MIN_DRIVER_MEMORY_MB = 512  # Spark refuses a driver heap under ~450 MiB (471859200 bytes)
+MIN_SQL_ADDRESS_SPACE_MB = 512
+# A size DuckDB's memory_limit reads: a number and a unit (a bare or misspelt one fails every query).
+_DUCKDB_SIZE = re.compile(r"\s*[0-9]+(\.[0-9]+)?\s*([KMGT]i?B|B)\s*", re.IGNORECASE)
 _MB_PER_UNIT = {"k": 1 / 1024, "m": 1, "g": 1024, "t": 1024 * 1024}
 
 
@@ -116,6 +119,18 @@ class Settings:
     )
 
     def __post_init__(self) -> None:
+        for name in ("memory_limit", "sql_memory_limit", "ingest_memory"):
+            value = getattr(self, name)
+            if not _DUCKDB_SIZE.fullmatch(value):
+                raise ValueError(f"{_env(name)}={value!r} is not a memory size; write it like 1GB or 512MB")
+        for name in ("query_seconds", "sql_kill_seconds", "sql_workers", "sql_result_mb", "web_concurrency"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{_env(name)}={getattr(self, name)!r} must be more than 0")
+        if self.sql_address_space_mb < MIN_SQL_ADDRESS_SPACE_MB:
+            raise ValueError(
+                f"COLLAB_SQL_ADDRESS_SPACE_MB={self.sql_address_space_mb} is too small for a worker to start "
+                f"(Python and DuckDB need more before any query runs); at least {MIN_SQL_ADDRESS_SPACE_MB}"
+            )
         size = jvm_memory_mb(self.spark_driver_memory)
         if size is None or size < SPARK_MIN_DRIVER_MEMORY_MB:
             what = "is not a JVM memory size" if size is None else "is too small for Spark's driver"
@@ -144,6 +159,10 @@ class Settings:
     def admin_ids(self) -> frozenset[str]:
         """COLLAB_ADMINS as a set of Slack user IDs."""
         return frozenset(part.strip() for part in self.admins.split(",") if part.strip())
+
+
+def _env(name: str) -> str:
+    return next(spec.metadata["env"] for spec in fields(Settings) if spec.name == name)
 
 
 def documented() -> list[tuple[str, Any, str]]:

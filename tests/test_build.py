@@ -326,3 +326,20 @@ def test_ensure_built_builds_a_missing_file_once(tmp_path):
     ensure_built(target, log=lines.append)
     assert target.stat().st_mtime_ns == stamp
     assert _leftovers(target.parent) == []
+
+
+def test_a_build_never_replaces_a_file_collab_did_not_build(tmp_path):
+    from bot.errors import DataUnavailable
+
+    text = tmp_path / "notes.txt"
+    text.write_text("someone's file\n")
+    other = tmp_path / "other.duckdb"
+    with duckdb.connect(str(other)) as con:
+        con.execute("CREATE TABLE t AS SELECT 1 AS x")
+    for path, why in ((text, "is not a DuckDB database"), (other, "collab did not build"), (tmp_path, "not a file")):
+        with pytest.raises(DataUnavailable, match=why):
+            build(path, log=lambda line: None)
+    assert text.read_text() == "someone's file\n"
+    with duckdb.connect(str(other), read_only=True) as con:
+        assert con.execute("SELECT x FROM t").fetchall() == [(1,)]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no lock or temporary file left

@@ -246,3 +246,28 @@ def test_missing_database_is_a_friendly_error(tmp_path: Path) -> None:
         assert "collab build" in raised.value.message
     finally:
         database.close()
+
+
+def test_a_typed_query_naming_a_column_many_times_gets_one_column_each(isolated) -> None:
+    from bot.render.text import display_rows
+
+    result = answer("sql SELECT " + ", ".join(["1"] * 60) + " FROM pairs LIMIT 3", isolated)
+    assert result.columns == ["1"] + [f"1_{n}" for n in range(1, 60)]  # as DuckDB names them in its frames
+    assert [len(row) for row in display_rows(result)] == [60, 60, 60]
+
+
+@pytest.mark.parametrize(
+    ("sql", "shown"),
+    [
+        ("SELECT 'inf'::DOUBLE AS year, '-inf'::DOUBLE AS last_year", ["inf", "-inf"]),
+        ("SELECT code AS country_code FROM countries ORDER BY code LIMIT 1", ["ABW"]),  # only codes: shown
+    ],
+)
+def test_typed_results_any_renderer_must_show(isolated, sql, shown) -> None:
+    from bot.render.blocks import plain_message
+    from bot.render.text import display_rows, render_text
+
+    result = answer(f"sql {sql}", isolated)
+    assert display_rows(result) == [shown]
+    assert all(value in render_text(result) for value in shown)
+    assert all(value in plain_message(result)["text"] for value in shown)

@@ -119,3 +119,25 @@ def test_a_spark_driver_memory_spark_cannot_start_on_is_refused(value: str) -> N
         Settings.from_env({"COLLAB_SPARK_DRIVER_MEMORY": value})
     for fine in ("512m", "4g", "8192M", "1T"):
         assert Settings.from_env({"COLLAB_SPARK_DRIVER_MEMORY": fine}).spark_driver_memory == fine
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("COLLAB_MEMORY_LIMIT", "garbage"),  # DuckDB would fail every query, and each `ask` would rebuild
+        ("COLLAB_SQL_MEMORY_LIMIT", "128"),
+        ("COLLAB_INGEST_MEMORY", "1 gigabyte"),
+        ("COLLAB_SQL_WORKERS", "0"),
+        ("COLLAB_QUERY_SECONDS", "-1"),
+        ("COLLAB_SQL_KILL_SECONDS", "0"),
+        ("COLLAB_SQL_ADDRESS_SPACE_MB", "100"),  # a worker can't even start: the pool retried forever
+    ],
+)
+def test_a_value_collab_cannot_run_with_is_refused_naming_the_variable(variable: str, value: str) -> None:
+    with pytest.raises(ValueError, match=variable):
+        Settings.from_env({variable: value})
+
+
+@pytest.mark.parametrize("value", ["1GB", "512MB", "2GiB", "1.5GB", "100 MB"])
+def test_duckdb_memory_sizes_are_accepted(value: str) -> None:
+    assert Settings.from_env({"COLLAB_MEMORY_LIMIT": value}).memory_limit == value

@@ -99,6 +99,7 @@ def build(path: Path, log: Callable[[str], None] = print) -> Path:
             f"The database can't be written at {path} ({error.strerror or error}). Set COLLAB_DB to a file in a "
             "folder you can write to (the README's settings table), or run collab from the project's folder."
         ) from None
+    _check_replaceable(path)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.building")
     with papers.writer_lock(path):  # one writer at a time: an ingest can't be lost to a rebuild
         temporary.unlink(missing_ok=True)
@@ -117,6 +118,35 @@ def build(path: Path, log: Callable[[str], None] = print) -> Path:
             Path(f"{temporary}.wal").unlink(missing_ok=True)
     log(f"built {path}")
     return path
+
+
+def _check_replaceable(path: Path) -> None:
+    """A build replaces the file at `path`: only a DuckDB database collab built (or one too damaged to
+    open), never another file a mistyped COLLAB_DB names."""
+    if not path.exists():
+        return
+    where = f"{path} (COLLAB_DB or the default path)"
+    if not path.is_file():
+        raise DataUnavailable(f"{where} is not a file. Set COLLAB_DB to a database file, e.g. data/collab.duckdb.")
+    with path.open("rb") as file:
+        is_duckdb = file.read(12)[8:12] == b"DUCK"  # DuckDB's magic bytes, after the header's checksum
+    if not is_duckdb:
+        raise DataUnavailable(
+            f"{where} is not a DuckDB database, so collab won't replace it. Set COLLAB_DB to a new file or to "
+            "collab's database."
+        )
+    try:
+        with duckdb.connect(str(path), read_only=True) as con:
+            ours = con.execute(
+                "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND table_name = 'build_info'"
+            ).fetchone()[0]
+    except duckdb.Error:
+        return  # damaged, another version, or open here with other settings: a rebuild is what it needs
+    if not ours:
+        raise DataUnavailable(
+            f"{where} is a DuckDB database that collab did not build, so collab won't replace it. Set COLLAB_DB "
+            "to a new file or to collab's database."
+        )
 
 
 def ensure_built(path: Path, log: Callable[[str], None] = print, memory_limit: str = DEFAULTS.memory_limit) -> Path:

@@ -36,6 +36,8 @@ def format_value(column: str, value: Any) -> str:
         number = value.item() if hasattr(value, "item") else value
         if isinstance(number, bool):
             return "yes" if number else "no"
+        if not math.isfinite(number):
+            return str(number)  # a typed query's inf: no year or count to format
         if column == "year" or column.endswith("_year"):
             return str(int(number))
         if "share" in column or column == "cagr":
@@ -47,8 +49,10 @@ def format_value(column: str, value: Any) -> str:
 
 
 def display_columns(result: Result) -> list[str]:
-    """Columns shown to people: codes (`*_code`) and machine columns stay in JSON and CSV only."""
-    return [c for c in result.columns if not c.endswith("_code") and c not in result.machine_columns]
+    """Columns shown to people: codes (`*_code`) and machine columns stay in JSON and CSV only, unless
+    they are all there is (a typed `SELECT code AS country_code`)."""
+    shown = [c for c in result.columns if not c.endswith("_code") and c not in result.machine_columns]
+    return shown or result.columns
 
 
 MAX_TEXT_CELL = 500  # a longer cell is cut with "…" (CSV and JSON keep it whole): wrapping is slow on big text
@@ -56,7 +60,10 @@ MAX_TEXT_CELL = 500  # a longer cell is cut with "…" (CSV and JSON keep it who
 
 def display_rows(result: Result) -> list[list[str]]:
     columns = display_columns(result)
-    return [[format_value(c, row[c]) for c in columns] for _, row in result.frame[columns].iterrows()]
+    return [
+        [format_value(c, value) for c, value in zip(columns, row, strict=True)]
+        for row in result.frame[columns].itertuples(index=False, name=None)
+    ]
 
 
 def heading(column: str) -> str:
