@@ -288,6 +288,9 @@ def test_a_question_longer_than_any_question_says_how_long_a_question_may_be():
         "top 5 limit 10",
         "partners Malaysia from 99999999999999999999",
         "pairs from -5",
+        "partners Malaysia top -1",
+        "partners Malaysia limit 2.5",
+        "partners Malaysia among malaysia",
     ],
 )
 def test_a_group_count_or_year_that_cant_be_used_is_refused_not_reread(db, text):
@@ -303,6 +306,7 @@ def test_a_group_count_or_year_that_cant_be_used_is_refused_not_reread(db, text)
         ("top countries of the West", "top western"),
         ("partners of Malaysia between 2016 and 2020", "partners Malaysia 2016-2020"),
         ("top countries in asaen", "top ASEAN"),
+        ("partners of Malaysia top five", "partners Malaysia top 5"),
     ],
 )
 def test_plain_english_around_those_words_is_still_read(db, text, read_as):

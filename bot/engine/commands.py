@@ -538,7 +538,9 @@ def _year(text: str, word: str) -> int:
 
 def _limit(text: str | None) -> int:
     if text is None or not (text.isascii() and text.isdigit()):
-        raise ParseError(_limit_refusal(text or ""))
+        # a number that is no count ("-1", "2.5") is refused as typed; a word may be plain English
+        numeric = text is not None and re.fullmatch(r"[-+]?\d+([.,]\d+)?", text)
+        raise (Refused if numeric else ParseError)(_limit_refusal(text or ""))
     if not 1 <= int(text) <= MAX_LIMIT:
         # a count out of range is refused as typed, never reread as a question without it
         raise Refused(_limit_refusal(text))

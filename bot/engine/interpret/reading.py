@@ -443,8 +443,8 @@ def _may_be_read(typed: str, *, after_keyword: bool) -> bool:
     analysis = analyse(typed)
     if _PART_OF_A_REGION.search(typed) and any(commands.is_group(c) for c in analysis.subjects + analysis.among):
         return False
-    if after_keyword:
-        return any(not commands.is_group(code) for code in analysis.subjects)
+    if after_keyword:  # a country named alone there is refused as one ("among malaysia")
+        return country_ref.find_country(typed) is None and any(not commands.is_group(c) for c in analysis.subjects)
     return analysis.said_anything() or all(known_word(word) for word in text_tools.tokens(typed.lower()))
 
 
