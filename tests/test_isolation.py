@@ -271,3 +271,11 @@ def test_typed_results_any_renderer_must_show(isolated, sql, shown) -> None:
     assert display_rows(result) == [shown]
     assert all(value in render_text(result) for value in shown)
     assert all(value in plain_message(result)["text"] for value in shown)
+
+
+def test_a_time_zone_aware_result_is_shown_with_its_offset(isolated) -> None:
+    import datetime
+
+    result = answer("sql SELECT TIMESTAMPTZ '2020-01-01 12:00:00+02' AS t", isolated)
+    value = result.frame["t"].iloc[0]
+    assert value.utcoffset() is not None and value.astimezone(datetime.UTC).hour == 10

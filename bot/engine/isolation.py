@@ -301,13 +301,23 @@ class _ValuesOnly(pickle.Unpickler):
         ("datetime", "timezone"),
         ("decimal", "Decimal"),
         ("uuid", "UUID"),
-        ("zoneinfo", "ZoneInfo._unpickle"),
     }
 
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) not in self.ALLOWED:
             raise pickle.UnpicklingError(f"{module}.{name} is not a value type")
         return super().find_class(module, name)
+
+
+def _fixed_offset(value: Any) -> Any:
+    """A time-zone-aware value with its zone as a fixed offset: a ZoneInfo pickles through getattr,
+    which _ValuesOnly rightly refuses; the instant and its offset are the same."""
+    import datetime
+
+    if isinstance(value, (datetime.datetime, datetime.time)) and value.tzinfo is not None:
+        offset = value.utcoffset()
+        return value.replace(tzinfo=datetime.timezone(offset)) if offset is not None else value
+    return value
 
 
 def _loads(payload: bytes) -> list[tuple[Any, ...]]:
@@ -446,6 +456,8 @@ class _Source:
             return {"status": "failed", "message": "The query failed: " + str(error).splitlines()[0][:300]}, None
         finally:
             timer.cancel()
+        if any("TIME ZONE" in str(column[1]) for column in cursor.description):
+            rows = [tuple(_fixed_offset(value) for value in row) for row in rows]
         payload = pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL)
         if len(payload) > self.limits.result_mb << 20:
             return {

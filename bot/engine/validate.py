@@ -150,6 +150,8 @@ def validate(
                 raise _refuse(f"the table name {node.sql(dialect='duckdb')} names another schema or database")
             if node.name.lower() not in allowed_tables and node.name.lower() not in cte_names:
                 raise _refuse(f"the table {node.name!r} is not published")
+        if isinstance(node, exp.DataType) and node.this == exp.DataType.Type.USERDEFINED and "." in node.sql("duckdb"):
+            raise _refuse(f"the type name {node.sql(dialect='duckdb')} names another schema or database")
         if isinstance(node, (exp.Placeholder, exp.Parameter)):
             name = str(node.name or "")
             if not name or name not in params:
