@@ -143,11 +143,11 @@ def _cut(frame: Any, limit: int, column: str, label: Callable[[Any], str]) -> tu
     the last one shown (ties rank by name, so the cut alone would decide which one is shown)."""
     if len(frame) <= limit:
         return frame, []
+    values, shown = frame[column], frame.iloc[:limit]
+    if not (known(values.iat[limit]) and values.iat[limit] == values.iat[limit - 1]):
+        return shown, []
     cut_off, last = frame.iloc[limit], frame.iloc[limit - 1]
-    frame = frame.iloc[:limit]
-    if not (known(cut_off[column]) and cut_off[column] == last[column]):
-        return frame, []
-    return frame, [
+    return shown, [
         f"{label(cut_off)} ties with {label(last)}, the last row shown ({column} {_figure(last[column])}); ties are "
         f"in name order, so `top {limit + 1}` (or more) shows it and any others tied."
     ]
