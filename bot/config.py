@@ -6,6 +6,7 @@ checked against this list, so a new setting is added here (and only here) with i
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -15,7 +16,9 @@ from typing import Any
 SPARK_MIN_DRIVER_MEMORY_MB = 512  # Spark refuses a driver heap under ~450 MiB (471859200 bytes)
 MIN_SQL_ADDRESS_SPACE_MB = 512
 # A size DuckDB's memory_limit reads: a number and a unit (a bare or misspelt one fails every query).
-_DUCKDB_SIZE = re.compile(r"\s*[0-9]+(\.[0-9]+)?\s*([KMGT]i?B|B)\s*", re.IGNORECASE)
+_DUCKDB_SIZE = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]i?B|B)\s*", re.IGNORECASE)
+_BYTES = {"B": 1, "KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30, "TB": 1 << 40}
+MIN_DUCKDB_MEMORY_MB = 64
 _MB_PER_UNIT = {"k": 1 / 1024, "m": 1, "g": 1024, "t": 1024 * 1024}
 
 
@@ -121,11 +124,15 @@ class Settings:
     def __post_init__(self) -> None:
         for name in ("memory_limit", "sql_memory_limit", "ingest_memory"):
             value = getattr(self, name)
-            if not _DUCKDB_SIZE.fullmatch(value):
+            found = _DUCKDB_SIZE.fullmatch(value)
+            if not found:
                 raise ValueError(f"{_env(name)}={value!r} is not a memory size; write it like 1GB or 512MB")
+            if float(found.group(1)) * _BYTES[found.group(2).upper().replace("I", "")] < MIN_DUCKDB_MEMORY_MB << 20:
+                raise ValueError(f"{_env(name)}={value!r} is too little for DuckDB to open the database; at least 64MB")
         for name in ("query_seconds", "sql_kill_seconds", "sql_workers", "sql_result_mb", "web_concurrency"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{_env(name)}={getattr(self, name)!r} must be more than 0")
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):  # inf or nan would leave no limit at all
+                raise ValueError(f"{_env(name)}={value!r} must be a number more than 0")
         if self.sql_address_space_mb < MIN_SQL_ADDRESS_SPACE_MB:
             raise ValueError(
                 f"COLLAB_SQL_ADDRESS_SPACE_MB={self.sql_address_space_mb} is too small for a worker to start "

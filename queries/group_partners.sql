@@ -8,7 +8,7 @@
 --   year_to        last year, inclusive
 --   complete_only  true to use complete years only
 --   among          group code the partners must belong to, or NULL
---   limit          rows to return (1-100)
+--   limit          rows to show (1-100); one more is returned, to tell a tie at the cut
 -- An article with authors in two members and the partner counts twice (once per member-partner pair).
 -- members (the column): how many of the group's members have a published pair-year with the partner.
 -- Summed per member and partner first, then per partner: no DISTINCT aggregate (DuckDB plans each as a
@@ -31,4 +31,4 @@ FROM (
 GROUP BY partner, partner_name
 HAVING count(joint_articles) > 0
 ORDER BY links DESC, partner_name
-LIMIT $limit
+LIMIT $limit + 1

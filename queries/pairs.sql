@@ -11,7 +11,7 @@
 --   group_b        group B (the other side of `between`), or NULL
 --   metric         ranking: joint | affinity
 --   count          full | fractional (paper-level sources)
---   limit          rows to return (1-100)
+--   limit          rows to show (1-100); one more is returned, to tell a tie at the cut
 --   min_joint      by affinity, only pairs with this many joint articles are ranked
 -- Affinity (association strength): C(i,j) * T / (L(i) * L(j)), as in partners.sql, summed over the
 -- pair's rows of link_years (every year of the span, the year's totals beside the pair's count).
@@ -49,4 +49,4 @@ ORDER BY
     joint_articles DESC,
     country_a,
     country_b
-LIMIT $limit
+LIMIT $limit + 1

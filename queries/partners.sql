@@ -10,7 +10,7 @@
 --   among          group code the partners must belong to, or NULL
 --   metric         ranking: joint | share | affinity
 --   count          full | fractional (paper-level sources: 1/(k-1) per pair of a k-country paper)
---   limit          rows to return (1-100)
+--   limit          rows to show (1-100); one more is returned, to tell a tie at the cut
 --   min_joint      by affinity, only partners with this many joint articles in the span are ranked
 -- affinity: C(i,j) * T / (L(i) * L(j)), L = cross-border links, T = the sum of L (README: Metrics).
 -- link_years has every year of the span for each pair, the year's totals beside the pair's count,
@@ -41,4 +41,4 @@ ORDER BY
     END DESC NULLS LAST,
     joint_articles DESC,
     partner
-LIMIT $limit
+LIMIT $limit + 1

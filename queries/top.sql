@@ -8,7 +8,7 @@
 --   complete_only  true to use complete years only
 --   among          group code the ranked countries must belong to, or NULL
 --   metric         ranking: joint (cross-border links) | share (links per article) | international (exact share, paper-level sources)
---   limit          rows to return (1-100)
+--   limit          rows to show (1-100); one more is returned, to tell a tie at the cut
 --   min_articles   ratio rankings (share, international) rank only countries with this many articles
 -- Partners are counted whatever group they are in: "top non-western" ranks non-western countries
 -- by all their cross-border work.
@@ -39,4 +39,4 @@ ORDER BY
     END DESC NULLS LAST,
     cross_border_links DESC,
     country
-LIMIT $limit
+LIMIT $limit + 1

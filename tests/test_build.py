@@ -343,3 +343,7 @@ def test_a_build_never_replaces_a_file_collab_did_not_build(tmp_path):
     with duckdb.connect(str(other), read_only=True) as con:
         assert con.execute("SELECT x FROM t").fetchall() == [(1,)]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no lock or temporary file left
+    damaged = tmp_path / "collab.duckdb"
+    damaged.write_bytes(b"half a copy " * 100)  # a database file by name: a rebuild repairs it
+    build(damaged, log=lambda line: None)
+    assert not is_stale(damaged)

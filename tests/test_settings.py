@@ -131,6 +131,9 @@ def test_a_spark_driver_memory_spark_cannot_start_on_is_refused(value: str) -> N
         ("COLLAB_QUERY_SECONDS", "-1"),
         ("COLLAB_SQL_KILL_SECONDS", "0"),
         ("COLLAB_SQL_ADDRESS_SPACE_MB", "100"),  # a worker can't even start: the pool retried forever
+        ("COLLAB_QUERY_SECONDS", "inf"),  # the watchdog thread died on it: no time limit at all
+        ("COLLAB_QUERY_SECONDS", "nan"),
+        ("COLLAB_MEMORY_LIMIT", "1KB"),  # DuckDB can't open the database with it
     ],
 )
 def test_a_value_collab_cannot_run_with_is_refused_naming_the_variable(variable: str, value: str) -> None:

@@ -121,8 +121,8 @@ def build(path: Path, log: Callable[[str], None] = print) -> Path:
 
 
 def _check_replaceable(path: Path) -> None:
-    """A build replaces the file at `path`: only a DuckDB database collab built (or one too damaged to
-    open), never another file a mistyped COLLAB_DB names."""
+    """A build replaces the file at `path`: only a DuckDB database collab built, or a damaged one (it
+    can't be opened, or is named .duckdb but isn't one), never another file a mistyped COLLAB_DB names."""
     if not path.exists():
         return
     where = f"{path} (COLLAB_DB or the default path)"
@@ -131,9 +131,11 @@ def _check_replaceable(path: Path) -> None:
     with path.open("rb") as file:
         is_duckdb = file.read(12)[8:12] == b"DUCK"  # DuckDB's magic bytes, after the header's checksum
     if not is_duckdb:
+        if path.suffix == ".duckdb":
+            return  # a database file by name whose content is not one (a bad copy): a rebuild repairs it
         raise DataUnavailable(
             f"{where} is not a DuckDB database, so collab won't replace it. Set COLLAB_DB to a new file or to "
-            "collab's database."
+            "collab's database (a .duckdb file)."
         )
     try:
         with duckdb.connect(str(path), read_only=True) as con:

@@ -332,6 +332,7 @@ def parse(text: str) -> Query:
         if not statement:
             raise ParseError("`sql` needs a SELECT, e.g. `sql SELECT * FROM datasets`. `about` lists the tables.")
         return Query(verb="sql", sql=statement, text=text)
+    rest = re.sub(r"(?<=\d),(?=\d{3}\b)", "", rest)  # "1,000" is one number, not "1" and a name "000"
     # "2016 - 2020" is one option, however it is spaced
     rest = re.sub(r"\b((?:19|20)\d\d)\s+[-–—]\s+((?:19|20)\d\d)\b", r"\1-\2", rest)
     tokens = _TOKEN.findall(rest)
@@ -527,19 +528,23 @@ def _longest(
     return resolve(" ".join(tokens[start : max(end, start + 1)])), 0  # resolve raises: nothing matched
 
 
+# What starts like a number (-5, 2.5, 1e3, 0x7e0, 1,000) is one the person meant: never reread without it.
+_NUMBER_LIKE = re.compile(r"[-+]?[0-9]")
+
+
 def _year(text: str, word: str) -> int:
     if not _YEAR.match(text):
         message = f"`{word}` needs a year such as 2016, not '{text[:20]}'."
         # a number that is no year is refused as typed, never reread as a question without it;
         # words ("from last year") may still be plain English
-        raise Refused(message) if re.fullmatch(r"[-+]?\d+([.,]\d+)?", text) else ParseError(message)
+        raise Refused(message) if _NUMBER_LIKE.match(text) else ParseError(message)
     return int(text)
 
 
 def _limit(text: str | None) -> int:
     if text is None or not (text.isascii() and text.isdigit()):
         # a number that is no count ("-1", "2.5") is refused as typed; a word may be plain English
-        numeric = text is not None and re.fullmatch(r"[-+]?\d+([.,]\d+)?", text)
+        numeric = text is not None and _NUMBER_LIKE.match(text)
         raise (Refused if numeric else ParseError)(_limit_refusal(text or ""))
     if not 1 <= int(text) <= MAX_LIMIT:
         # a count out of range is refused as typed, never reread as a question without it

@@ -280,6 +280,16 @@ def group_for_eto_name(name: str) -> Group | None:
     return next((g for g in all_groups().values() if g.eto_activity_name == name), None)
 
 
+def country_name_keys() -> list[str]:
+    """Every name and alias of every country, in comparison form."""
+    return list(_country_index())
+
+
+def group_name_keys() -> list[str]:
+    """Every name and alias of every group, in comparison form."""
+    return list(_group_index())
+
+
 def find_country(text: str) -> Country | None:
     """The country `text` names exactly (code, name, alias, ETO spelling), or None; never raises."""
     code = _country_index().get(normalise(text))

@@ -8,6 +8,7 @@ reading can never mean anything a command couldn't.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Sequence
@@ -434,6 +435,28 @@ def _may_be_a_name(error: UnknownField) -> bool:
 _PART_OF_A_REGION = re.compile(r"\b(north|south|east|west|central)(ern)?\s+\w", re.IGNORECASE)
 
 
+def _refuse_part_of_a_region(text: str) -> None:
+    """Refuses "top countries in south asia": no group is South Asia, and reading Asia would widen the
+    question. Names that hold such words (South Korea, Central America, Middle East and North Africa)
+    are taken out of the text first."""
+    rest = country_ref.normalise(text)
+    for name in _names_with_compass_words():
+        if name in rest:
+            rest = re.sub(rf"\b{re.escape(name)}\b", " ", rest)
+    for found in re.finditer(r"\b(?:north|south|east|west|central)(?:ern)?\s+([a-z]+)", rest):
+        if country_ref.find_group(found.group(1)):
+            usable = country_ref.usable_group_names()
+            phrase = found.group(0)
+            raise UnknownGroup(f"no group '{phrase}'. Groups: {', '.join(usable)}.", tuple(usable), typed=phrase)
+
+
+@functools.cache
+def _names_with_compass_words() -> tuple[str, ...]:
+    names = [*country_ref.country_name_keys(), *country_ref.group_name_keys()]
+    compass = re.compile(r"\b(north|south|east|west|central)(ern)?\b")
+    return tuple(sorted({n for n in names if " " in n and compass.search(n)}, key=len, reverse=True))
+
+
 def _may_be_read(typed: str, *, after_keyword: bool) -> bool:
     """Words where a group was expected that the interpreter reads as something ("top countries in
     cv", "top partners of Malaysia"), or that are all ordinary words; not a name-like word nothing
@@ -476,6 +499,7 @@ def read(text: str, previous: Query | Reading | None = None) -> Reading:
     if words > MAX_QUESTION_WORDS:
         # Reading costs a lookup per span of words: a cap on words is what bounds it.
         return Reading(None, "", (), f"That is {words} words long; {_TOO_LONG}", False)
+    _refuse_part_of_a_region(text)
     analysis = analyse(text)
     if analysis.undefined:
         # "which global south countries…": a group with no member list is refused, never dropped

@@ -139,8 +139,8 @@ def _execute(
 
 
 def _cut(frame: Any, limit: int, column: str, label: Callable[[Any], str]) -> tuple[Any, list[str]]:
-    """A ranking asked one row past its limit, cut to the limit; a note when the row cut off ties with
-    the last one shown (ties rank by name, so the cut alone would decide which one is shown)."""
+    """A ranking's rows (its SQL returns one past the limit) cut to the limit; a note when the row cut
+    off ties with the last one shown (ties rank by name, so the cut alone would decide which is shown)."""
     if len(frame) <= limit:
         return frame, []
     values, shown = frame[column], frame.iloc[:limit]

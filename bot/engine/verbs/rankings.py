@@ -59,14 +59,14 @@ def partners(query: Query, db: Database) -> Result:
     facts, source, window, notes = _setup(query, db)
     absent = _absent(facts, source, [code])
     fractional = query.count == "fractional"
-    one_more = {**_common_params(query, source, window), "subject": code, "limit": query.limit + 1}  # see _cut
+    asked = {**_common_params(query, source, window), "subject": code}
     if group:
-        frame, sql, params = _execute(db, "group_partners", one_more)
+        frame, sql, params = _execute(db, "group_partners", asked)
     else:
         drop = [] if fractional else ["fractional_articles"]
         if not _has_articles(query.field, source):
             drop.append("partner_share")
-        frame, sql, params = _execute(db, "partners", {**one_more, "min_joint": MIN_JOINT_FOR_AFFINITY}, leave_out=drop)
+        frame, sql, params = _execute(db, "partners", {**asked, "min_joint": MIN_JOINT_FOR_AFFINITY}, leave_out=drop)
     value = "links" if group else "joint_articles"
     by_fraction = fractional and query.metric == "joint"
     y = (
@@ -186,7 +186,6 @@ def top(query: Query, db: Database) -> Result:
         {
             **_common_params(query, source, window),
             "min_articles": MIN_ARTICLES_FOR_RATIO,
-            "limit": query.limit + 1,  # see _cut
         },
         leave_out=drop,
     )
@@ -301,7 +300,6 @@ def pairs(query: Query, db: Database) -> Result:
             "min_joint": MIN_JOINT_FOR_AFFINITY,
             "group_a": group_a,
             "group_b": group_b,
-            "limit": query.limit + 1,  # see _cut
         },
         leave_out=[] if fractional else ["fractional_articles"],
     )
