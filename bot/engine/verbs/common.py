@@ -538,10 +538,28 @@ def _group_words(code: str) -> str:
     return name if name.lower().endswith("countries") else f"countries in {_name(code)}"
 
 
-def _result(query: Query, facts: DataFacts, source: str, **fields: Any) -> Result:
-    fields.setdefault("source_line", _source_line(facts, source, fields.get("notes") or ()))
+def _result(
+    query: Query,
+    facts: DataFacts,
+    source: str,
+    window: Window,
+    *,
+    uses_articles: bool,
+    extra: Sequence[str],
+    **fields: Any,
+) -> Result:
+    """A data verb's Result over `window`: the notes every answer carries (source, years, floor) before
+    its own (`extra`), the window's incomplete years, and the attribution under its chart."""
+    notes = _notes(facts, source, window, uses_articles=uses_articles, extra=extra)
     fields["title"], fields["summary"] = _capital(fields["title"]), _capital(fields["summary"])
-    return Result(command=query.verb, data_version=facts.version, **fields)
+    return Result(
+        command=query.verb,
+        data_version=facts.version,
+        notes=notes,
+        incomplete_years=list(window.incomplete),
+        source_line=_source_line(facts, source, notes),
+        **fields,
+    )
 
 
 def _pct(value: Any) -> str:

@@ -24,7 +24,6 @@ from bot.engine.verbs.common import (
     _execute,
     _group_notes,
     _name,
-    _notes,
     _result,
     _setup,
     _years_text,
@@ -75,13 +74,14 @@ def profile(query: Query, db: Database) -> Result:
         query,
         facts,
         source,
+        window,
+        uses_articles=True,
+        extra=extra,
         title=title,
         summary=summary,
         frame=frame,
-        notes=_notes(facts, source, window, uses_articles=True, extra=extra),
         sql=sql,
         params=params,
-        incomplete_years=list(window.incomplete),
     )
 
 
@@ -129,13 +129,14 @@ def _profile_group(
         query,
         facts,
         source,
+        window,
+        uses_articles=own_rows,
+        extra=extra,
         title=title,
         summary=summary,
         frame=frame,
-        notes=_notes(facts, source, window, uses_articles=own_rows, extra=extra),
         sql=sql,
         params=params,
-        incomplete_years=list(window.incomplete),
     )
 
 
