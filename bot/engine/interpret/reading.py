@@ -431,30 +431,36 @@ def _may_be_a_name(error: UnknownField) -> bool:
     return analyse(f"in {error.typed}").said_anything()
 
 
-# A compass word before a name names a smaller region ("south asia" is not Asia, "the West" is).
-_PART_OF_A_REGION = re.compile(r"\b(north|south|east|west|central)(ern)?\s+\w", re.IGNORECASE)
+# A compass word before a group's name names a smaller region ("south asia" is not Asia, "the West" is).
+_COMPASS = r"\b(?:north|south|east|west|central)(?:ern)?"
 
 
-def _refuse_part_of_a_region(text: str) -> None:
-    """Refuses "top countries in south asia": no group is South Asia, and reading Asia would widen the
-    question. Names that hold such words (South Korea, Central America, Middle East and North Africa)
-    are taken out of the text first."""
+def _part_of_a_region(text: str) -> str | None:
+    """The first phrase such as "south asia" in `text`, or None: a compass word before a group's name
+    that is no name itself (names that hold such words, South Korea, Central America, Middle East and
+    North Africa, are taken out of the text first)."""
     rest = country_ref.normalise(text)
     for name in _names_with_compass_words():
         if name in rest:
             rest = re.sub(rf"\b{re.escape(name)}\b", " ", rest)
-    for found in re.finditer(r"\b(?:north|south|east|west|central)(?:ern)?\s+([a-z]+)", rest):
+    for found in re.finditer(_COMPASS + r"\s+([a-z]+)", rest):
         if country_ref.find_group(found.group(1)):
-            usable = country_ref.usable_group_names()
-            phrase = found.group(0)
-            raise UnknownGroup(f"no group '{phrase}'. Groups: {', '.join(usable)}.", tuple(usable), typed=phrase)
+            return found.group(0)
+    return None
+
+
+def _refuse_part_of_a_region(text: str) -> None:
+    """Plain English naming part of a region is refused: reading the whole would widen the question."""
+    phrase = _part_of_a_region(text)
+    if phrase:
+        usable = country_ref.usable_group_names()
+        raise UnknownGroup(f"no group '{phrase}'. Groups: {', '.join(usable)}.", tuple(usable), typed=phrase)
 
 
 @functools.cache
 def _names_with_compass_words() -> tuple[str, ...]:
     names = [*country_ref.country_name_keys(), *country_ref.group_name_keys()]
-    compass = re.compile(r"\b(north|south|east|west|central)(ern)?\b")
-    return tuple(sorted({n for n in names if " " in n and compass.search(n)}, key=len, reverse=True))
+    return tuple(sorted({n for n in names if " " in n and re.search(_COMPASS + r"\b", n)}, key=len, reverse=True))
 
 
 def _may_be_read(typed: str, *, after_keyword: bool) -> bool:
@@ -463,9 +469,9 @@ def _may_be_read(typed: str, *, after_keyword: bool) -> bool:
     knows ("top atlantis"), nor a part of a region it would read as the whole ("top south asia").
     After `among` or `between` only a group is meant, unless the words name a country ("among
     partners of India"): "among nordic countries" is refused, never read as no group at all."""
-    analysis = analyse(typed)
-    if _PART_OF_A_REGION.search(typed) and any(commands.is_group(c) for c in analysis.subjects + analysis.among):
+    if _part_of_a_region(typed):
         return False
+    analysis = analyse(typed)
     if after_keyword:  # a country named alone there is refused as one ("among malaysia")
         return country_ref.find_country(typed) is None and any(not commands.is_group(c) for c in analysis.subjects)
     return analysis.said_anything() or all(known_word(word) for word in text_tools.tokens(typed.lower()))
