@@ -8,7 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.engine.commands import MAX_LIMIT, parse
+from bot.engine.commands import parse
+from bot.engine.question import MAX_LIMIT
 from bot.errors import ParseError, UnknownName, UserError
 
 # ---------------------------------------------------------------- good texts
@@ -396,7 +397,7 @@ REFUSED = [
 
 @pytest.mark.parametrize("text,words", REFUSED, ids=[t for t, _ in REFUSED])
 def test_options_a_verb_cant_honour_are_refused(text, words):
-    from bot.engine.commands import check
+    from bot.engine.question import check
 
     query = parse(text)
     with pytest.raises(ParseError) as raised:
@@ -444,8 +445,8 @@ def test_canonical_text_parses_back_to_the_same_query(text):
 def test_every_country_and_group_name_survives_canonical_text():
     from dataclasses import replace
 
-    from bot.engine.commands import Query
     from bot.engine.interpret import canonical
+    from bot.engine.question import Query
     from bot.reference.countries import all_countries, all_groups
 
     for code in all_countries():
@@ -460,8 +461,8 @@ def test_every_country_and_group_name_survives_canonical_text():
 def test_a_follow_up_replaces_one_slot():
     from dataclasses import replace
 
-    from bot.engine.commands import check
     from bot.engine.interpret import canonical
+    from bot.engine.question import check
 
     query = parse("partners Malaysia in cv 2016-2020")
     follow_up = check(replace(query, countries=("IDN",)))

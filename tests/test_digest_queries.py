@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from bot.digest import build_digest, grammar, parse_subscribe
-from bot.engine import commands
+from bot.engine import commands, question
 from bot.engine.answer import run
-from bot.engine.commands import Query
+from bot.engine.question import Query
 from bot.state.store import Subscription
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,11 +25,11 @@ DUE = datetime(2026, 11, 30, 9, tzinfo=UTC)
 OPTION_WORDS = (
     commands._KEYWORDS
     | commands._CONNECTORS
-    | set(commands.VERBS)
+    | set(question.VERBS)
     | set(commands.VERB_ALIASES)
-    | set(commands.METRICS)
-    | set(commands.COUNTS)
-    | set(commands.SOURCES)
+    | set(question.METRICS)
+    | set(question.COUNTS)
+    | set(question.SOURCES)
     | grammar._KEYWORDS
     | grammar._CONNECTORS
 )

@@ -26,7 +26,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from slack_standin import Call, SlackStandIn, unescaped_markup
 
-from bot.engine.commands import VERB_ALIASES, VERBS
+from bot.engine.commands import VERB_ALIASES
+from bot.engine.question import VERBS
 
 IN_PROCESS_EXAMPLES = int(os.environ.get("COLLAB_HYPOTHESIS_EXAMPLES", "500"))
 HTTP_EXAMPLES = int(os.environ.get("COLLAB_HTTP_EXAMPLES", "60"))

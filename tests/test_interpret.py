@@ -9,8 +9,9 @@ from dataclasses import replace
 import pytest
 
 from bot.engine.answer import NotUnderstood, answer
-from bot.engine.commands import Query, parse
+from bot.engine.commands import parse
 from bot.engine.interpret import canonical, read, read_as_line
+from bot.engine.question import Query
 from bot.errors import Refused, UserError
 from bot.reference.countries import all_countries, all_groups, find_group
 from bot.reference.fields import all_fields

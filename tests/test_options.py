@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.engine.answer import answer
-from bot.engine.commands import OPTION_NAMES, VERB_OPTIONS, VERBS
+from bot.engine.question import OPTION_NAMES, VERB_OPTIONS, VERBS
 from bot.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from bot.engine.answer import run
-from bot.engine.commands import Query, parse
+from bot.engine.commands import parse
 from bot.engine.interpret import canonical, read
+from bot.engine.question import Query
 from bot.errors import UserError
 
 PHRASINGS = Path(__file__).parent / "phrasings.tsv"

@@ -15,7 +15,7 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 from slack_standin import MAX_BLOCK_TEXT, block_text_length, unescaped_markup
 
-from bot.engine.commands import VERBS
+from bot.engine.question import VERBS
 from bot.engine.result import ChartSpec, Result
 from bot.errors import UserError
 from bot.render import blocks

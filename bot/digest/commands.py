@@ -13,7 +13,7 @@ from bot.digest.deliver import DeliveryRules
 from bot.digest.grammar import EXAMPLE, SUBCOMMANDS, USAGE, SubscribeRequest, parse_id, parse_subscribe, split_command
 from bot.digest.schedule import DEFAULT_TIME, DEFAULT_WEEKDAY, next_run, period_moment, schedule_text
 from bot.engine.answer import run
-from bot.engine.commands import Query
+from bot.engine.question import Query
 from bot.errors import ParseError, UserError
 from bot.reference.wording import field_words, joined
 from bot.render import blocks as kit

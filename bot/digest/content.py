@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from bot.digest.schedule import schedule_text
 from bot.engine.answer import run
-from bot.engine.commands import Query
+from bot.engine.question import Query
 from bot.errors import UserError
 from bot.reference.wording import count, field_words, joined
 from bot.render import blocks as kit

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.engine.commands import Query, check
 from bot.engine.db import Database
 from bot.engine.interpret import Reading, read, read_as_line
+from bot.engine.question import Query, check
 from bot.engine.result import Result
 from bot.engine.verbs import rankings, reference, trends
 from bot.engine.verbs.common import MIN_ARTICLES_FOR_RATIO, MIN_JOINT_FOR_AFFINITY

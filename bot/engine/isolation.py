@@ -270,11 +270,11 @@ class SqlPool:
 def _to_frame(columns: list[str], rows: list[tuple[Any, ...]]) -> pd.DataFrame:
     import pandas as pd
 
-    columns = unique_names(columns)
+    columns = _unique_names(columns)
     return pd.DataFrame.from_records(rows, columns=columns) if rows else pd.DataFrame(columns=columns)
 
 
-def unique_names(columns: list[str]) -> list[str]:
+def _unique_names(columns: list[str]) -> list[str]:
     """Column names made unique as DuckDB's own frames make them (`1`, `1_1`, `1_2`): a frame with a
     name twice answers `frame[name]` with every column of that name, which a table of N such columns
     turns into N² (and a short typed query into minutes and gigabytes)."""

@@ -34,9 +34,10 @@ from slack_bolt import App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.engine.answer import run
-from bot.engine.commands import Query, parse
+from bot.engine.commands import parse
 from bot.engine.db import Database
 from bot.engine.interpret import canonical, read, read_as_line
+from bot.engine.question import Query
 from bot.errors import UserError
 from bot.render import blocks
 from bot.render.mrkdwn import unescape_command

@@ -24,9 +24,9 @@ from slack_sdk import WebClient
 
 from bot.config import Settings
 from bot.engine.answer import NotUnderstood, answer, run
-from bot.engine.commands import VERBS, Query
 from bot.engine.db import Database
 from bot.engine.interpret import read
+from bot.engine.question import VERBS, Query
 from bot.engine.result import Result
 from bot.errors import UserError
 from bot.render import blocks

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from bot.engine import commands
-from bot.engine.commands import DEFAULT_LIMIT, Query
+from bot.engine import commands, question
+from bot.engine.question import DEFAULT_LIMIT, Query
 from bot.errors import UserError
 from bot.reference import countries as country_ref
 from bot.reference import fields as field_ref
@@ -55,7 +55,7 @@ def canonical(query: Query) -> str:
         if query.group:
             parts.append(group_words(query.group))
     # a subject is a country, or a group's code where a group is the subject (`partners asean`)
-    parts.extend(group_words(code) if commands.is_group(code) else country_words(code) for code in query.countries)
+    parts.extend(group_words(code) if question.is_group(code) else country_words(code) for code in query.countries)
     if query.field != field_ref.DEFAULT_FIELD:
         parts.append(f"in {field_words(query.field)}")
     if query.year_from is not None and query.year_from == query.year_to:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.engine import commands
+from bot.engine import question
 from bot.engine.interpret.analysis import Analysis
 from bot.reference import countries as country_ref
 
@@ -40,7 +40,7 @@ CONFLICTS = ({"fields", "rising"}, {"fields", "compare"}, {"compare", "rising"})
 
 
 def available(verb: str) -> bool:
-    return verb in commands.VERBS
+    return verb in question.VERBS
 
 
 def is_group(code: str) -> bool:

@@ -15,14 +15,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from bot.engine import commands
-from bot.engine.commands import Query
+from bot.engine import commands, question
 from bot.engine.interpret import text as text_tools
 from bot.engine.interpret.analysis import Analysis, analyse
 from bot.engine.interpret.canonical import canonical
 from bot.engine.interpret.intent import ARITY, CONFLICTS, available, default_verb, rank_verbs, takes
 from bot.engine.interpret.names import WORD_CODES, known_word
 from bot.engine.interpret.vocabulary import FOLLOW_UP
+from bot.engine.question import Query
 from bot.errors import Refused, UnknownField, UnknownGroup, UserError
 from bot.reference import countries as country_ref
 from bot.reference import fields as field_ref
@@ -103,7 +103,7 @@ def _query(verb: str, subjects: Sequence[str], analysis: Analysis, base: Query |
         changes["group"] = among[0]
     if verb == "help":
         # "how do I use the compare command?": help on that verb
-        named = [w for w in re.findall(r"[a-z]+", analysis.text) if w in commands.VERBS and w != "help"]
+        named = [w for w in re.findall(r"[a-z]+", analysis.text) if w in question.VERBS and w != "help"]
         return Query(verb="help", topic=named[0] if named else "")
     if verb == "about":
         return Query(verb="about")
@@ -115,7 +115,7 @@ def _checked(query: Query) -> tuple[Query | None, str, str]:
     (query, command, "") or (None, command, the reason it can't be answered)."""
     command = canonical(query)
     try:
-        return commands.check(commands.parse(command)), command, ""
+        return question.check(commands.parse(command)), command, ""
     except UserError as error:
         return None, command, error.message
 
@@ -338,7 +338,7 @@ def _follow_up(analysis: Analysis, previous: Query) -> Reading:
     return _reading(_query(verb, countries, analysis, base=base), analysis)
 
 
-# The Query attributes behind each option name of commands.OPTION_NAMES
+# The Query attributes behind each option name of question.OPTION_NAMES
 _OPTION_ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "field": ("field",),
     "years": ("year_from", "year_to"),
@@ -356,14 +356,14 @@ def _carried_over(previous: Query, verb: str) -> Query:
     """The last question's options that `verb` can take: "compare with India" after `top 20` drops the
     limit it can't use (what this turn says is applied after, so only what the user typed is refused)."""
     defaults = Query(verb=verb)
-    accepted = commands.VERB_OPTIONS[verb]
+    accepted = question.VERB_OPTIONS[verb]
     dropped: dict[str, Any] = {
         attribute: getattr(defaults, attribute)
         for option, attributes in _OPTION_ATTRIBUTES.items()
         if option not in accepted
         for attribute in attributes
     }
-    if "metric" in accepted and previous.metric not in commands.VERB_METRICS.get(verb, ("joint",)):
+    if "metric" in accepted and previous.metric not in question.VERB_METRICS.get(verb, ("joint",)):
         dropped["metric"] = defaults.metric  # "compare with India" after `by affinity`
     return replace(previous, **dropped)
 
@@ -385,7 +385,7 @@ def _canonical_attempt(text: str) -> tuple[Query | None, str]:
     cleaned = text_tools.clean(text)
     stripped = re.sub(r"^\s*(<@[^>]+>|@\w+|/collab\b)[\s,:]*", "", text or "").strip()
     first = cleaned.split(" ", 1)[0].strip("`/") if cleaned else ""
-    if first not in commands.VERBS and first not in commands.VERB_ALIASES:
+    if first not in question.VERBS and first not in commands.VERB_ALIASES:
         return None, ""
     if commands.VERB_ALIASES.get(first) == "sql" and first == "with" and not _SQL_WITH.match(stripped):
         return None, ""
@@ -408,7 +408,7 @@ def _canonical_attempt(text: str) -> tuple[Query | None, str]:
             # "help nonsense": one word that is no verb
             raise Refused(
                 f"no verb '{cleaned.split()[1][:40]}'; verbs are "
-                + ", ".join(f"`{verb}`" for verb in commands.VERBS)
+                + ", ".join(f"`{verb}`" for verb in question.VERBS)
                 + ". `help <verb>` lists the options a verb takes."
             ) from error
         return None, error.message
@@ -473,7 +473,7 @@ def _may_be_read(typed: str, *, after_keyword: bool) -> bool:
         return False
     analysis = analyse(typed)
     if after_keyword:  # a country named alone there is refused as one ("among malaysia")
-        return country_ref.find_country(typed) is None and any(not commands.is_group(c) for c in analysis.subjects)
+        return country_ref.find_country(typed) is None and any(not question.is_group(c) for c in analysis.subjects)
     return analysis.said_anything() or all(known_word(word) for word in text_tools.tokens(typed.lower()))
 
 

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.engine import queryfiles
-from bot.engine.commands import Query, is_group
 from bot.engine.db import Database
 from bot.engine.interpret.canonical import canonical
+from bot.engine.question import Query, is_group
 from bot.engine.result import Result
 from bot.errors import DataUnavailable, ParseError
 from bot.reference.countries import all_countries, all_groups

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from bot.engine import catalog
-from bot.engine.commands import OPTIONS_HELP, VERB_OPTIONS, VERBS, Query, is_group
+from bot.engine.commands import OPTIONS_HELP
 from bot.engine.db import Database
+from bot.engine.question import VERB_OPTIONS, VERBS, Query, is_group
 from bot.engine.result import Result
 from bot.engine.validate import validate
 from bot.engine.verbs.common import (
@@ -253,7 +254,7 @@ _OPTION_USAGE = {
 
 def options_text(verb: str) -> str:
     """The options a verb takes, as help shows them."""
-    from bot.engine.commands import OPTION_NAMES, VERB_METRICS
+    from bot.engine.question import OPTION_NAMES, VERB_METRICS
 
     accepted = [o for o in OPTION_NAMES if o in VERB_OPTIONS[verb]]
     if not accepted:

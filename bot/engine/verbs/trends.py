@@ -6,9 +6,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from bot.engine.commands import Query, is_group
 from bot.engine.db import Database
 from bot.engine.interpret.canonical import canonical
+from bot.engine.question import Query, is_group
 from bot.engine.result import ChartSpec, Result
 from bot.engine.verbs.common import (
     _METRIC_NOTES,
